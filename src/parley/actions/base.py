@@ -1,0 +1,114 @@
+"""What every action works with: the services of this node and the unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.bus import Bus
+from parley.config import Settings
+from parley.domain.events import Event
+from parley.store import repo
+from parley.store.db import Store
+from parley.store.models import Space, SpaceEvent
+
+if TYPE_CHECKING:
+    from parley.room.runtime import RoomRuntime
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def space_channel(space_id: int) -> str:
+    return f"space.{space_id}"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    bus: Bus
+    clock: Clock = utc_now
+    passwords: PasswordHasher = field(default_factory=PasswordHasher)
+    room: RoomRuntime | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store, bus: Bus, clock: Clock = utc_now) -> Services:
+        hasher = PasswordHasher(
+            time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
+        )
+        return cls(settings=settings, store=store, bus=bus, clock=clock, passwords=hasher)
+
+    async def hash_password(self, password: str) -> str:
+        # argon2 costs tens of milliseconds of CPU: keep it off the event loop.
+        return await asyncio.to_thread(self.passwords.hash, password)
+
+    async def verify_password(self, password_hash: str, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                return self.passwords.verify(password_hash, password)
+            except Exception:
+                return False
+
+        return await asyncio.to_thread(verify)
+
+
+class Change:
+    """One write transaction and the events it publishes once committed."""
+
+    def __init__(self, services: Services, session: AsyncSession) -> None:
+        self.services = services
+        self.session = session
+        self.now = services.clock()
+        self.outbox: list[tuple[str, str]] = []
+
+    async def record(self, space: Space, event: Event) -> None:
+        """Numbers a change of `space`, stores it for resume and queues it for publishing.
+
+        `space` must have been loaded with `repo.space(..., lock=True)` in this transaction.
+        """
+        space.event_seq += 1
+        numbered = event.model_copy(update={"seq": space.event_seq})
+        payload = numbered.model_dump_json()
+        self.session.add(
+            SpaceEvent(space_id=space.id, seq=space.event_seq, payload=payload, created_at=self.now)
+        )
+        keep = self.services.settings.events_kept_per_space
+        if space.event_seq % 100 == 0 and space.event_seq > keep:
+            await repo.prune_events(self.session, space.id, space.event_seq - keep)
+        self.outbox.append((space_channel(space.id), payload))
+
+    def publish(self, space_id: int, event: Event) -> None:
+        """Queues an unnumbered (ephemeral) event."""
+        self.outbox.append((space_channel(space_id), event.model_dump_json()))
+
+
+@asynccontextmanager
+async def change(services: Services) -> AsyncIterator[Change]:
+    """Runs the block in one transaction; publishes its events only after the commit."""
+    async with services.store.write() as session:
+        unit = Change(services, session)
+        yield unit
+    await publish(services, unit.outbox)
+
+
+async def publish(services: Services, outbox: list[tuple[str, str]]) -> None:
+    for channel, message in outbox:
+        try:
+            await services.bus.publish(channel, message)
+        except Exception:
+            # The change is committed and stored; clients see the gap in `seq` and fetch it.
+            log.exception("bus: publish to %s failed", channel)

@@ -1,0 +1,119 @@
+"""Moving people on and off the stage, muting, co-hosts and removal."""
+
+from __future__ import annotations
+
+import enum
+
+from parley.actions.base import Services, change
+from parley.actions.spaces import locked_space, present_member
+from parley.domain import stage as rules
+from parley.domain.errors import NotFound
+from parley.domain.events import MemberRemoved, MemberUpdated
+from parley.domain.space import SpaceState, SpeakerPolicy, require_live
+from parley.domain.views import MemberView
+from parley.store import repo, views
+
+
+class SelfVerb(enum.StrEnum):
+    REQUEST = "request"
+    WITHDRAW = "withdraw"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    LEAVE_STAGE = "leave-stage"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+
+
+class MemberVerb(enum.StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+    INVITE = "invite"
+    MOVE_DOWN = "move-down"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    REMOVE = "remove"
+    MAKE_COHOST = "make-cohost"
+    REMOVE_COHOST = "remove-cohost"
+
+
+async def act_on_self(
+    services: Services, space_id: int, user_id: int, verb: SelfVerb
+) -> MemberView:
+    async with change(services) as unit:
+        space = await locked_space(unit, space_id)
+        row = await present_member(unit.session, space_id, user_id)
+        require_live(SpaceState(space.state), verb.value)
+        me = repo.seat_of(row)
+        match verb:
+            case SelfVerb.REQUEST:
+                new = rules.request_to_speak(
+                    me,
+                    SpeakerPolicy(space.speaker_policy),
+                    host_follows_me=await repo.follows(unit.session, space.host_id, user_id),
+                )
+            case SelfVerb.WITHDRAW:
+                new = rules.withdraw_request(me)
+            case SelfVerb.ACCEPT:
+                stage_count = await repo.stage_count(unit.session, space_id)
+                new = rules.accept_invitation(me, stage_count=stage_count)
+            case SelfVerb.DECLINE:
+                new = rules.decline_invitation(me)
+            case SelfVerb.LEAVE_STAGE:
+                new = rules.leave_stage(me)
+            case SelfVerb.MUTE | SelfVerb.UNMUTE:
+                new = rules.set_own_mute(me, muted=verb is SelfVerb.MUTE)
+        view_before = await views.member_view(unit.session, row)
+        if new == me:
+            return view_before  # nothing changed: no event
+        repo.apply_seat(row, new)
+        view = await views.member_view(unit.session, row)
+        await unit.record(space, MemberUpdated(member=view))
+        return view
+
+
+async def act_on_member(
+    services: Services, space_id: int, actor_id: int, target_id: int, verb: MemberVerb
+) -> MemberView:
+    async with change(services) as unit:
+        space = await locked_space(unit, space_id)
+        actor_row = await present_member(unit.session, space_id, actor_id)
+        target_row = await repo.member(unit.session, space_id, target_id)
+        if target_row is None or target_row.removed:
+            raise NotFound(f"user {target_id} is not in this space")
+        require_live(SpaceState(space.state), verb.value)
+        actor, target = repo.seat_of(actor_row), repo.seat_of(target_row)
+        match verb:
+            case MemberVerb.APPROVE:
+                stage_count = await repo.stage_count(unit.session, space_id)
+                new = rules.approve_request(actor, target, stage_count=stage_count)
+            case MemberVerb.DENY:
+                new = rules.deny_request(actor, target)
+            case MemberVerb.INVITE:
+                stage_count = await repo.stage_count(unit.session, space_id)
+                new = rules.invite_to_speak(actor, target, stage_count=stage_count)
+            case MemberVerb.MOVE_DOWN:
+                new = rules.move_down(actor, target)
+            case MemberVerb.MUTE:
+                new = rules.mute_other(actor, target)
+            case MemberVerb.UNMUTE:
+                new = rules.unmute_other(actor, target)
+            case MemberVerb.REMOVE:
+                new = rules.remove_from_space(actor, target)
+            case MemberVerb.MAKE_COHOST:
+                new = rules.make_cohost(
+                    actor,
+                    target,
+                    cohost_count=await repo.cohost_count(unit.session, space_id),
+                    stage_count=await repo.stage_count(unit.session, space_id),
+                )
+            case MemberVerb.REMOVE_COHOST:
+                new = rules.remove_cohost(actor, target)
+        if new == target:
+            return await views.member_view(unit.session, target_row)
+        repo.apply_seat(target_row, new)
+        view = await views.member_view(unit.session, target_row)
+        if new.removed:
+            await unit.record(space, MemberRemoved(user_id=target_id, reason="removed"))
+        else:
+            await unit.record(space, MemberUpdated(member=view))
+        return view

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket edge: parse, authenticate, call an action, shape the answer."""

@@ -1,0 +1,67 @@
+"""Assembles the ASGI app: routes, error handlers and a lifespan that starts and stops, in order,
+the store, the bus and the room runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from parley import __version__
+from parley.actions.base import Clock, Services, utc_now
+from parley.api import errors, routes_accounts, routes_spaces, static, ws
+from parley.api.auth import ServicesDep
+from parley.api.schemas import Health, StoreHealth
+from parley.bus import create_bus
+from parley.config import Settings
+from parley.room.runtime import RoomRuntime
+from parley.store.db import Store
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.resolved_database_url)
+        bus = create_bus(settings.redis_url)
+        await bus.start()
+        services = Services.build(settings, store, bus, clock)
+        runtime = RoomRuntime(services)
+        services.room = runtime
+        app.state.services = services
+        app.state.room = runtime
+        runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            await bus.stop()
+            await store.close()
+
+    app = FastAPI(
+        title="Parley",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    errors.install(app)
+
+    @app.get("/api/health", tags=["meta"])
+    async def health(services: ServicesDep) -> Health:
+        return Health(
+            status="ok",
+            version=__version__,
+            store=StoreHealth(
+                backend=services.store.backend, version=await services.store.server_version()
+            ),
+            bus=StoreHealth(backend=services.bus.name, version=await services.bus.version()),
+        )
+
+    app.include_router(routes_accounts.router)
+    app.include_router(routes_spaces.router)
+    app.include_router(ws.router)
+    static.mount(app)
+    return app

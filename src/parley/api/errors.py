@@ -1,0 +1,123 @@
+"""Every error leaves as JSON naming what was wrong; nothing leaves as a traceback."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from parley.domain.errors import Conflict, DomainError, Invalid, InvalidState, RateLimited
+
+log = logging.getLogger(__name__)
+
+# pydantic's error types, in the words of our API's rules.
+_RULES = {
+    "missing": "required",
+    "string_type": "type",
+    "int_type": "type",
+    "int_parsing": "type",
+    "list_type": "type",
+    "bool_type": "type",
+    "dict_type": "type",
+    "model_type": "type",
+    "model_attributes_type": "type",
+    "enum": "one_of",
+    "literal_error": "one_of",
+    "extra_forbidden": "unknown_field",
+    "datetime_parsing": "datetime",
+    "datetime_type": "datetime",
+    "datetime_from_date_parsing": "datetime",
+    "json_invalid": "json",
+    "greater_than_equal": "minimum",
+    "less_than_equal": "maximum",
+    "string_too_long": "max_length",
+    "string_too_short": "min_length",
+    "too_long": "max_items",
+}
+
+
+def error_body(
+    code: str, message: str, *, field: str | None = None, rule: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    if rule is not None:
+        body["rule"] = rule
+    body.update(extra)
+    return body
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_response(exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    for err in exc.errors():
+        rule = _RULES.get(err["type"], err["type"])
+        field = _field_name(tuple(err["loc"]))
+        errors.append({"field": field, "rule": rule, "message": f"{field}: {err['msg']}"})
+    first = errors[0] if errors else {"field": "body", "rule": "invalid", "message": "invalid"}
+    return JSONResponse(
+        error_body(
+            "validation_failed",
+            first["message"],
+            field=first["field"],
+            rule=first["rule"],
+            errors=errors,
+        ),
+        status_code=422,
+    )
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    field = rule = None
+    if isinstance(exc, Invalid):
+        field, rule = exc.field, exc.rule
+        extra["errors"] = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
+    elif isinstance(exc, InvalidState):
+        extra["state"] = exc.state
+    elif isinstance(exc, Conflict):
+        field, rule = exc.field, exc.rule
+    elif isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+    return JSONResponse(
+        error_body(exc.code, exc.message, field=field, rule=rule, **extra),
+        status_code=exc.status,
+        headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return domain_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("internal_error", "something went wrong on our side"), status_code=500
+        )

@@ -1,0 +1,116 @@
+"""Request and response bodies. Length and content rules live in domain/, checked by actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict
+
+from parley.domain.space import SpeakerPolicy
+from parley.domain.views import MemberView, PinView, Profile, SpaceView, UserBrief
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignUpBody(Body):
+    handle: str
+    display_name: str
+    password: str
+
+
+class SignInBody(Body):
+    handle: str
+    password: str
+
+
+class ProfilePatch(Body):
+    display_name: str | None = None
+    bio: str | None = None
+
+
+class TokenBody(Body):
+    name: str
+
+
+class CreateSpaceBody(Body):
+    title: str
+    topics: list[str] = []
+    speaker_policy: SpeakerPolicy = SpeakerPolicy.EVERYONE
+    scheduled_for: datetime | None = None
+
+
+class ReactionBody(Body):
+    emoji: str
+
+
+class PinBody(Body):
+    text: str
+    url: str | None = None
+
+
+class UserOut(BaseModel):
+    user: Profile
+
+
+class UsersOut(BaseModel):
+    users: list[UserBrief]
+
+
+class TokenInfo(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class TokensOut(BaseModel):
+    tokens: list[TokenInfo]
+
+
+class NewTokenOut(TokenInfo):
+    token: str
+
+
+class SpaceOut(BaseModel):
+    space: SpaceView
+
+
+class SpaceWithMeOut(BaseModel):
+    space: SpaceView
+    me: MemberView | None
+
+
+class SpacesOut(BaseModel):
+    spaces: list[SpaceView]
+
+
+class MemberOut(BaseModel):
+    member: MemberView
+
+
+class ListenersOut(BaseModel):
+    listeners: list[MemberView]
+    total: int
+
+
+class PinOut(BaseModel):
+    pin: PinView
+
+
+class StoreHealth(BaseModel):
+    backend: str
+    version: str
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    store: StoreHealth
+    bus: StoreHealth
+
+
+# Identifiers fit the store's 32-bit integer keys; larger ones are refused as input errors.
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -1,0 +1,52 @@
+"""The `parley` command: serve, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from parley.config import Settings
+from parley.store import migrate as migrations
+
+cli = typer.Typer(help="Parley: self-hosted live audio rooms.", no_args_is_help=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    migrate: Annotated[bool, typer.Option(help="apply migrations before serving")] = True,
+) -> None:
+    """Run the server (API, live rooms, web client)."""
+    from parley.api.app import create_app
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if migrate:
+        asyncio.run(migrations.upgrade(settings.resolved_database_url))
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        ws_ping_interval=None,  # the room protocol has its own heartbeat
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply the database migrations (DATABASE_URL, or the SQLite file in the data folder)."""
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    asyncio.run(migrations.upgrade(url))
+    typer.echo(f"migrated {url.split('@')[-1]} to {asyncio.run(migrations.current_revision(url))}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,51 @@
+"""Settings, loaded once from the environment (prefix PARLEY_, plus DATABASE_URL and REDIS_URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    # Empty means the embedded default: a SQLite file in data_dir.
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "PARLEY_DATABASE_URL")
+    )
+    # Empty means the in-process bus (one node).
+    redis_url: str = Field(
+        default="", validation_alias=AliasChoices("REDIS_URL", "PARLEY_REDIS_URL")
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Cookies marked Secure: set it when served over HTTPS.
+    secure_cookies: bool = False
+    session_days: int = 30
+    min_followers_to_host: int = 0
+    host_grace_s: float = 180.0
+    grace_check_interval_s: float = 5.0
+    reaction_burst: float = 10.0
+    reaction_rate_per_s: float = 2.0
+    reaction_window_ms: int = 100
+    presence_interval_s: float = 1.0
+    heartbeat_interval_s: float = 15.0
+    heartbeat_timeout_s: float = 45.0
+    events_kept_per_space: int = 1000
+    # argon2id cost; lower only for tests and benchmarks.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the usual postgres:// spellings and pick the async driver.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+asyncpg://" + url[len(prefix) :]
+            return url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'parley.db').resolve()}"

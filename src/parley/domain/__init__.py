@@ -1,0 +1,1 @@
+"""Pure rules of Parley: no I/O, no asyncio, tested directly."""

@@ -1,0 +1,96 @@
+"""Typed messages of the live room WebSocket (docs/websocket.md).
+
+State changes carry `seq`, allocated in the action's transaction; ephemeral messages
+(presence, reactions, ping) carry `seq = None` and are never replayed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from parley.domain.views import MemberView, PinView, SpaceView
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    seq: int | None = None
+
+
+class Snapshot(Event):
+    type: Literal["snapshot"] = "snapshot"
+    space: SpaceView
+    members: list[MemberView]
+    pins: list[PinView]
+    listener_count: int
+    me: MemberView | None
+
+
+class SpaceUpdated(Event):
+    type: Literal["space_updated"] = "space_updated"
+    space: SpaceView
+
+
+class MemberUpdated(Event):
+    type: Literal["member_updated"] = "member_updated"
+    member: MemberView
+
+
+class MemberRemoved(Event):
+    type: Literal["member_removed"] = "member_removed"
+    user_id: int
+    reason: Literal["removed", "blocked"]
+
+
+class PinAdded(Event):
+    type: Literal["pin_added"] = "pin_added"
+    pin: PinView
+
+
+class PinRemoved(Event):
+    type: Literal["pin_removed"] = "pin_removed"
+    pin_id: int
+
+
+class Presence(Event):
+    type: Literal["presence"] = "presence"
+    listener_count: int
+
+
+class ReactionBy(BaseModel):
+    user_id: int
+    emoji: str
+
+
+class Reactions(Event):
+    type: Literal["reactions"] = "reactions"
+    window_ms: int
+    counts: dict[str, int]
+    by: list[ReactionBy]
+
+
+class Ping(Event):
+    type: Literal["ping"] = "ping"
+
+
+# The changes that carry a sequence number and are stored for resume.
+RoomChange = Annotated[
+    SpaceUpdated | MemberUpdated | MemberRemoved | PinAdded | PinRemoved,
+    Field(discriminator="type"),
+]
+ROOM_CHANGE = TypeAdapter[RoomChange](RoomChange)
+
+ServerMessage = Annotated[
+    Snapshot
+    | SpaceUpdated
+    | MemberUpdated
+    | MemberRemoved
+    | PinAdded
+    | PinRemoved
+    | Presence
+    | Reactions
+    | Ping,
+    Field(discriminator="type"),
+]
+SERVER_MESSAGE = TypeAdapter[ServerMessage](ServerMessage)

@@ -1,0 +1,114 @@
+"""Fans the events of the bus out to this node's WebSocket clients, each in `seq` order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from parley.actions.base import space_channel
+from parley.bus import Bus
+
+log = logging.getLogger(__name__)
+
+QUEUE_MAX = 2000
+
+
+@dataclass(frozen=True)
+class Close:
+    """Tells a client's sender to close the socket."""
+
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    seq: int | None
+    text: str
+
+
+@dataclass(eq=False)
+class RoomClient:
+    """One open socket: what it is owed, in order. Its sender task drains `queue`."""
+
+    space_id: int
+    user_id: int
+    queue: asyncio.Queue[Outgoing | Close] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=QUEUE_MAX)
+    )
+    overflowed: bool = False
+
+    def offer(self, item: Outgoing | Close) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # A client this far behind resumes from its last seq after reconnecting.
+            self.overflowed = True
+            log.warning(
+                "space(%s) client of user %s too slow; closing", self.space_id, self.user_id
+            )
+            self.queue = asyncio.Queue(maxsize=1)
+            self.queue.put_nowait(Close(4008, "too slow"))
+
+
+class RoomHub:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._clients: dict[int, set[RoomClient]] = {}
+        self._lock = asyncio.Lock()
+
+    def clients(self, space_id: int) -> set[RoomClient]:
+        return self._clients.get(space_id, set())
+
+    def all_clients(self) -> list[RoomClient]:
+        return [client for clients in self._clients.values() for client in clients]
+
+    def space_ids(self) -> list[int]:
+        return list(self._clients)
+
+    async def register(self, space_id: int, user_id: int) -> RoomClient:
+        """Registers before the client's state is read, so nothing published after is missed."""
+        client = RoomClient(space_id=space_id, user_id=user_id)
+        async with self._lock:
+            first = space_id not in self._clients
+            self._clients.setdefault(space_id, set()).add(client)
+            if first:
+                await self.bus.subscribe(space_channel(space_id), self._on_message)
+        return client
+
+    async def unregister(self, client: RoomClient) -> None:
+        async with self._lock:
+            clients = self._clients.get(client.space_id)
+            if clients is None:
+                return
+            clients.discard(client)
+            if not clients:
+                del self._clients[client.space_id]
+                await self.bus.unsubscribe(space_channel(client.space_id), self._on_message)
+
+    def _on_message(self, channel: str, message: str) -> None:
+        space_id = int(channel.rsplit(".", 1)[1])
+        clients = self._clients.get(space_id)
+        if not clients:
+            return
+        try:
+            data = json.loads(message)
+        except ValueError:
+            log.warning("space(%s) dropped a malformed bus message", space_id)
+            return
+        item = Outgoing(seq=data.get("seq"), text=message)
+        removed_user = data.get("user_id") if data.get("type") == "member_removed" else None
+        for client in tuple(clients):
+            client.offer(item)
+            if removed_user is not None and client.user_id == removed_user:
+                client.offer(Close(4403, data.get("reason", "removed")))
+
+    def broadcast_local(self, text: str) -> None:
+        """An ephemeral message to every client on this node (heartbeats)."""
+        item = Outgoing(seq=None, text=text)
+        for client in self.all_clients():
+            client.offer(item)

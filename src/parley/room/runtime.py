@@ -1,0 +1,122 @@
+"""The room's background work on this node, each loop started by start() and stopped by stop()."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from parley.actions import spaces as space_actions
+from parley.actions.base import Services, publish, space_channel
+from parley.domain.events import Ping, Presence, ReactionBy, Reactions
+from parley.domain.reactions import ReactionWindow, TokenBucket
+from parley.room.hub import RoomHub
+from parley.store import repo
+
+log = logging.getLogger(__name__)
+
+
+class RoomRuntime:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.hub = RoomHub(services.bus)
+        self._windows: dict[int, ReactionWindow] = {}
+        self._buckets: dict[tuple[int, int], TokenBucket] = {}
+        self._presence_dirty: set[int] = set()
+        self._presence_sent: dict[int, int] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- called by actions -------------------------------------------------------------------
+    def react(self, space_id: int, user_id: int, emoji: str) -> None:
+        bucket = self._buckets.get((space_id, user_id))
+        if bucket is None:
+            bucket = TokenBucket(
+                burst=self.settings.reaction_burst, rate_per_s=self.settings.reaction_rate_per_s
+            )
+            self._buckets[(space_id, user_id)] = bucket
+        bucket.take(time.monotonic())
+        self._windows.setdefault(space_id, ReactionWindow()).add(user_id, emoji)
+
+    def presence_changed(self, space_id: int) -> None:
+        self._presence_dirty.add(space_id)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        s = self.settings
+        self._tasks = [
+            self._every(s.reaction_window_ms / 1000, self.flush_reactions, "reactions"),
+            self._every(s.presence_interval_s, self.flush_presence, "presence"),
+            self._every(s.heartbeat_interval_s, self._heartbeat, "heartbeat"),
+            self._every(s.grace_check_interval_s, self._end_abandoned, "host-grace"),
+            self._every(60.0, self._forget_full_buckets, "buckets"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def _every(
+        self, interval_s: float, work: Callable[[], Awaitable[None]], name: str
+    ) -> asyncio.Task[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval_s)
+                try:
+                    await work()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("room: %s loop failed; going on", name)
+
+        return asyncio.create_task(loop(), name=f"room-{name}")
+
+    # --- the loops ---------------------------------------------------------------------------
+    async def flush_reactions(self) -> None:
+        windows, self._windows = self._windows, {}
+        outbox = [
+            (
+                space_channel(space_id),
+                Reactions(
+                    window_ms=self.settings.reaction_window_ms,
+                    counts=dict(window.counts),
+                    by=[ReactionBy(user_id=u, emoji=e) for u, e in window.by],
+                ).model_dump_json(),
+            )
+            for space_id, window in windows.items()
+            if window
+        ]
+        await publish(self.services, outbox)
+
+    async def flush_presence(self) -> None:
+        dirty, self._presence_dirty = self._presence_dirty, set()
+        if not dirty:
+            return
+        outbox: list[tuple[str, str]] = []
+        async with self.services.store.read() as session:
+            for space_id in dirty:
+                count = await repo.listener_count(session, space_id)
+                if self._presence_sent.get(space_id) != count:
+                    self._presence_sent[space_id] = count
+                    outbox.append(
+                        (space_channel(space_id), Presence(listener_count=count).model_dump_json())
+                    )
+        await publish(self.services, outbox)
+
+    async def _heartbeat(self) -> None:
+        self.hub.broadcast_local(Ping().model_dump_json())
+
+    async def _end_abandoned(self) -> None:
+        await space_actions.end_abandoned_spaces(self.services)
+
+    async def _forget_full_buckets(self) -> None:
+        now = time.monotonic()
+        full_after_s = self.settings.reaction_burst / self.settings.reaction_rate_per_s
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if now - bucket.updated_s < full_after_s
+        }

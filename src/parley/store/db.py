@@ -1,0 +1,84 @@
+"""Engine, sessions and the unit of work for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" below open every transaction itself: pysqlite's own implicit
+        # BEGIN only comes before writes, which leaves multi-statement reads inconsistent.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers go on while one writer writes
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A write transaction takes the write lock up front: a deferred one that reads first
+        # would fail at once (SQLITE_BUSY_SNAPSHOT) when another writer got there in between.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Store:
+    """Opens read and write transactions. Repository functions run inside them and never commit."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = url.split(":", 1)[0].split("+", 1)[0]
+        if self.dialect == "sqlite":
+            self.engine = create_async_engine(url, connect_args={"timeout": 30})
+            _configure_sqlite(self.engine)
+            write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            read_engine = self.engine
+        else:
+            self.engine = create_async_engine(
+                url, pool_size=10, max_overflow=40, pool_pre_ping=True
+            )
+            write_engine = self.engine
+            # One consistent view for all the reads of a snapshot.
+            read_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        self._write = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._read = async_sessionmaker(read_engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.dialect.startswith("postgres") else self.dialect
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._read() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self._write() as session, session.begin():
+            yield session
+
+    async def server_version(self) -> str:
+        async with self.engine.connect() as conn:
+            info = (
+                conn.sync_connection.dialect.server_version_info if conn.sync_connection else None
+            )
+        return ".".join(str(part) for part in info) if info else "unknown"
+
+    async def close(self) -> None:
+        await self.engine.dispose()

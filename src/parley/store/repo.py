@@ -1,0 +1,286 @@
+"""Queries over the store. They run inside a caller's transaction and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from parley.domain.space import SpaceState
+from parley.domain.stage import ON_STAGE, Role, Seat, StageRequest
+from parley.store.models import Block, Follow, Pin, Space, SpaceEvent, SpaceMember, User
+
+_ON_STAGE_VALUES = [role.value for role in ON_STAGE]
+
+
+async def user_by_handle(session: AsyncSession, handle: str) -> User | None:
+    return (
+        await session.execute(select(User).where(User.handle_key == handle.lower()))
+    ).scalar_one_or_none()
+
+
+async def users_by_id(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, User]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(User).where(User.id.in_(set(user_ids))))
+    return {user.id: user for user in rows.scalars()}
+
+
+async def follower_count(session: AsyncSession, user_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Follow).where(Follow.followee_id == user_id)
+        )
+        or 0
+    )
+
+
+async def following_count(session: AsyncSession, user_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Follow).where(Follow.follower_id == user_id)
+        )
+        or 0
+    )
+
+
+async def follows(session: AsyncSession, follower_id: int, followee_id: int) -> bool:
+    return (await session.get(Follow, (follower_id, followee_id))) is not None
+
+
+async def blocks(session: AsyncSession, blocker_id: int, blocked_id: int) -> bool:
+    return (await session.get(Block, (blocker_id, blocked_id))) is not None
+
+
+async def blocked_either_way(session: AsyncSession, a: int, b: int) -> bool:
+    return await blocks(session, a, b) or await blocks(session, b, a)
+
+
+async def space(session: AsyncSession, space_id: int, *, lock: bool = False) -> Space | None:
+    query = select(Space).where(Space.id == space_id)
+    if lock:
+        # Serializes the changes of one space (PostgreSQL row lock; SQLite writes one at a time).
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def member(session: AsyncSession, space_id: int, user_id: int) -> SpaceMember | None:
+    return (
+        await session.execute(
+            select(SpaceMember).where(
+                SpaceMember.space_id == space_id, SpaceMember.user_id == user_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def seat_of(row: SpaceMember) -> Seat:
+    return Seat(
+        user_id=row.user_id,
+        role=Role(row.role),
+        muted=row.muted,
+        stage_request=StageRequest(row.stage_request),
+        removed=row.removed,
+    )
+
+
+def apply_seat(row: SpaceMember, seat: Seat) -> None:
+    row.role = seat.role.value
+    row.muted = seat.muted
+    row.stage_request = seat.stage_request.value
+    row.removed = seat.removed
+
+
+async def stage_count(session: AsyncSession, space_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(SpaceMember)
+            .where(
+                SpaceMember.space_id == space_id,
+                SpaceMember.role.in_(_ON_STAGE_VALUES),
+                SpaceMember.removed.is_(False),
+            )
+        )
+        or 0
+    )
+
+
+async def cohost_count(session: AsyncSession, space_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(SpaceMember)
+            .where(SpaceMember.space_id == space_id, SpaceMember.role == Role.COHOST.value)
+        )
+        or 0
+    )
+
+
+def _present_listener() -> list[ColumnElement[bool]]:
+    return [
+        SpaceMember.role == Role.LISTENER.value,
+        SpaceMember.connections > 0,
+        SpaceMember.removed.is_(False),
+    ]
+
+
+async def listener_count(session: AsyncSession, space_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(SpaceMember)
+            .where(SpaceMember.space_id == space_id, *_present_listener())
+        )
+        or 0
+    )
+
+
+async def listener_counts(session: AsyncSession, space_ids: Sequence[int]) -> dict[int, int]:
+    if not space_ids:
+        return {}
+    rows = await session.execute(
+        select(SpaceMember.space_id, func.count())
+        .where(SpaceMember.space_id.in_(space_ids), *_present_listener())
+        .group_by(SpaceMember.space_id)
+    )
+    return {space_id: int(count) for space_id, count in rows.tuples()}
+
+
+async def stage_counts(session: AsyncSession, space_ids: Sequence[int]) -> dict[int, int]:
+    if not space_ids:
+        return {}
+    rows = await session.execute(
+        select(SpaceMember.space_id, func.count())
+        .where(
+            SpaceMember.space_id.in_(space_ids),
+            SpaceMember.role.in_(_ON_STAGE_VALUES),
+            SpaceMember.removed.is_(False),
+        )
+        .group_by(SpaceMember.space_id)
+    )
+    return {space_id: int(count) for space_id, count in rows.tuples()}
+
+
+async def notable_members(session: AsyncSession, space_id: int) -> list[SpaceMember]:
+    """Everyone on stage plus listeners with a pending request or invitation."""
+    rows = await session.execute(
+        select(SpaceMember)
+        .where(
+            SpaceMember.space_id == space_id,
+            SpaceMember.removed.is_(False),
+            or_(
+                SpaceMember.role.in_(_ON_STAGE_VALUES),
+                SpaceMember.stage_request != StageRequest.NONE.value,
+            ),
+        )
+        .order_by(SpaceMember.joined_at, SpaceMember.id)
+    )
+    return list(rows.scalars())
+
+
+async def present_listeners(
+    session: AsyncSession, space_id: int, *, offset: int, limit: int
+) -> tuple[list[SpaceMember], int]:
+    where = [SpaceMember.space_id == space_id, *_present_listener()]
+    total = int(
+        await session.scalar(select(func.count()).select_from(SpaceMember).where(*where)) or 0
+    )
+    rows = await session.execute(
+        select(SpaceMember)
+        .where(*where)
+        .order_by(SpaceMember.joined_at, SpaceMember.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.scalars()), total
+
+
+async def pins(session: AsyncSession, space_id: int) -> list[Pin]:
+    rows = await session.execute(
+        select(Pin).where(Pin.space_id == space_id).order_by(Pin.created_at, Pin.id)
+    )
+    return list(rows.scalars())
+
+
+async def pin_count(session: AsyncSession, space_id: int) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(Pin).where(Pin.space_id == space_id))
+        or 0
+    )
+
+
+async def events_after(
+    session: AsyncSession, space_id: int, after_seq: int
+) -> list[tuple[int, str]] | None:
+    """The stored changes after `after_seq`, or None when some of them are no longer kept."""
+    oldest = await session.scalar(
+        select(func.min(SpaceEvent.seq)).where(SpaceEvent.space_id == space_id)
+    )
+    latest = await session.scalar(select(Space.event_seq).where(Space.id == space_id))
+    if latest is None or after_seq > latest:
+        return None  # unknown space, or a seq this space never gave
+    if after_seq == latest:
+        return []
+    if oldest is None or oldest > after_seq + 1:
+        return None
+    rows = await session.execute(
+        select(SpaceEvent.seq, SpaceEvent.payload)
+        .where(SpaceEvent.space_id == space_id, SpaceEvent.seq > after_seq)
+        .order_by(SpaceEvent.seq)
+    )
+    return [(seq, payload) for seq, payload in rows.tuples()]
+
+
+async def prune_events(session: AsyncSession, space_id: int, keep_after_seq: int) -> None:
+    await session.execute(
+        delete(SpaceEvent).where(SpaceEvent.space_id == space_id, SpaceEvent.seq <= keep_after_seq)
+    )
+
+
+async def spaces_in_state(
+    session: AsyncSession, state: SpaceState, viewer_id: int | None, limit: int = 100
+) -> list[Space]:
+    """Spaces in `state`; those hosted by people the viewer follows first; hidden from people
+    their host blocked."""
+    query = select(Space).where(Space.state == state.value)
+    if viewer_id is not None:
+        blocked_me = select(Block.blocker_id).where(Block.blocked_id == viewer_id)
+        query = query.where(Space.host_id.not_in(blocked_me))
+        followed = (
+            select(Follow.followee_id)
+            .where(Follow.follower_id == viewer_id, Follow.followee_id == Space.host_id)
+            .exists()
+        )
+        query = query.order_by(followed.desc())
+    if state is SpaceState.SCHEDULED:
+        query = query.order_by(Space.scheduled_for, Space.id)
+    else:
+        query = query.order_by(Space.started_at.desc(), Space.id.desc())
+    return list((await session.execute(query.limit(limit))).scalars())
+
+
+async def live_spaces_hosted_by(session: AsyncSession, host_id: int) -> list[Space]:
+    rows = await session.execute(
+        select(Space).where(
+            Space.host_id == host_id,
+            Space.state.in_([SpaceState.LIVE.value, SpaceState.SCHEDULED.value]),
+        )
+    )
+    return list(rows.scalars())
+
+
+async def spaces_past_host_grace(session: AsyncSession, absent_before: datetime) -> list[int]:
+    rows = await session.execute(
+        select(Space.id).where(
+            and_(
+                Space.state == SpaceState.LIVE.value,
+                Space.host_absent_since.is_not(None),
+                Space.host_absent_since <= absent_before,
+            )
+        )
+    )
+    return [space_id for (space_id,) in rows.tuples()]

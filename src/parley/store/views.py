@@ -1,0 +1,91 @@
+"""Builds the client-facing views (domain/views.py) from rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.domain.pins import PinKind
+from parley.domain.space import SpaceState, SpeakerPolicy
+from parley.domain.stage import Role, StageRequest
+from parley.domain.views import MemberView, PinView, Profile, SpaceView, UserBrief
+from parley.store import repo
+from parley.store.models import Pin, Space, SpaceMember, User
+
+
+def user_brief(user: User) -> UserBrief:
+    return UserBrief(id=user.id, handle=user.handle, display_name=user.display_name)
+
+
+async def profile(session: AsyncSession, user: User, viewer_id: int | None) -> Profile:
+    viewer = viewer_id if viewer_id is not None and viewer_id != user.id else None
+    return Profile(
+        id=user.id,
+        handle=user.handle,
+        display_name=user.display_name,
+        bio=user.bio,
+        follower_count=await repo.follower_count(session, user.id),
+        following_count=await repo.following_count(session, user.id),
+        followed_by_me=viewer is not None and await repo.follows(session, viewer, user.id),
+        follows_me=viewer is not None and await repo.follows(session, user.id, viewer),
+        blocked_by_me=viewer is not None and await repo.blocks(session, viewer, user.id),
+        is_me=viewer_id == user.id,
+    )
+
+
+def _space_view(space: Space, host: User, listener_count: int, stage_count: int) -> SpaceView:
+    return SpaceView(
+        id=space.id,
+        title=space.title,
+        topics=list(space.topics),
+        speaker_policy=SpeakerPolicy(space.speaker_policy),
+        state=SpaceState(space.state),
+        host=user_brief(host),
+        scheduled_for=space.scheduled_for,
+        started_at=space.started_at,
+        ended_at=space.ended_at,
+        created_at=space.created_at,
+        listener_count=listener_count,
+        stage_count=stage_count,
+    )
+
+
+async def space_view(session: AsyncSession, space: Space) -> SpaceView:
+    return (await space_views(session, [space]))[0]
+
+
+async def space_views(session: AsyncSession, spaces: Sequence[Space]) -> list[SpaceView]:
+    ids = [space.id for space in spaces]
+    hosts = await repo.users_by_id(session, [space.host_id for space in spaces])
+    listeners = await repo.listener_counts(session, ids)
+    stage = await repo.stage_counts(session, ids)
+    return [
+        _space_view(space, hosts[space.host_id], listeners.get(space.id, 0), stage.get(space.id, 0))
+        for space in spaces
+    ]
+
+
+def member_view_of(row: SpaceMember, user: User) -> MemberView:
+    return MemberView(
+        user=user_brief(user),
+        role=Role(row.role),
+        muted=row.muted,
+        stage_request=StageRequest(row.stage_request),
+        connected=row.connections > 0,
+    )
+
+
+async def member_view(session: AsyncSession, row: SpaceMember) -> MemberView:
+    return (await member_views(session, [row]))[0]
+
+
+async def member_views(session: AsyncSession, rows: Sequence[SpaceMember]) -> list[MemberView]:
+    users = await repo.users_by_id(session, [row.user_id for row in rows])
+    return [member_view_of(row, users[row.user_id]) for row in rows]
+
+
+def pin_view(pin: Pin) -> PinView:
+    return PinView(
+        id=pin.id, kind=PinKind(pin.kind), text=pin.text, url=pin.url, created_at=pin.created_at
+    )

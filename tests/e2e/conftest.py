@@ -1,0 +1,227 @@
+"""End-to-end fixtures: the real `parley serve` in a subprocess and Debian's Chromium.
+
+The server runs once per session on a free port with its own data directory and cheap
+password hashing. If the browser client has not been built yet, it is built first
+(`npm run build` in web/), since the server serves it from src/parley/static.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+WEB = REPO / "web"
+STATIC_INDEX = REPO / "src" / "parley" / "static" / "index.html"
+PARLEY = REPO / ".venv" / "bin" / "parley"
+AXE_JS = WEB / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+# `playwright install` cannot download browsers here; these flags keep Debian's
+# Chromium headless and quiet (no calls to outside hosts).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 60.0
+DEFAULT_TIMEOUT_MS = 10_000
+PASSWORD = "correct horse battery"
+
+expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _health_ok(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/api/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def built_client() -> Path:
+    if not STATIC_INDEX.exists():
+        if not (WEB / "node_modules").exists():
+            subprocess.run(["npm", "ci"], cwd=WEB, check=True)
+        subprocess.run(["npm", "run", "build"], cwd=WEB, check=True)
+    assert STATIC_INDEX.exists(), "npm run build did not produce src/parley/static/index.html"
+    return STATIC_INDEX
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, built_client: Path) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("parley-data")
+    log_path = data_dir.parent / "parley-server.log"
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "PARLEY_DATA_DIR": str(data_dir),
+        "PARLEY_PASSWORD_TIME_COST": "1",
+        "PARLEY_PASSWORD_MEMORY_KIB": "8192",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(PARLEY), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not _health_ok(base_url):
+            if process.poll() is not None:
+                log_tail = log_path.read_text()[-4000:]
+                pytest.fail(f"parley serve exited with {process.returncode}:\n{log_tail}")
+            if time.monotonic() > deadline:
+                log_tail = log_path.read_text()[-4000:]
+                pytest.fail(f"parley serve did not answer /api/health:\n{log_tail}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Client:
+    """One person: a browser context with its page, the page errors it raised and helpers."""
+
+    context: BrowserContext
+    page: Page
+    page_errors: list[str] = field(default_factory=list)
+    password: str = PASSWORD
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Call the API with this browser's cookies (and its CSRF token), as the client would."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        cookies = {c["name"]: c["value"] for c in self.context.cookies()}
+        if "parley_csrf" in cookies and method != "GET":
+            headers["X-CSRF-Token"] = cookies["parley_csrf"]
+        data = json.dumps(body) if body is not None else None
+        response = self.context.request.fetch(path, method=method, headers=headers, data=data)
+        assert response.ok, f"{method} {path} -> {response.status}: {response.text()}"
+        text = response.text()
+        return json.loads(text) if text else None
+
+    def sign_up_via_api(self, handle: str, display_name: str) -> dict[str, Any]:
+        credentials = {"handle": handle, "display_name": display_name, "password": self.password}
+        body = self.api("POST", "/api/auth/signup", credentials)
+        return dict(body["user"])
+
+    def sign_up_via_ui(self, handle: str, display_name: str) -> None:
+        page = self.page
+        page.goto("/signup")
+        page.get_by_label("Handle").fill(handle)
+        page.get_by_label("Display name").fill(display_name)
+        page.get_by_label("Password").fill(self.password)
+        page.get_by_role("button", name="Sign up").click()
+        expect(page.get_by_role("heading", level=1, name="Spaces")).to_be_visible()
+
+    def stage_member(self, handle: str) -> Locator:
+        selector = f'[data-testid="stage-member"][data-user-handle="{handle}"]'
+        return self.page.get_by_test_id("stage").locator(selector)
+
+    def axe_violations(self) -> list[dict[str, Any]]:
+        """Inject axe-core and return its violations, each with the selectors that failed."""
+        page = self.page
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.add_script_tag(path=str(AXE_JS))
+        violations: list[dict[str, Any]] = page.evaluate(
+            """async () => {
+                const result = await axe.run(document, { resultTypes: ['violations'] });
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ') + ' -> ' + n.failureSummary),
+                }));
+            }"""
+        )
+        return violations
+
+    def has_horizontal_scroll(self) -> bool:
+        return bool(
+            self.page.evaluate(
+                "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
+                " || document.body.scrollWidth > document.documentElement.clientWidth"
+            )
+        )
+
+
+@pytest.fixture
+def new_client(browser: Browser, server: str) -> Iterator[Callable[..., Client]]:
+    clients: list[Client] = []
+
+    def make(width: int = 1280, height: int = 900, reduced_motion: bool = False) -> Client:
+        context = browser.new_context(
+            base_url=server,
+            viewport={"width": width, "height": height},
+            reduced_motion="reduce" if reduced_motion else "no-preference",
+        )
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page = context.new_page()
+        client = Client(context=context, page=page)
+        page.on("pageerror", lambda error: client.page_errors.append(str(error)))
+        clients.append(client)
+        return client
+
+    yield make
+    errors = [e for c in clients for e in c.page_errors]
+    for client in clients:
+        client.context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def unique_handle() -> Callable[[str], str]:
+    """Handles are unique per server, which lives for the whole session."""
+    run = secrets.token_hex(2)
+
+    def make(prefix: str) -> str:
+        return f"{prefix[:6]}{run}{next(_counter)}"[:15]
+
+    return make

@@ -1,0 +1,134 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, get, post, errorMessage } from './api';
+import { AppContext, type AppContextValue } from './context';
+import { matchRoute, navigate, usePath } from './router';
+import type { Profile } from './types';
+import { HomePage } from './pages/Home';
+import { AuthPage } from './pages/Auth';
+import { NewSpacePage } from './pages/NewSpace';
+import { ProfilePage } from './pages/Profile';
+import { RoomPage } from './pages/Room';
+import { NotFoundPage } from './pages/NotFound';
+
+interface Announcement { id: number; text: string }
+
+export function App() {
+  const path = usePath();
+  const route = useMemo(() => matchRoute(path), [path]);
+  const [user, setUser] = useState<Profile | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [announcements, setAnnouncements] = useState<Announcement[]>([]);
+  const nextAnnouncementId = useRef(1);
+  const mainRef = useRef<HTMLElement>(null);
+  const firstRoute = useRef(true);
+
+  useEffect(() => {
+    get<{ user: Profile }>('/api/me')
+      .then((body) => setUser(body.user))
+      .catch((err: unknown) => {
+        setUser(null);
+        if (!(err instanceof ApiError && err.status === 401)) setError(errorMessage(err));
+      });
+  }, []);
+
+  const announce = useCallback((text: string) => {
+    const id = nextAnnouncementId.current++;
+    // Keep a short log: screen readers read each appended line once.
+    setAnnouncements((list) => [...list.slice(-4), { id, text }]);
+  }, []);
+
+  const showError = useCallback((message: string | null) => setError(message), []);
+
+  // A new page: clear the old error and move focus to the new page's heading.
+  useEffect(() => {
+    setError(null);
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    const timer = window.setTimeout(() => {
+      const heading = mainRef.current?.querySelector<HTMLElement>('h1');
+      if (heading) {
+        heading.setAttribute('tabindex', '-1');
+        heading.focus();
+      } else {
+        mainRef.current?.focus();
+      }
+    }, 0);
+    return () => window.clearTimeout(timer);
+  }, [path]);
+
+  const context: AppContextValue = useMemo(
+    () => ({ user, setUser, showError, announce }),
+    [user, showError, announce],
+  );
+
+  const signOut = async () => {
+    try {
+      await post('/api/auth/signout');
+      setUser(null);
+      announce('Signed out');
+      navigate('/signin');
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+
+  let page;
+  switch (route.name) {
+    case 'home': page = <HomePage />; break;
+    case 'signin': page = <AuthPage mode="signin" next={route.next} />; break;
+    case 'signup': page = <AuthPage mode="signup" next={route.next} />; break;
+    case 'new': page = <NewSpacePage />; break;
+    case 'profile': page = <ProfilePage key={route.handle} handle={route.handle} />; break;
+    case 'space': page = <RoomPage key={route.id} spaceId={route.id} />; break;
+    default: page = <NotFoundPage />;
+  }
+
+  return (
+    <AppContext.Provider value={context}>
+      <a class="skip-link" href="#main">Skip to content</a>
+      <header class="site-header">
+        <div class="bar">
+          <a class="brand" href="/">Parley</a>
+          <nav aria-label="Main">
+            <ul class="nav-list">
+              <li><a href="/" aria-current={route.name === 'home' ? 'page' : undefined}>Home</a></li>
+              {user && (
+                <>
+                  <li><a href="/new" aria-current={route.name === 'new' ? 'page' : undefined}>Start a space</a></li>
+                  <li>
+                    <a href={`/u/${user.handle}`} aria-current={route.name === 'profile' && route.handle.toLowerCase() === user.handle.toLowerCase() ? 'page' : undefined}>
+                      Profile<span class="sr-only"> ({user.display_name})</span>
+                    </a>
+                  </li>
+                  <li><button type="button" class="link-button" onClick={signOut}>Sign out</button></li>
+                </>
+              )}
+              {user === null && (
+                <>
+                  <li><a href="/signin" aria-current={route.name === 'signin' ? 'page' : undefined}>Sign in</a></li>
+                  <li><a href="/signup" aria-current={route.name === 'signup' ? 'page' : undefined}>Sign up</a></li>
+                </>
+              )}
+            </ul>
+          </nav>
+        </div>
+      </header>
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        <div class="alert-region" role="alert" data-testid="alert">
+          {error && (
+            <div class="alert">
+              <p>{error}</p>
+              <button type="button" class="secondary small" onClick={() => setError(null)}>Dismiss</button>
+            </div>
+          )}
+        </div>
+        {user === undefined ? <p class="loading">Loading…</p> : page}
+        <div class="sr-only" aria-live="polite" data-testid="announcer">
+          {announcements.map((a) => <p key={a.id}>{a.text}</p>)}
+        </div>
+      </main>
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,96 @@
+// HTTP client for docs/api.md: same-origin cookies, CSRF header on every
+// state-changing request, and errors turned into ApiError with the server's fields.
+
+export interface FieldError {
+  field: string | null;
+  rule?: string | null;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | null;
+  readonly rule: string | null;
+  readonly state: string | null;
+  readonly errors: FieldError[];
+  readonly retryAfterS: number | null;
+
+  constructor(status: number, body: Record<string, unknown>, retryAfterS: number | null) {
+    const message = typeof body.message === 'string' && body.message
+      ? body.message
+      : `Request failed (${status})`;
+    super(message);
+    this.status = status;
+    this.code = typeof body.error === 'string' ? body.error : 'error';
+    this.field = typeof body.field === 'string' ? body.field : null;
+    this.rule = typeof body.rule === 'string' ? body.rule : null;
+    this.state = typeof body.state === 'string' ? body.state : null;
+    this.errors = Array.isArray(body.errors) ? (body.errors as FieldError[]) : [];
+    this.retryAfterS = retryAfterS;
+  }
+}
+
+export function readCookie(name: string): string | null {
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    }
+  }
+  return null;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export async function api<T = unknown>(method: Method, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET') {
+    const csrf = readCookie('parley_csrf');
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+  }
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, { error: 'network', message: 'Could not reach the server. Check your connection.' }, null);
+  }
+  const text = await response.text();
+  let parsed: unknown = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+  }
+  if (!response.ok) {
+    const retry = response.headers.get('Retry-After');
+    const retryAfterS = retry && /^\d+$/.test(retry) ? Number(retry) : null;
+    const errorBody = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+    throw new ApiError(response.status, errorBody, retryAfterS);
+  }
+  return parsed as T;
+}
+
+export const get = <T>(path: string) => api<T>('GET', path);
+export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body);
+
+/** Human text for an error of any kind, for the alert region. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.code === 'rate_limited' && error.retryAfterS !== null) {
+      return `${error.message} Try again in ${error.retryAfterS} s.`;
+    }
+    return error.message;
+  }
+  if (error instanceof Error) return error.message;
+  return 'Something went wrong.';
+}

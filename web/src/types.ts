@@ -1,0 +1,103 @@
+// Wire types from docs/api.md ("Objects") and docs/websocket.md.
+
+export interface UserBrief {
+  id: number;
+  handle: string;
+  display_name: string;
+}
+
+export interface Profile extends UserBrief {
+  bio: string;
+  follower_count: number;
+  following_count: number;
+  followed_by_me: boolean;
+  follows_me: boolean;
+  blocked_by_me: boolean;
+  is_me: boolean;
+}
+
+export type SpeakerPolicy = 'everyone' | 'followed' | 'invited';
+export type SpaceState = 'scheduled' | 'live' | 'ended' | 'canceled';
+
+export interface Space {
+  id: number;
+  title: string;
+  topics: string[];
+  speaker_policy: SpeakerPolicy;
+  state: SpaceState;
+  host: UserBrief;
+  scheduled_for: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  created_at: string;
+  listener_count: number;
+  stage_count: number;
+}
+
+export type Role = 'host' | 'cohost' | 'speaker' | 'listener';
+export type StageRequest = 'none' | 'requested' | 'invited';
+
+export interface Member {
+  user: UserBrief;
+  role: Role;
+  muted: boolean;
+  stage_request: StageRequest;
+  connected: boolean;
+}
+
+export interface Pin {
+  id: number;
+  kind: 'link' | 'post';
+  text: string;
+  url: string | null;
+  created_at: string;
+}
+
+// Server -> client WebSocket messages (docs/websocket.md).
+export interface SnapshotEvent {
+  type: 'snapshot';
+  seq: number;
+  space: Space;
+  members: Member[];
+  pins: Pin[];
+  listener_count: number;
+  me: Member;
+}
+export interface SpaceUpdatedEvent { type: 'space_updated'; seq: number; space: Space }
+export interface MemberUpdatedEvent { type: 'member_updated'; seq: number; member: Member }
+export interface MemberRemovedEvent {
+  type: 'member_removed';
+  seq: number;
+  user_id: number;
+  reason: 'removed' | 'blocked';
+}
+export interface PinAddedEvent { type: 'pin_added'; seq: number; pin: Pin }
+export interface PinRemovedEvent { type: 'pin_removed'; seq: number; pin_id: number }
+export interface PresenceEvent { type: 'presence'; seq: null; listener_count: number }
+export interface ReactionsEvent {
+  type: 'reactions';
+  seq: null;
+  window_ms: number;
+  counts: Record<string, number>;
+  by: { user_id: number; emoji: string }[];
+}
+export interface PingEvent { type: 'ping'; seq: null }
+
+export type SeqEvent =
+  | SpaceUpdatedEvent
+  | MemberUpdatedEvent
+  | MemberRemovedEvent
+  | PinAddedEvent
+  | PinRemovedEvent;
+
+export type ServerEvent = SnapshotEvent | SeqEvent | PresenceEvent | ReactionsEvent | PingEvent;
+
+export const STAGE_ROLES: readonly Role[] = ['host', 'cohost', 'speaker'];
+
+export function onStage(member: Member | null | undefined): boolean {
+  return !!member && STAGE_ROLES.includes(member.role);
+}
+
+export function isModerator(member: Member | null | undefined): boolean {
+  return !!member && (member.role === 'host' || member.role === 'cohost');
+}
