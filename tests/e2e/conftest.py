@@ -1,8 +1,8 @@
 """End-to-end fixtures: the real `parley serve` in a subprocess and Debian's Chromium.
 
 The server runs once per session on a free port with its own data directory and cheap
-password hashing. If the browser client has not been built yet, it is built first
-(`npm run build` in web/), since the server serves it from src/parley/static.
+password hashing. If the browser client has not been built, or is older than its sources in
+web/, it is built first (`npm run build`), since the server serves it from src/parley/static.
 """
 
 from __future__ import annotations
@@ -63,9 +63,18 @@ def _health_ok(base_url: str) -> bool:
         return False
 
 
+def _client_is_stale() -> bool:
+    """No build yet, or a source file in web/ is newer than the build."""
+    if not STATIC_INDEX.exists():
+        return True
+    built_at = STATIC_INDEX.stat().st_mtime
+    sources = [*(WEB / "src").rglob("*"), WEB / "index.html", WEB / "vite.config.ts"]
+    return any(path.is_file() and path.stat().st_mtime > built_at for path in sources)
+
+
 @pytest.fixture(scope="session")
 def built_client() -> Path:
-    if not STATIC_INDEX.exists():
+    if _client_is_stale():
         if not (WEB / "node_modules").exists():
             subprocess.run(["npm", "ci"], cwd=WEB, check=True)
         subprocess.run(["npm", "run", "build"], cwd=WEB, check=True)
@@ -74,7 +83,7 @@ def built_client() -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, built_client: Path) -> Iterator[str]:
+def parley_server(tmp_path_factory: pytest.TempPathFactory, built_client: Path) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("parley-data")
     log_path = data_dir.parent / "parley-server.log"
     port = _free_port()
@@ -123,7 +132,7 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@dataclass
+@dataclass(eq=False)
 class Client:
     """One person: a browser context with its page, the page errors it raised and helpers."""
 
@@ -190,12 +199,12 @@ class Client:
 
 
 @pytest.fixture
-def new_client(browser: Browser, server: str) -> Iterator[Callable[..., Client]]:
+def new_client(browser: Browser, parley_server: str) -> Iterator[Callable[..., Client]]:
     clients: list[Client] = []
 
     def make(width: int = 1280, height: int = 900, reduced_motion: bool = False) -> Client:
         context = browser.new_context(
-            base_url=server,
+            base_url=parley_server,
             viewport={"width": width, "height": height},
             reduced_motion="reduce" if reduced_motion else "no-preference",
         )

@@ -37,13 +37,23 @@ def test_host_and_listener_share_a_live_space(
     expect(host.stage_member(host_handle)).to_be_visible()
     expect(host.stage_member(host_handle).get_by_test_id("role-badge")).to_have_text("Host")
 
-    # A listener signs up in a second browser, opens the link and asks to speak.
-    listener = new_client()
+    # A listener (who prefers reduced motion) signs up in a second browser, opens the link
+    # and asks to speak.
+    listener = new_client(reduced_motion=True)
     listener_handle = unique_handle("lisa")
     listener.sign_up_via_ui(listener_handle, "Lisa Listener")
     listener.page.goto(space_url)
     expect(listener.page.get_by_test_id("space-state")).to_have_text("Live")
     expect(listener.stage_member(host_handle)).to_be_visible()
+    expect(host.page.get_by_test_id("listener-count")).to_have_text("1 listener")
+
+    # Sharing: the link is copied, or selected for copying by hand; either way it says so.
+    listener.page.get_by_role("button", name="Copy link").click()
+    expect(
+        listener.page.get_by_role("status")
+        .filter(has_text="Link copied")
+        .or_(listener.page.get_by_role("status").filter(has_text="Copy the selected link"))
+    ).to_be_visible()
     listener.page.get_by_role("button", name="Request to speak").click()
     expect(listener.page.get_by_role("button", name="Withdraw request")).to_be_visible()
 
@@ -63,10 +73,14 @@ def test_host_and_listener_share_a_live_space(
 
     # The listener reacts; the reaction floats up in both pages.
     listener.page.get_by_role("button", name="React with fire").click()
+    animations = {}
     for client in (host, listener):
-        expect(
-            client.page.get_by_test_id("reactions").locator('[data-emoji="🔥"]').first
-        ).to_be_attached()
+        fire = client.page.get_by_test_id("reactions").locator('[data-emoji="🔥"]').first
+        expect(fire).to_be_attached()
+        animations[client] = fire.evaluate("el => getComputedStyle(el).animationName")
+    # The listener's browser asks for reduced motion: the emoji fades instead of flying.
+    assert animations[host] == "float-up"
+    assert animations[listener] == "fade-only"
 
     # The speaker unmutes; the host mutes them; both pages show the muted icon.
     listener.page.get_by_role("button", name="Unmute", exact=True).click()

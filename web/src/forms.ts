@@ -16,7 +16,10 @@ export function splitErrors(error: unknown, fields: string[]): { fieldErrors: Fi
     for (const item of list) {
       const name = root(item.field);
       if (name && fields.includes(name)) {
-        if (!fieldErrors[name]) fieldErrors[name] = item.message;
+        // Messages read "title: must be ..."; next to the Title field the prefix is noise.
+        const prefix = `${item.field}: `;
+        const text = item.message.startsWith(prefix) ? item.message.slice(prefix.length) : item.message;
+        if (!fieldErrors[name]) fieldErrors[name] = text.charAt(0).toUpperCase() + text.slice(1);
       } else if (!formError) {
         formError = item.message;
       }

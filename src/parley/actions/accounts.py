@@ -105,7 +105,7 @@ async def authenticate_session(services: Services, session_token: str) -> Authen
         ).first()
     if row is None:
         return None
-    auth_session, user = row.tuple()
+    auth_session, user = row
     if auth_session.expires_at <= services.clock():
         return None
     return Authenticated(user=user, csrf_token=auth_session.csrf_token)

@@ -87,7 +87,8 @@ class Change:
             SpaceEvent(space_id=space.id, seq=space.event_seq, payload=payload, created_at=self.now)
         )
         keep = self.services.settings.events_kept_per_space
-        if space.event_seq % 100 == 0 and space.event_seq > keep:
+        # Pruned in batches, not on every change.
+        if space.event_seq > keep and space.event_seq % min(100, keep) == 0:
             await repo.prune_events(self.session, space.id, space.event_seq - keep)
         self.outbox.append((space_channel(space.id), payload))
 

@@ -56,6 +56,8 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
+    # Ids reach clients: never reuse a deleted one (SQLite would without AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     handle: Mapped[str] = mapped_column(String(15))
@@ -67,6 +69,7 @@ class User(Base):
 
 
 class AuthSession(Base):
+    __table_args__ = {"sqlite_autoincrement": True}
     """A browser session: the cookie holds the token, the row holds its hash."""
 
     __tablename__ = "auth_sessions"
@@ -79,6 +82,7 @@ class AuthSession(Base):
 
 
 class ApiToken(Base):
+    __table_args__ = {"sqlite_autoincrement": True}
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -110,6 +114,7 @@ class Block(Base):
 
 
 class Space(Base):
+    __table_args__ = {"sqlite_autoincrement": True}
     __tablename__ = "spaces"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -146,6 +151,7 @@ class SpaceMember(Base):
 
 
 class Pin(Base):
+    __table_args__ = {"sqlite_autoincrement": True}
     __tablename__ = "pins"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)

@@ -147,7 +147,7 @@ async def listener_counts(session: AsyncSession, space_ids: Sequence[int]) -> di
         .where(SpaceMember.space_id.in_(space_ids), *_present_listener())
         .group_by(SpaceMember.space_id)
     )
-    return {space_id: int(count) for space_id, count in rows.tuples()}
+    return {space_id: int(count) for space_id, count in rows.all()}
 
 
 async def stage_counts(session: AsyncSession, space_ids: Sequence[int]) -> dict[int, int]:
@@ -162,7 +162,7 @@ async def stage_counts(session: AsyncSession, space_ids: Sequence[int]) -> dict[
         )
         .group_by(SpaceMember.space_id)
     )
-    return {space_id: int(count) for space_id, count in rows.tuples()}
+    return {space_id: int(count) for space_id, count in rows.all()}
 
 
 async def notable_members(session: AsyncSession, space_id: int) -> list[SpaceMember]:
@@ -232,7 +232,7 @@ async def events_after(
         .where(SpaceEvent.space_id == space_id, SpaceEvent.seq > after_seq)
         .order_by(SpaceEvent.seq)
     )
-    return [(seq, payload) for seq, payload in rows.tuples()]
+    return [(seq, payload) for seq, payload in rows.all()]
 
 
 async def prune_events(session: AsyncSession, space_id: int, keep_after_seq: int) -> None:
@@ -283,4 +283,4 @@ async def spaces_past_host_grace(session: AsyncSession, absent_before: datetime)
             )
         )
     )
-    return [space_id for (space_id,) in rows.tuples()]
+    return [space_id for (space_id,) in rows.all()]

@@ -72,8 +72,9 @@ export function ListenersPanel({ spaceId, listenerCount, canModerate, myId, pend
                     {canModerate && m.user.id !== myId && (
                       <span class="controls">
                         {state === 'none' && (
-                          <button type="button" class="small" onClick={() => void act(`members/${m.user.id}/invite`, `Invited ${m.user.display_name} to speak`)}>
-                            Invite to speak<span class="sr-only">: {m.user.display_name}</span>
+                          <button type="button" class="small" aria-label={`Invite to speak: ${m.user.display_name}`}
+                            onClick={() => void act(`members/${m.user.id}/invite`, `Invited ${m.user.display_name} to speak`)}>
+                            Invite to speak
                           </button>
                         )}
                         <button type="button" class="danger-outline small" onClick={() => void act(`members/${m.user.id}/remove`)}>

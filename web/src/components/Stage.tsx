@@ -13,10 +13,11 @@ interface StageProps {
 
 export function MutedIcon() {
   return (
-    <span class="muted-icon" data-testid="muted-icon" role="img" aria-label="Muted">
-      <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
+    <span class="muted-icon" data-testid="muted-icon">
+      <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
         <path fill="currentColor" d="M12 3a3 3 0 0 0-3 3v4.2l6 6V6a3 3 0 0 0-3-3zm7 8h-2a5 5 0 0 1-.4 2l1.5 1.5A7 7 0 0 0 19 11zM4.3 3 3 4.3l6 6V11a3 3 0 0 0 4.4 2.7l1.5 1.5A5 5 0 0 1 7 11H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 2.9-1.1l3.8 3.8 1.3-1.3z" />
       </svg>
+      Muted
     </span>
   );
 }
@@ -33,17 +34,20 @@ function MemberControls({ member, myRole, act }: { member: Member; myRole: Membe
       {!member.muted && (
         <button type="button" class="small" onClick={() => void act(`members/${id}/mute`)}>Mute{who}</button>
       )}
-      <button type="button" class="secondary small" onClick={() => void act(`members/${id}/move-down`)}>
-        Move to audience<span class="sr-only">: {name}</span>
+      <button type="button" class="secondary small" aria-label={`Move to audience: ${name}`}
+        onClick={() => void act(`members/${id}/move-down`)}>
+        Move to audience
       </button>
       {iAmHost && member.role === 'speaker' && (
-        <button type="button" class="secondary small" onClick={() => void act(`members/${id}/make-cohost`)}>
-          Make co-host<span class="sr-only">: {name}</span>
+        <button type="button" class="secondary small" aria-label={`Make co-host: ${name}`}
+          onClick={() => void act(`members/${id}/make-cohost`)}>
+          Make co-host
         </button>
       )}
       {iAmHost && member.role === 'cohost' && (
-        <button type="button" class="secondary small" onClick={() => void act(`members/${id}/remove-cohost`)}>
-          Remove co-host<span class="sr-only">: {name}</span>
+        <button type="button" class="secondary small" aria-label={`Remove co-host: ${name}`}
+          onClick={() => void act(`members/${id}/remove-cohost`)}>
+          Remove co-host
         </button>
       )}
       <button type="button" class="danger-outline small" onClick={() => void act(`members/${id}/remove`)}>Remove{who}</button>

@@ -6,6 +6,8 @@ import { usePageTitle } from '../hooks';
 import type { Space } from '../types';
 import { SignInPrompt } from './NotFound';
 
+const REFRESH_MS = 30_000;
+
 function SpaceCard({ space }: { space: Space }) {
   return (
     <li class="card space-card" data-testid="space-card">
@@ -32,11 +34,20 @@ function SpaceList({ state, title, empty }: { state: 'live' | 'scheduled'; title
   const [failed, setFailed] = useState<string | null>(null);
   useEffect(() => {
     let active = true;
-    get<{ spaces: Space[] }>(`/api/spaces?state=${state}`)
-      .then((body) => active && setSpaces(body.spaces))
-      .catch((err: unknown) => active && setFailed(errorMessage(err)));
+    const load = () =>
+      get<{ spaces: Space[] }>(`/api/spaces?state=${state}`)
+        .then((body) => {
+          if (!active) return;
+          setSpaces(body.spaces);
+          setFailed(null);
+        })
+        .catch((err: unknown) => active && setFailed(errorMessage(err)));
+    void load();
+    // Spaces start and end while the page is open; a quiet refresh keeps the lists current.
+    const timer = window.setInterval(() => void load(), REFRESH_MS);
     return () => {
       active = false;
+      window.clearInterval(timer);
     };
   }, [state]);
   const id = `list-${state}`;

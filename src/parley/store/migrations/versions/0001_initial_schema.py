@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("handle_key", name=op.f("uq_users_handle_key")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "api_tokens",
@@ -42,6 +43,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
@@ -62,6 +64,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_auth_sessions_token_hash")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_auth_sessions_user_id"), ["user_id"], unique=False)
@@ -128,6 +131,7 @@ def upgrade() -> None:
             ["host_id"], ["users.id"], name=op.f("fk_spaces_host_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_spaces")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("spaces", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_spaces_host_id"), ["host_id"], unique=False)
@@ -149,6 +153,7 @@ def upgrade() -> None:
             ["space_id"], ["spaces.id"], name=op.f("fk_pins_space_id_spaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pins")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("pins", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_pins_space_id"), ["space_id"], unique=False)

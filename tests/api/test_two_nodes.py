@@ -1,0 +1,119 @@
+"""Two app processes sharing PostgreSQL and Redis deliver each other's events to their own
+WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import REDIS_URL, Running, TestClock, require_redis
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _start_node(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "PARLEY_DATA_DIR": str(data_dir),
+        "PARLEY_PASSWORD_TIME_COST": "1",
+        "PARLEY_PASSWORD_MEMORY_KIB": "8192",
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "parley", "serve", "--port", str(port), "--no-migrate"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            if process.poll() is not None:
+                raise RuntimeError(log_path.read_text())
+            try:
+                if (await http.get(f"{base_url}/api/health")).status_code == 200:
+                    return process, base_url
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    process.kill()
+    raise TimeoutError("node did not start")
+
+
+@pytest.fixture
+async def two_nodes(pg_template: str, tmp_path: Path) -> AsyncIterator[tuple[Running, Running]]:
+    require_redis()
+    from conftest import truncate_pg  # type: ignore[import-not-found]
+
+    await truncate_pg(pg_template)
+    processes = []
+    try:
+        nodes = []
+        for name in ("a", "b"):
+            process, base_url = await _start_node(pg_template, tmp_path / name)
+            processes.append(process)
+            nodes.append(Running(base_url=base_url, app=None, clock=TestClock()))  # type: ignore[arg-type]
+        yield nodes[0], nodes[1]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def test_events_cross_nodes(two_nodes: tuple[Running, Running]) -> None:
+    node_a, node_b = two_nodes
+    host = await node_a.signup("host")
+    listener_on_b = await node_b.signup("listener")
+    host_health = (await host.ok("GET", "/api/health"))
+    assert host_health["bus"]["backend"] == "redis"
+    assert host_health["store"]["backend"] == "postgresql"
+    space = await host.create_space("Across nodes")
+    sid = space["id"]
+    await listener_on_b.join(sid)
+
+    # The listener's socket is on node B; the host acts on node A.
+    socket_b = await listener_on_b.socket(sid)
+    snapshot = await socket_b.until_type("snapshot")
+    await host.ok("POST", f"/api/spaces/{sid}/pins", {"text": "from node A"}, 201)
+    pin = await socket_b.until_type("pin_added")
+    assert pin["pin"]["text"] == "from node A"
+    assert pin["seq"] == snapshot["seq"] + 1
+
+    # And the other way round: a request made on B reaches the host's socket on A.
+    host_socket_a = await host.socket(sid)
+    await host_socket_a.until_type("snapshot")
+    await listener_on_b.ok("POST", f"/api/spaces/{sid}/me/request")
+    change = await host_socket_a.until(
+        lambda m: m["type"] == "member_updated" and m["member"]["stage_request"] == "requested"
+    )
+    assert change["member"]["user"]["handle"] == "listener"
+    # Reactions and presence are ephemeral but cross nodes too.
+    await listener_on_b.ok("POST", f"/api/spaces/{sid}/reactions", {"emoji": "👋"}, 202)
+    reactions = await host_socket_a.until_type("reactions")
+    assert reactions["counts"] == {"👋": 1}
+    await socket_b.close()
+    await host_socket_a.close()

@@ -1,0 +1,114 @@
+"""Both buses pass the same tests: delivery, order, fan-out to every subscriber, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from parley.bus import Bus, create_bus
+from support import REDIS_URL, require_redis
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def bus(bus_url: str) -> AsyncIterator[Bus]:
+    bus = create_bus(bus_url)
+    await bus.start()
+    yield bus
+    await bus.stop()
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+        self.changed = asyncio.Event()
+
+    def __call__(self, channel: str, message: str) -> None:
+        self.messages.append((channel, message))
+        self.changed.set()
+
+    async def wait_for(self, count: int, timeout: float = 3.0) -> list[str]:
+        async def wait() -> None:
+            while len(self.messages) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+        return [message for _, message in self.messages]
+
+
+def _channel() -> str:
+    return f"test.{uuid.uuid4().hex}"
+
+
+async def test_delivers_in_order(bus: Bus) -> None:
+    channel, inbox = _channel(), Inbox()
+    await bus.subscribe(channel, inbox)
+    for i in range(50):
+        await bus.publish(channel, f"m{i}")
+    assert await inbox.wait_for(50) == [f"m{i}" for i in range(50)]
+    assert {c for c, _ in inbox.messages} == {channel}
+
+
+async def test_every_subscriber_gets_every_message_and_other_channels_none(bus: Bus) -> None:
+    channel, other = _channel(), _channel()
+    first, second, elsewhere = Inbox(), Inbox(), Inbox()
+    await bus.subscribe(channel, first)
+    await bus.subscribe(channel, second)
+    await bus.subscribe(other, elsewhere)
+    await bus.publish(channel, "hello")
+    assert await first.wait_for(1) == ["hello"]
+    assert await second.wait_for(1) == ["hello"]
+    await bus.publish(other, "there")
+    assert await elsewhere.wait_for(1) == ["there"]
+    assert len(first.messages) == 1
+
+
+async def test_unsubscribed_handlers_get_nothing_more(bus: Bus) -> None:
+    channel, kept, dropped = _channel(), Inbox(), Inbox()
+    await bus.subscribe(channel, kept)
+    await bus.subscribe(channel, dropped)
+    await bus.publish(channel, "one")
+    await kept.wait_for(1)
+    await dropped.wait_for(1)
+    await bus.unsubscribe(channel, dropped)
+    await bus.publish(channel, "two")
+    assert await kept.wait_for(2) == ["one", "two"]
+    await asyncio.sleep(0.1)
+    assert [m for _, m in dropped.messages] == ["one"]
+
+
+async def test_publish_never_calls_handlers_inside_the_publisher(bus: Bus) -> None:
+    channel, inbox = _channel(), Inbox()
+    await bus.subscribe(channel, inbox)
+    await bus.publish(channel, "later")
+    assert inbox.messages == []
+    assert await inbox.wait_for(1) == ["later"]
+
+
+async def test_unicode_survives(bus: Bus) -> None:
+    channel, inbox = _channel(), Inbox()
+    await bus.subscribe(channel, inbox)
+    await bus.publish(channel, '{"counts": {"💯": 3}}')
+    assert await inbox.wait_for(1) == ['{"counts": {"💯": 3}}']
+
+
+async def test_two_redis_buses_reach_each_other() -> None:
+    """Two nodes: what one publishes reaches the other's subscribers."""
+    require_redis()
+    node_a, node_b = create_bus(REDIS_URL), create_bus(REDIS_URL)
+    await node_a.start()
+    await node_b.start()
+    try:
+        channel, inbox = _channel(), Inbox()
+        await node_b.subscribe(channel, inbox)
+        await node_a.publish(channel, "from a")
+        assert await inbox.wait_for(1) == ["from a"]
+        assert (await node_a.version()).startswith("redis")
+    finally:
+        await node_a.stop()
+        await node_b.stop()

@@ -1,0 +1,213 @@
+"""Fixtures: real stores (SQLite and PostgreSQL), real buses (in-process and Redis), a real server.
+
+With CI=true the PostgreSQL and Redis tests must run: if those servers are absent they fail
+loudly. Without CI they are skipped with the reason shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import shutil
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import uvicorn
+
+from parley.api.app import create_app
+from parley.config import Settings
+from parley.store import migrate
+from support import (
+    PG_SERVER_URL,
+    REDIS_URL,
+    Running,
+    TestClock,
+    require_postgres,
+    require_redis,
+)
+
+T = TypeVar("T")
+
+
+def run_isolated(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs a coroutine to its end on a loop of its own (fixtures may be set up inside one)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_SERVER_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def pg_database_url(name: str) -> str:
+    return PG_SERVER_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    require_postgres()
+    name = f"parley_test_{uuid.uuid4().hex[:10]}"
+    run_isolated(_pg_admin(f'CREATE DATABASE "{name}"'))
+    url = pg_database_url(name)
+    run_isolated(migrate.upgrade(url))
+    yield url
+    run_isolated(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "parley.db"
+    run_isolated(migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+async def truncate_pg(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from parley.store.models import Base
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> str:
+    """An empty, migrated database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "parley.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("pg_template")
+    await truncate_pg(url)
+    return url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def bus_url(request: pytest.FixtureRequest) -> str:
+    """'' for the in-process bus, else a Redis URL."""
+    if request.param == "redis":
+        require_redis()
+        return REDIS_URL
+    return ""
+
+
+@pytest.fixture
+def clock() -> TestClock:
+    return TestClock()
+
+
+def _settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("parley_settings")
+    return dict(marker.kwargs) if marker else {}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(("sqlite", "memory"), id="sqlite+memory"),
+        pytest.param(("postgresql", "redis"), id="postgresql+redis"),
+    ]
+)
+async def server(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[Running]:
+    """The real app on a real socket: the embedded default, and the scaled-out backends."""
+    store_kind, bus_kind = request.param
+    if store_kind == "sqlite":
+        path = tmp_path / "parley.db"
+        shutil.copy(sqlite_template, path)
+        db_url = f"sqlite+aiosqlite:///{path}"
+    else:
+        db_url = request.getfixturevalue("pg_template")
+        await truncate_pg(db_url)
+    redis_url = ""
+    if bus_kind == "redis":
+        require_redis()
+        redis_url = REDIS_URL
+    async with run_server(
+        tmp_path, db_url, redis_url, _settings_overrides(request), TestClock()
+    ) as running:
+        yield running
+
+
+def test_settings(data_dir: Path, db_url: str, redis_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": db_url,
+        "redis_url": redis_url,
+        "password_time_cost": 1,
+        "password_memory_kib": 8192,
+        "presence_interval_s": 0.1,
+        "grace_check_interval_s": 0.1,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class run_server:
+    """The app served by uvicorn on a thread and loop of its own, as a separate server would be
+    (sharing the test's loop would also make every request wait on the test's own work)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        db_url: str,
+        redis_url: str,
+        overrides: dict[str, Any],
+        clock: TestClock,
+    ) -> None:
+        self.settings = test_settings(data_dir, db_url, redis_url, **overrides)
+        self.clock = clock
+        self.app = create_app(self.settings, clock=clock)
+        config = uvicorn.Config(self.app, log_level="warning", ws_ping_interval=None, loop="uvloop")
+        self.server = uvicorn.Server(config)
+        self.thread: threading.Thread | None = None
+        self.failure: BaseException | None = None
+
+    def _serve(self, sock: socket.socket) -> None:
+        try:
+            self.server.run(sockets=[sock])
+        except BaseException as exc:  # reported to the test below
+            self.failure = exc
+
+    async def __aenter__(self) -> Running:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+        self.thread.start()
+        for _ in range(1000):
+            if self.server.started:
+                break
+            if self.failure is not None:
+                raise self.failure
+            await asyncio.sleep(0.01)
+        else:
+            raise TimeoutError("the test server did not start")
+        return Running(base_url=f"http://127.0.0.1:{port}", app=self.app, clock=self.clock)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        if self.thread is not None:
+            await asyncio.to_thread(self.thread.join, 30)
+        if self.failure is not None:
+            raise self.failure
