@@ -178,7 +178,13 @@ class run_server:
         self.settings = test_settings(data_dir, db_url, redis_url, **overrides)
         self.clock = clock
         self.app = create_app(self.settings, clock=clock)
-        config = uvicorn.Config(self.app, log_level="warning", ws_ping_interval=None, loop="uvloop")
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            ws_ping_interval=None,
+            ws_per_message_deflate=False,
+            loop="uvloop",
+        )
         self.server = uvicorn.Server(config)
         self.thread: threading.Thread | None = None
         self.failure: BaseException | None = None
@@ -211,3 +217,9 @@ class run_server:
             await asyncio.to_thread(self.thread.join, 30)
         if self.failure is not None:
             raise self.failure
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    # thread until the session ends, which the async tests after them could not start under.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

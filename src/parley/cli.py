@@ -35,6 +35,9 @@ def serve(
         port=port or settings.port,
         log_level="info",
         ws_ping_interval=None,  # the room protocol has its own heartbeat
+        # Room messages are small JSON sent to many sockets: compressing each copy per socket
+        # costs more CPU than the bytes it saves.
+        ws_per_message_deflate=False,
     )
 
 

@@ -88,7 +88,7 @@ async def test_events_cross_nodes(two_nodes: tuple[Running, Running]) -> None:
     node_a, node_b = two_nodes
     host = await node_a.signup("host")
     listener_on_b = await node_b.signup("listener")
-    host_health = (await host.ok("GET", "/api/health"))
+    host_health = await host.ok("GET", "/api/health")
     assert host_health["bus"]["backend"] == "redis"
     assert host_health["store"]["backend"] == "postgresql"
     space = await host.create_space("Across nodes")

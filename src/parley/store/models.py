@@ -55,9 +55,11 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
 
 
+# Tables whose ids reach clients never reuse a deleted id (SQLite would without AUTOINCREMENT).
+
+
 class User(Base):
-    # Ids reach clients: never reuse a deleted one (SQLite would without AUTOINCREMENT).
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     handle: Mapped[str] = mapped_column(String(15))
@@ -69,8 +71,9 @@ class User(Base):
 
 
 class AuthSession(Base):
-    __table_args__ = {"sqlite_autoincrement": True}
     """A browser session: the cookie holds the token, the row holds its hash."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     __tablename__ = "auth_sessions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -82,7 +85,7 @@ class AuthSession(Base):
 
 
 class ApiToken(Base):
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -114,7 +117,7 @@ class Block(Base):
 
 
 class Space(Base):
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
     __tablename__ = "spaces"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -151,7 +154,7 @@ class SpaceMember(Base):
 
 
 class Pin(Base):
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
     __tablename__ = "pins"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
