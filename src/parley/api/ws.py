@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Path, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from parley.actions import spaces
@@ -24,6 +25,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SILENT = 4408
+MAX_ID = 2_147_483_647
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -90,7 +92,11 @@ async def _receive_loop(websocket: WebSocket, timeout_s: float) -> None:
 
 
 @router.websocket("/api/spaces/{space_id}/ws")
-async def room_socket(websocket: WebSocket, space_id: int, last_seq: int | None = None) -> None:
+async def room_socket(
+    websocket: WebSocket,
+    space_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    last_seq: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+) -> None:
     services: Services = websocket.app.state.services
     runtime: RoomRuntime = websocket.app.state.room
     await websocket.accept()
