@@ -116,8 +116,9 @@ class Client:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
         async with httpx.AsyncClient(base_url=self.running.base_url, timeout=10) as http:
-            return await http.request(method, path, headers=self.headers, **kwargs)
+            return await http.request(method, path, headers=headers, **kwargs)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = 15.0
     heartbeat_timeout_s: float = 45.0
     events_kept_per_space: int = 1000
+    # WebRTC. ICE servers as RTCIceServer fields, e.g. [{"urls": "turn:turn.example:3478",
+    # "username": "u", "credential": "p"}]; none by default: no outside server is contacted.
+    ice_servers: list[dict[str, Any]] = []
+    # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once).
+    listener_bitrate: int = 48000
+    listener_frame_ms: int = 20
     # argon2id cost; lower only for tests and benchmarks.
     password_time_cost: int = 3
     password_memory_kib: int = 65536

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 
 from parley import __version__
 from parley.actions.base import Clock, Services, utc_now
-from parley.api import errors, routes_accounts, routes_spaces, static, ws
+from parley.api import errors, routes_accounts, routes_media, routes_spaces, static, ws
 from parley.api.auth import ServicesDep
 from parley.api.schemas import Health, StoreHealth
 from parley.bus import create_bus
 from parley.config import Settings
+from parley.media.engine import MediaEngine
 from parley.room.runtime import RoomRuntime
 from parley.store.db import Store
 
@@ -32,9 +33,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         app.state.services = services
         app.state.room = runtime
         runtime.start()
+        media = MediaEngine(services)
+        app.state.media = media
+        media.start()
         try:
             yield
         finally:
+            await media.stop()
             await runtime.stop()
             await bus.stop()
             await store.close()
@@ -62,6 +67,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
     app.include_router(routes_accounts.router)
     app.include_router(routes_spaces.router)
+    app.include_router(routes_media.router)
     app.include_router(ws.router)
     static.mount(app)
     return app

@@ -34,6 +34,18 @@ class Blocked(Forbidden):
     code = "blocked"
 
 
+class BadSdp(DomainError):
+    """A WebRTC offer that cannot be answered (RFC 9725 section 4.2: 400)."""
+
+    status = 400
+    code = "bad_sdp"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -70,6 +70,14 @@ class Reactions(Event):
     by: list[ReactionBy]
 
 
+class Levels(Event):
+    """Speaking indicators: the members whose level (0-1, 0 when silent) changed, by user id.
+    At most five a second per space, only on change."""
+
+    type: Literal["levels"] = "levels"
+    levels: dict[str, float]
+
+
 class Ping(Event):
     type: Literal["ping"] = "ping"
 
@@ -90,6 +98,7 @@ ServerMessage = Annotated[
     | PinRemoved
     | Presence
     | Reactions
+    | Levels
     | Ping,
     Field(discriminator="type"),
 ]

@@ -268,5 +268,11 @@ def remove_from_space(actor: Seat, target: Seat) -> Seat:
     return replace(_to_audience(target), removed=True)
 
 
+def require_can_publish(seat: Seat) -> None:
+    """Only the stage publishes audio; what anyone else sends is never mixed."""
+    if not seat.on_stage:
+        raise Forbidden(f"a {seat.role.value} cannot publish audio: only the stage speaks")
+
+
 def require_space_action(actor: Seat, action: StageAction) -> None:
     require(actor.role, action)

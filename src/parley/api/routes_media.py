@@ -1,0 +1,107 @@
+"""WHIP (RFC 9725) to publish on stage and WHEP to listen: POST an SDP offer, get 201 with the
+answer and the session's URL in Location; DELETE that URL to leave. ICE candidates come complete
+in the offer and answer (no trickle: PATCH is not allowed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from parley.actions import media as media_actions
+from parley.api.auth import ServicesDep, UserDep
+from parley.api.schemas import Id
+from parley.domain.errors import BadSdp, NotFound, UnsupportedMediaType
+from parley.media.engine import BadOffer, MediaEngine, SessionKind
+
+router = APIRouter(prefix="/api/spaces", tags=["media"])
+
+SDP = "application/sdp"
+SessionId = Annotated[str, Path(min_length=1, max_length=64)]
+MAX_OFFER_BYTES = 64 * 1024
+
+_SDP_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {SDP: {"schema": {"type": "string", "description": "SDP offer"}}},
+    },
+    "responses": {"201": {"description": "SDP answer", "content": {SDP: {}}}},
+}
+
+
+async def _offer(request: Request) -> str:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != SDP:
+        raise UnsupportedMediaType(f"send the SDP offer as {SDP}")
+    body = await request.body()
+    if len(body) > MAX_OFFER_BYTES:
+        raise BadSdp("the SDP offer is too large")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadSdp("the SDP offer is not UTF-8 text") from None
+
+
+def _engine(request: Request) -> MediaEngine:
+    engine: MediaEngine = request.app.state.media
+    return engine
+
+
+async def _open(
+    kind: SessionKind, space_id: int, request: Request, services: ServicesDep, user_id: int
+) -> Response:
+    offer = await _offer(request)
+    check = media_actions.check_publish if kind == "whip" else media_actions.check_listen
+
+    async def allowed() -> tuple[bool, int]:
+        return await check(services, space_id, user_id)
+
+    try:
+        session_id, answer = await _engine(request).open_session(
+            kind, space_id, user_id, offer, allowed
+        )
+    except BadOffer as exc:
+        raise BadSdp(str(exc)) from None
+    return Response(
+        answer,
+        status_code=status.HTTP_201_CREATED,
+        media_type=SDP,
+        headers={"Location": f"/api/spaces/{space_id}/{kind}/{session_id}"},
+    )
+
+
+async def _close(
+    kind: SessionKind, space_id: int, session_id: str, request: Request, user_id: int
+) -> Response:
+    engine = _engine(request)
+    session = engine.session(space_id, session_id)
+    if session is None or session.kind != kind or session.user_id != user_id:
+        raise NotFound("no such session")
+    await engine.close_session(space_id, session_id)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.post("/{space_id}/whip", status_code=201, openapi_extra=_SDP_BODY)
+async def publish(space_id: Id, request: Request, services: ServicesDep, user: UserDep) -> Response:
+    """Publish your audio to the stage (stage members only); the answer carries your mix-minus."""
+    return await _open("whip", space_id, request, services, user.id)
+
+
+@router.delete("/{space_id}/whip/{session_id}")
+async def stop_publishing(
+    space_id: Id, session_id: SessionId, request: Request, user: UserDep
+) -> Response:
+    return await _close("whip", space_id, session_id, request, user.id)
+
+
+@router.post("/{space_id}/whep", status_code=201, openapi_extra=_SDP_BODY)
+async def listen(space_id: Id, request: Request, services: ServicesDep, user: UserDep) -> Response:
+    """Listen to the stage's full mix over WebRTC."""
+    return await _open("whep", space_id, request, services, user.id)
+
+
+@router.delete("/{space_id}/whep/{session_id}")
+async def stop_listening(
+    space_id: Id, session_id: SessionId, request: Request, user: UserDep
+) -> Response:
+    return await _close("whep", space_id, session_id, request, user.id)

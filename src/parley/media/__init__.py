@@ -1,0 +1,1 @@
+"""The media engine: WebRTC sessions, the stage mixer, encoding once, fan-out to listeners."""

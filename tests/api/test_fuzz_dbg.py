@@ -1,0 +1,238 @@
+"""Property-based fuzzing of every HTTP operation, generated from the app's own OpenAPI document.
+
+Schemathesis reads `/api/openapi.json` from the real server and, for each operation, Hypothesis
+sends valid and invalid bodies, path parameters and query strings, authenticated with a personal
+API token. Half of the generated requests name the real objects set up beforehand (a live space,
+its joined member, a pin, a spare token), so they reach the code behind the route, not only its
+validation. Whatever is sent, no answer may be a 5xx, and every 4xx must be the project's error
+shape: a JSON object with an `error` and a `message` (docs/api.md, "Errors").
+
+Bounded for CI: a few dozen examples per operation, no deadline, derandomized (the same requests
+on every run) and no example database on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
+
+from support import Client, Running
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# WHIP and WHEP take their SDP offer as text: generated strings go on the wire as UTF-8.
+schemathesis.serializer.alias("application/sdp", "text/plain")
+
+Case = schemathesis.Case[Any]
+Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+
+# Examples per operation (shared by all the generation modes mixed for it).
+EXAMPLES = 30
+# At most this many failures are kept per operation and check, so one bug does not flood the report.
+KEPT_PER_KIND = 1
+# Operations that undo what the others need (a member on the space, the space live) go last,
+# in this order; the rest keep the schema's order.
+LAST = (
+    ("POST", "/api/spaces/{space_id}/members/{user_id}/{verb}"),
+    ("PUT", "/api/users/{handle}/block"),
+    ("POST", "/api/spaces/{space_id}/end"),
+    ("POST", "/api/spaces/{space_id}/cancel"),
+)
+
+
+def project_error_shape(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: Case
+) -> bool | None:
+    """Every 4xx is a JSON object with an `error` code and a human `message` (docs/api.md)."""
+    if not 400 <= response.status_code < 500:
+        return None
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type.startswith("application/json"), (
+        f"{response.status_code} answered with Content-Type {content_type!r}, not JSON"
+    )
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:
+        raise AssertionError(
+            f"{response.status_code} with a body that is not JSON: {exc}"
+        ) from None
+    assert isinstance(body, dict), f"{response.status_code} with a JSON {type(body).__name__}"
+    for key in ("error", "message", "field"):
+        assert isinstance(body.get(key), str) and body[key], (
+            f"{response.status_code} without a non-empty string {key!r}: {body!r}"
+        )
+    return None
+
+
+@dataclass
+class World:
+    """What the fuzzing user can reach: real objects made through the public API."""
+
+    base_url: str
+    fuzzer: Client
+    member: Client
+    token_id: int
+    known: dict[str, Any]
+
+    def restore(self) -> None:
+        """Puts the member back on the space asking to speak, as far as the space still allows."""
+        space = f"{self.base_url}/api/spaces/{self.known['space_id']}"
+        for url in (f"{space}/join", f"{space}/me/request"):
+            response = requests.post(url, headers=self.member.headers, timeout=10)
+            assert response.status_code < 500, f"POST {url}: {response.status_code} {response.text}"
+
+
+@dataclass
+class Findings:
+    failures: list[str] = field(default_factory=list)
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    requests: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def add(self, operation: str, kind: str, report: str) -> None:
+        count = self.seen.get((operation, kind), 0)
+        self.seen[(operation, kind)] = count + 1
+        if count < KEPT_PER_KIND:
+            self.failures.append(report)
+
+
+async def set_up(server: Running) -> World:
+    """A user hosting a live space where a second user has joined and asked to speak."""
+    fuzzer = await server.signup("fuzzhost")
+    member = await server.signup("fuzzmember")
+    space = await fuzzer.create_space("Fuzzing", topics=["fuzz"])
+    await member.join(space["id"])
+    assert (await member.me(space["id"], "request")).status_code == 200
+    pin = (
+        await fuzzer.ok(
+            "POST", f"/api/spaces/{space['id']}/pins", {"text": "pinned", "url": None}, status=201
+        )
+    )["pin"]
+    spare = await fuzzer.ok("POST", "/api/me/tokens", {"name": "spare"}, status=201)
+    tokens = (await fuzzer.ok("GET", "/api/me/tokens"))["tokens"]
+    (own,) = [t["id"] for t in tokens if t["name"] == "tests"]
+    return World(
+        base_url=server.base_url,
+        fuzzer=fuzzer,
+        member=member,
+        token_id=own,
+        known={
+            "space_id": space["id"],
+            "user_id": member.id,
+            "handle": member.handle,
+            "pin_id": pin["id"],
+            "token_id": spare["id"],
+        },
+    )
+
+
+def deletes_own_token(case: Case, own: int) -> bool:
+    """Whether the case would revoke the fuzzing identity's token (any spelling of its id)."""
+    if not case.path.endswith("/tokens/{token_id}"):
+        return False
+    value = str((case.path_parameters or {}).get("token_id", "")).strip()
+    try:
+        return int(value) == own
+    except ValueError:
+        return value.lstrip("+0") == str(own)
+
+
+def fuzz_operation(world: World, operation: Operation, findings: Findings) -> None:
+    names = {p.name for p in operation.path_parameters}
+    known = {name: world.known[name] for name in names if name in world.known}
+    modes = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+    strategies = [operation.as_strategy(generation_mode=mode) for mode in modes]
+    if known:
+        strategies += [
+            operation.as_strategy(generation_mode=mode, path_parameters=known) for mode in modes
+        ]
+    session = requests.Session()
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )
+    @given(case=st.one_of(strategies))
+    def run(case: Case) -> None:
+        assume(not deletes_own_token(case, world.token_id))
+        findings.requests += 1
+        try:
+            response = case.call(
+                base_url=world.base_url,
+                session=session,
+                headers=world.fuzzer.headers,
+                timeout=10,
+            )
+        except requests.RequestException as exc:
+            findings.add(operation.label, "transport", f"{operation.label}: {exc!r}")
+            return
+        findings.statuses[response.status_code] = findings.statuses.get(response.status_code, 0) + 1
+        try:
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, project_error_shape],
+                headers=world.fuzzer.headers,
+            )
+        except schemathesis.errors.FailureGroup as group:
+            findings.add(operation.label, str(response.status_code), str(group))
+
+    try:
+        run()
+    finally:
+        session.close()
+
+
+def running_order(operation: Operation) -> int:
+    key = (operation.method.upper(), operation.path)
+    return LAST.index(key) + 1 if key in LAST else 0
+
+
+def fuzz(world: World) -> Findings:
+    schema = schemathesis.openapi.from_url(
+        f"{world.base_url}/api/openapi.json", config=schemathesis.Config(seed=0)
+    )
+    operations: list[Operation] = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        operations.append(result.ok())
+    operations.sort(key=running_order)
+    findings = Findings()
+    for operation in operations:
+        world.restore()
+        fuzz_operation(world, operation, findings)
+        # The fuzzing identity must survive every operation, or the rest would only see 401s.
+        me = requests.get(f"{world.base_url}/api/me", headers=world.fuzzer.headers, timeout=10)
+        assert me.status_code == 200, f"after {operation.label}: {me.status_code} {me.text}"
+    return findings
+
+
+async def test_no_operation_answers_5xx_or_a_malformed_error(server: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    from parley.actions import spaces
+    real = spaces.listeners
+    async def broken(services, space_id, *, offset, limit):
+        if limit == 7 or offset > 500000:
+            raise RuntimeError("boom")
+        return await real(services, space_id, offset=offset, limit=limit)
+    monkeypatch.setattr(spaces, "listeners", broken)
+    world = await set_up(server)
+    findings = await asyncio.to_thread(fuzz, world)
+    assert findings.requests > 500, findings.requests
+    assert any(400 <= s < 500 for s in findings.statuses), findings.statuses
+    assert any(200 <= s < 300 for s in findings.statuses), findings.statuses
+    assert not findings.failures, "\n\n".join(findings.failures)

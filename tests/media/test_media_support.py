@@ -1,0 +1,20 @@
+"""The analysis the audio tests rely on finds what is there and nothing else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from media_support import tone_level
+from parley.media.client import tone
+
+pytestmark = pytest.mark.unit
+
+
+def test_tone_level_measures_the_tone_and_ignores_others() -> None:
+    samples = np.concatenate([tone(440, 0.3)(i * 960) for i in range(50)])  # 1 s
+    assert tone_level(samples, 440) == pytest.approx(0.3 / np.sqrt(2), rel=0.05)
+    assert tone_level(samples, 660) < 0.003
+    both = samples // 2 + np.concatenate([tone(660, 0.3)(i * 960) for i in range(50)]) // 2
+    assert tone_level(both, 440) > 0.09
+    assert tone_level(both, 660) > 0.09

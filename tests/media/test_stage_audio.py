@@ -1,0 +1,160 @@
+"""Real aiortc clients on a real server: the stage is enforced on the audio itself."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from media_support import tone_level
+from parley.media.client import GeneratedTrack, WebRtcClient, tone
+from support import Client, Running
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+A_HZ, B_HZ = 440.0, 660.0
+HEARD = 0.05  # a 0.3-amplitude tone arrives at about 0.2 RMS; silence is far below 0.01
+GONE = 0.01
+
+
+async def _speaker(
+    server: Running, host: Client, user: Client, sid: int, hz: float
+) -> WebRtcClient:
+    if user is not host:
+        await user.ok("POST", f"/api/spaces/{sid}/me/request")
+        await host.ok("POST", f"/api/spaces/{sid}/members/{user.id}/approve")
+    await user.ok("POST", f"/api/spaces/{sid}/me/unmute")
+    client = WebRtcClient(server.base_url, user.token, sid, "whip", GeneratedTrack(tone(hz)))
+    response = await client.connect()
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("application/sdp")
+    return client
+
+
+async def _listener(server: Running, user: Client, sid: int) -> WebRtcClient:
+    client = WebRtcClient(server.base_url, user.token, sid, "whep")
+    response = await client.connect()
+    assert response.status_code == 201, response.text
+    return client
+
+
+async def _wait_hearing(client: WebRtcClient, hz: float, timeout: float = 8.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tone_level(client.recording.last(0.5), hz) > HEARD:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never heard {hz} Hz")
+
+
+async def test_mix_minus_full_mix_and_moderation(server: Running) -> None:
+    host = await server.signup("host")
+    bob = await server.signup("bob")
+    carol = await server.signup("carol")
+    space = await host.create_space("Tones")
+    sid = space["id"]
+    for user in (bob, carol):
+        await user.join(sid)
+    host_socket = await host.socket(sid)
+    await host_socket.until_type("snapshot")
+    listener_socket = await carol.socket(sid)
+    await listener_socket.until_type("snapshot")
+
+    a = await _speaker(server, host, host, sid, A_HZ)
+    b = await _speaker(server, host, bob, sid, B_HZ)
+    c = await _listener(server, carol, sid)
+    clients = [a, b, c]
+    try:
+        await _wait_hearing(c, A_HZ)
+        await _wait_hearing(c, B_HZ)
+        await _wait_hearing(a, B_HZ)
+        await _wait_hearing(b, A_HZ)
+        await asyncio.sleep(1.0)
+        # The listener hears both; each speaker hears only the other (mix-minus).
+        listener = c.recording.last(1.0)
+        assert tone_level(listener, A_HZ) > HEARD
+        assert tone_level(listener, B_HZ) > HEARD
+        assert tone_level(a.recording.last(1.0), A_HZ) < GONE
+        assert tone_level(a.recording.last(1.0), B_HZ) > HEARD
+        assert tone_level(b.recording.last(1.0), B_HZ) < GONE
+        assert tone_level(b.recording.last(1.0), A_HZ) > HEARD
+
+        # Speaking indicators reach the room.
+        levels = await listener_socket.until(
+            lambda m: (
+                m["type"] == "levels"
+                and m["levels"].get(str(bob.id), 0) > 0
+                or (m["type"] == "levels" and m["levels"].get(str(host.id), 0) > 0)
+            )
+        )
+        assert levels["seq"] is None
+
+        # The host mutes B, whose client goes on sending: 660 Hz is gone within 100 ms.
+        muted_at = time.time()
+        await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/mute")
+        await asyncio.sleep(1.2)
+        assert tone_level(c.recording.since(muted_at + 0.1), B_HZ) < GONE
+        assert tone_level(c.recording.since(muted_at + 0.1), A_HZ) > HEARD
+        assert tone_level(a.recording.since(muted_at + 0.1), B_HZ) < GONE
+
+        # B unmutes, is heard again; then moved down while still sending: never heard again,
+        # and their publishing session is closed.
+        await bob.ok("POST", f"/api/spaces/{sid}/me/unmute")
+        await _wait_hearing(c, B_HZ)
+        moved_at = time.time()
+        await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/move-down")
+        await asyncio.sleep(1.2)
+        assert tone_level(c.recording.since(moved_at + 0.1), B_HZ) < GONE
+        assert await b.delete() == 404  # the server already ended that session
+
+        # A removed listener's session is closed.
+        await host.ok("POST", f"/api/spaces/{sid}/members/{carol.id}/remove")
+        for _ in range(50):
+            if c.pc.connectionState in ("closed", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert await c.delete() == 404
+    finally:
+        for client in clients:
+            await client.close()
+        for socket in (host_socket, listener_socket):
+            await socket.close()
+
+
+async def test_only_the_stage_publishes_and_members_listen(server: Running) -> None:
+    host = await server.signup("host")
+    listener = await server.signup("listener")
+    outsider = await server.signup("outsider")
+    space = await host.create_space("Rules")
+    sid = space["id"]
+    await listener.join(sid)
+    refused = WebRtcClient(server.base_url, listener.token, sid, "whip", GeneratedTrack(tone(300)))
+    response = await refused.connect()
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
+    stranger = WebRtcClient(server.base_url, outsider.token, sid, "whep")
+    assert (await stranger.connect()).status_code == 403
+    await host.ok("POST", f"/api/spaces/{sid}/end")
+    late = WebRtcClient(server.base_url, listener.token, sid, "whep")
+    response = await late.connect()
+    assert response.status_code == 409
+    assert response.json()["state"] == "ended"
+    for client in (refused, stranger, late):
+        await client.close()
+
+
+async def test_bad_offers_get_clear_errors(server: Running) -> None:
+    host = await server.signup("host")
+    space = await host.create_space("Offers")
+    sid = space["id"]
+    url = f"/api/spaces/{sid}/whep"
+    wrong_type = await host.request("POST", url, content=b"v=0")
+    assert wrong_type.status_code == 415
+    garbage = await host.request(
+        "POST", url, content=b"not sdp", headers={"Content-Type": "application/sdp"}
+    )
+    assert garbage.status_code == 400
+    assert garbage.json()["error"] == "bad_sdp"
+    assert (await host.request("PATCH", f"{url}/abc")).status_code == 405
+    assert (await host.delete(f"{url}/nope")).status_code == 404

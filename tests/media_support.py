@@ -1,0 +1,26 @@
+"""Audio assertions on content: how strong a tone is in what a client received."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from parley.media.mixer import INT16_MAX, SAMPLE_RATE_HZ, Samples
+
+
+def tone_level(samples: Samples, frequency_hz: float, bandwidth_hz: float = 15.0) -> float:
+    """RMS amplitude (0..1 of full scale) of the part of `samples` near `frequency_hz`."""
+    if samples.size < SAMPLE_RATE_HZ // 10:
+        return 0.0
+    signal = samples.astype(np.float64) / INT16_MAX
+    spectrum = np.fft.rfft(signal * np.hanning(signal.size))
+    freqs = np.fft.rfftfreq(signal.size, 1 / SAMPLE_RATE_HZ)
+    band = np.abs(freqs - frequency_hz) <= bandwidth_hz
+    # Parseval, with the Hann window's power gain (3/8) taken out.
+    power = 2 * np.sum(np.abs(spectrum[band]) ** 2) / (signal.size**2) / 0.375
+    return float(np.sqrt(power))
+
+
+def rms(samples: Samples) -> float:
+    if samples.size == 0:
+        return 0.0
+    return float(np.sqrt(np.mean((samples.astype(np.float64) / INT16_MAX) ** 2)))
