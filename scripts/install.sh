@@ -2,7 +2,7 @@
 # Installs what Parley needs on a fresh Debian machine: system packages, the Python environment
 # at .venv, and the built web client. Safe to run again: it skips what is already there.
 #   scripts/install.sh           # to run the server
-#   scripts/install.sh --test    # also what the test suite needs (Chromium for browser tests)
+#   scripts/install.sh --test    # also what the tests need (Chromium, espeak-ng, sox)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,9 @@ command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 if [ "$want_test" = 1 ]; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
+  # Speech for the audio tests and benchmarks is generated, never downloaded.
+  command -v espeak-ng >/dev/null || apt_packages+=(espeak-ng)
+  command -v sox >/dev/null || apt_packages+=(sox)
   # Emoji glyphs for the reaction bar in the browser tests' screenshots.
   [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || apt_packages+=(fonts-noto-color-emoji)
 fi
