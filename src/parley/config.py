@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # WebRTC. ICE servers as RTCIceServer fields, e.g. [{"urls": "turn:turn.example:3478",
     # "username": "u", "credential": "p"}]; none by default: no outside server is contacted.
     ice_servers: list[dict[str, Any]] = []
+    # The address to advertise in ICE candidates when the server sits behind a 1:1 NAT.
+    media_public_ip: str = ""
     # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once).
     listener_bitrate: int = 48000
     listener_frame_ms: int = 20

@@ -74,10 +74,15 @@ async def _close(
     kind: SessionKind, space_id: int, session_id: str, request: Request, user_id: int
 ) -> Response:
     engine = _engine(request)
-    session = engine.session(space_id, session_id)
-    if session is None or session.kind != kind or session.user_id != user_id:
+    session = engine.session(session_id)
+    if (
+        session is None
+        or session.kind != kind
+        or session.space_id != space_id
+        or session.user_id != user_id
+    ):
         raise NotFound("no such session")
-    await engine.close_session(space_id, session_id)
+    await engine.close_session(session_id)
     return Response(status_code=status.HTTP_200_OK)
 
 
