@@ -24,3 +24,19 @@ def rms(samples: Samples) -> float:
     if samples.size == 0:
         return 0.0
     return float(np.sqrt(np.mean((samples.astype(np.float64) / INT16_MAX) ** 2)))
+
+
+def block_tone(samples: Samples, frequency_hz: float) -> float:
+    """Amplitude (0..1) of a tone in one short block, by projection on a windowed sinusoid."""
+    n = np.arange(samples.size)
+    window = np.hanning(samples.size)
+    signal = samples.astype(np.float64) / INT16_MAX * window
+    phase = 2 * np.pi * frequency_hz * n / SAMPLE_RATE_HZ
+    re, im = np.dot(signal, np.cos(phase)), np.dot(signal, np.sin(phase))
+    return float(2 * np.hypot(re, im) / window.sum())
+
+
+def last_heard(arrivals: list[tuple[float, Samples]], frequency_hz: float, floor: float) -> float:
+    """The arrival time of the last block in which the tone is above `floor` (0 if never)."""
+    times = [at for at, block in arrivals if block_tone(block, frequency_hz) > floor]
+    return max(times, default=0.0)

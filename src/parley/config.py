@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = []
     # The address to advertise in ICE candidates when the server sits behind a 1:1 NAT.
     media_public_ip: str = ""
+    # Opus bitrate of each stage member's mix-minus (libopus is cheaper at 64k than at 32k).
+    stage_bitrate: int = 64000
     # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once).
     listener_bitrate: int = 48000
     listener_frame_ms: int = 20

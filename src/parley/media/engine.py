@@ -31,7 +31,7 @@ from parley.domain.events import Levels
 from parley.domain.stage import ON_STAGE
 from parley.media.jitter import use_immediate_audio
 from parley.media.sdp import advertise_address
-from parley.media.space import ListenerEncoder, MediaClock, SpaceMedia, TickOutput
+from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
 from parley.media.tracks import InputQueue, ListenerTrack, MixMinusTrack, QueueTrack, mono_samples
 
 log = logging.getLogger(__name__)
@@ -177,10 +177,10 @@ class MediaEngine:
     async def _space(self, space_id: int) -> SpaceMedia:
         space = self._spaces.get(space_id)
         if space is None:
-            encoder = ListenerEncoder(
-                self.settings.listener_bitrate, self.settings.listener_frame_ms
+            encoder = OpusEncoder(self.settings.listener_bitrate, self.settings.listener_frame_ms)
+            space = SpaceMedia(
+                space_id=space_id, encoder=encoder, stage_bitrate=self.settings.stage_bitrate
             )
-            space = SpaceMedia(space_id=space_id, encoder=encoder)
             self._spaces[space_id] = space
             self._spaces_list = list(self._spaces.values())
             # Listen to the room's changes before anything reads a seat, so none is missed.

@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE_HZ)
 
 
-class ListenerEncoder:
-    """The full mix to Opus, once for all listeners of a space."""
+class OpusEncoder:
+    """Mono Opus for one output: the listeners' full mix (one for all of them) or a publisher's
+    mix-minus. Encoding here, on the media clock's thread, keeps it off the event loop and skips
+    aiortc's stereo resampling."""
 
-    def __init__(self, bitrate: int, frame_ms: int) -> None:
+    def __init__(self, bitrate: int, frame_ms: int = FRAME_MS) -> None:
         self.codec = av.CodecContext.create("libopus", "w")
         self.codec.sample_rate = SAMPLE_RATE_HZ
         self.codec.layout = "mono"
@@ -68,7 +70,7 @@ class ListenerEncoder:
 
 @dataclass
 class TickOutput:
-    mix_minus: dict[int, av.AudioFrame]
+    mix_minus: dict[int, list[Packet]]
     packets: list[Packet]
     levels: dict[int, float] | None
 
@@ -79,14 +81,15 @@ class SpaceMedia:
     media thread always reads a consistent reference."""
 
     space_id: int
-    encoder: ListenerEncoder
+    encoder: OpusEncoder
+    stage_bitrate: int = 64000
     inputs: dict[int, InputQueue] = field(default_factory=dict)
     allowed: frozenset[int] = frozenset()
     mix_minus_tracks: dict[int, MixMinusTrack] = field(default_factory=dict)
     listener_tracks: frozenset[ListenerTrack] = frozenset()
     mixer: StageMixer = field(default_factory=StageMixer)
     levels: LevelReporter = field(default_factory=LevelReporter)
-    pts: int = 0
+    mix_minus_encoders: dict[int, OpusEncoder] = field(default_factory=dict)
     # The seq of the last change applied per member, so a slower read of their seat never
     # overrides a newer change already received.
     member_seq: dict[int, int] = field(default_factory=dict)
@@ -100,19 +103,27 @@ class SpaceMedia:
             if block is not None and member in allowed:
                 active[member] = block
                 self.levels.add(member, level(block))
-        outputs = self.mix_minus_tracks
-        full, minus = self.mixer.mix(active, set(outputs))
-        frames = {member: audio_frame(samples, self.pts) for member, samples in minus.items()}
-        self.pts += FRAME_SAMPLES
+        outputs = set(self.mix_minus_tracks)
+        full, minus = self.mixer.mix(active, outputs)
+        encoders = self.mix_minus_encoders
+        for gone in set(encoders) - outputs:
+            del encoders[gone]
+        mix_minus: dict[int, list[Packet]] = {}
+        for member, samples in minus.items():
+            encoder = encoders.get(member)
+            if encoder is None:
+                encoder = encoders[member] = OpusEncoder(self.stage_bitrate)
+            mix_minus[member] = encoder.encode(samples)
         packets = self.encoder.encode(full) if self.listener_tracks else []
-        return TickOutput(frames, packets, self.levels.tick(allowed & set(inputs)))
+        return TickOutput(mix_minus, packets, self.levels.tick(allowed & set(inputs)))
 
     def deliver(self, out: TickOutput) -> None:
         """Hands a tick's results to the tracks, on the event loop."""
-        for member, frame in out.mix_minus.items():
+        for member, member_packets in out.mix_minus.items():
             track = self.mix_minus_tracks.get(member)
             if track is not None:
-                track.push(frame)
+                for packet in member_packets:
+                    track.push(packet)
         for packet in out.packets:
             for listener in self.listener_tracks:
                 listener.push(packet)

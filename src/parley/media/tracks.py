@@ -1,5 +1,5 @@
-"""aiortc tracks the engine feeds: a member's mix-minus (raw frames aiortc encodes for that peer)
-and the listeners' track (Opus packets encoded once, sent as they are)."""
+"""aiortc tracks the engine feeds with Opus packets (aiortc packetizes an av.Packet as it is): a
+member's mix-minus, and the listeners' full mix encoded once for all of them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ else:  # PyAV's classes are generic only in its stubs
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE_HZ)
 # Frames or packets a track may hold before the oldest is dropped: a peer that stalls then
 # catches up must not carry the backlog as added delay.
-MAX_QUEUED = 5
+MAX_QUEUED = 3
 
 
 def audio_frame(samples: Samples, pts: int) -> av.AudioFrame:
@@ -73,7 +73,8 @@ class QueueTrack(MediaStreamTrack):
 
 
 class MixMinusTrack(QueueTrack):
-    """Everyone on stage but the member it is sent to."""
+    """Everyone on stage but the member it is sent to, as Opus packets encoded by the media
+    clock."""
 
 
 class ListenerTrack(QueueTrack):
