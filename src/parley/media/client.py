@@ -20,7 +20,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from parley.media.jitter import use_immediate_audio
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
-from parley.media.tracks import audio_frame, mono_samples
+from parley.media.tracks import audio_frame, read_audio
 
 
 class GeneratedTrack(MediaStreamTrack):
@@ -119,7 +119,7 @@ class WebRtcClient:
 
         @self.pc.on("track")
         def _on_track(remote: MediaStreamTrack) -> None:
-            self._consumer = asyncio.ensure_future(self._record(remote))
+            self._consumer = asyncio.ensure_future(read_audio(remote, self._record))
 
         await self.pc.setLocalDescription(await self.pc.createOffer())
         async with httpx.AsyncClient(timeout=20) as http:
@@ -135,15 +135,9 @@ class WebRtcClient:
         await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
         return response
 
-    async def _record(self, remote: MediaStreamTrack) -> None:
-        while True:
-            try:
-                frame = await remote.recv()
-            except MediaStreamError:
-                return
-            assert isinstance(frame, av.AudioFrame)
-            self.recording.arrivals.append((time.time(), mono_samples(frame)))
-            self.received.set()
+    def _record(self, samples: Samples) -> None:
+        self.recording.arrivals.append((time.time(), samples))
+        self.received.set()
 
     async def delete(self) -> int:
         """Leaves via the session URL; the HTTP status."""

@@ -22,9 +22,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from parley.actions.base import Services, publish, space_channel
 from parley.domain.events import Levels
@@ -32,7 +31,7 @@ from parley.domain.stage import ON_STAGE
 from parley.media.jitter import use_immediate_audio
 from parley.media.sdp import advertise_address
 from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
-from parley.media.tracks import InputQueue, ListenerTrack, MixMinusTrack, QueueTrack, mono_samples
+from parley.media.tracks import InputQueue, ListenerTrack, MixMinusTrack, QueueTrack, read_audio
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +266,7 @@ class MediaEngine:
             if kind == "whip" and remote.kind == "audio" and session.consumer is None:
                 queue = InputQueue()
                 space.inputs = {**space.inputs, user_id: queue}
-                session.consumer = asyncio.ensure_future(self._consume(remote, queue))
+                session.consumer = asyncio.ensure_future(read_audio(remote, queue.push))
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -305,15 +304,6 @@ class MediaEngine:
         if self.settings.media_public_ip:
             answer = advertise_address(answer, self.settings.media_public_ip)
         return session.id, answer
-
-    async def _consume(self, remote: MediaStreamTrack, queue: InputQueue) -> None:
-        while True:
-            try:
-                frame = await remote.recv()
-            except MediaStreamError:
-                return
-            assert isinstance(frame, av.AudioFrame)
-            queue.push(mono_samples(frame))
 
     async def _close_by_id(self, session_id: str) -> None:
         session = self._sessions.get(session_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import av
@@ -43,6 +44,17 @@ def mono_samples(frame: av.AudioFrame) -> Samples:
     else:
         mono = data.reshape(-1, channels).mean(axis=1) if channels > 1 else data.reshape(-1)
     return np.asarray(mono, dtype=np.int16)
+
+
+async def read_audio(remote: MediaStreamTrack, on_samples: Callable[[Samples], None]) -> None:
+    """Feeds every frame of a received audio track, as mono samples, until the track ends."""
+    while True:
+        try:
+            frame = await remote.recv()
+        except MediaStreamError:
+            return
+        assert isinstance(frame, av.AudioFrame)
+        on_samples(mono_samples(frame))
 
 
 class QueueTrack(MediaStreamTrack):
