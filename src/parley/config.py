@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once).
     listener_bitrate: int = 48000
     listener_frame_ms: int = 20
+    # Send listener packets from one fan-out loop (media/fanout.py), not a sender per listener.
+    listener_fast_path: bool = True
     # argon2id cost; lower only for tests and benchmarks.
     password_time_cost: int = 3
     password_memory_kib: int = 65536

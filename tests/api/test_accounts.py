@@ -101,13 +101,17 @@ async def test_sign_up_validation(
         assert taken.status_code == 201
 
 
-async def test_malformed_json_is_a_422_not_a_500(server: Running) -> None:
+@pytest.mark.parametrize("body", [b"{not json", b"\x00", b"\xf3\x92"])
+async def test_a_body_that_is_not_json_is_a_422_naming_the_body(
+    server: Running, body: bytes
+) -> None:
     async with server.browser() as browser:
         response = await browser.post(
-            "/api/auth/signup", content=b"{not json", headers={"content-type": "application/json"}
+            "/api/auth/signup", content=body, headers={"content-type": "application/json"}
         )
     assert response.status_code == 422
     assert response.json()["error"] == "validation_failed"
+    assert (response.json()["field"], response.json()["rule"]) == ("body", "json")
 
 
 async def test_api_tokens(server: Running) -> None:

@@ -62,7 +62,8 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
     errors = []
     for err in exc.errors():
         rule = _RULES.get(err["type"], err["type"])
-        field = _field_name(tuple(err["loc"]))
+        # A body that is not JSON at all has no field; pydantic names its character offset.
+        field = "body" if rule == "json" else _field_name(tuple(err["loc"]))
         errors.append({"field": field, "rule": rule, "message": f"{field}: {err['msg']}"})
     first = errors[0] if errors else {"field": "body", "rule": "invalid", "message": "invalid"}
     return JSONResponse(
@@ -108,6 +109,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # A body that is not UTF-8 JSON: the same answer as any other body that is not JSON.
+            message = "body: not valid JSON text"
+            return JSONResponse(
+                error_body(
+                    "validation_failed",
+                    message,
+                    field="body",
+                    rule="json",
+                    errors=[{"field": "body", "rule": "json", "message": message}],
+                ),
+                status_code=422,
+            )
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
         return JSONResponse(
             error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),

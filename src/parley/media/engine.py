@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from parley.actions.base import Services, publish, space_channel
 from parley.domain.events import Levels
 from parley.domain.stage import ON_STAGE
+from parley.media.fanout import FastSender
 from parley.media.jitter import use_immediate_audio
 from parley.media.sdp import advertise_address
 from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
@@ -53,6 +54,7 @@ class Session:
     pc: RTCPeerConnection
     track: QueueTrack
     consumer: asyncio.Task[None] | None = None
+    fast: FastSender | None = None
 
 
 class MediaEngine:
@@ -292,6 +294,8 @@ class MediaEngine:
         async def _on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
                 await self._close(session)
+            elif pc.connectionState == "connected" and isinstance(track, ListenerTrack):
+                self._use_fast_path(space, session, track)
 
         self._sessions[session.id] = session
         try:
@@ -304,6 +308,18 @@ class MediaEngine:
         if self.settings.media_public_ip:
             answer = advertise_address(answer, self.settings.media_public_ip)
         return session.id, answer
+
+    def _use_fast_path(self, space: SpaceMedia, session: Session, track: ListenerTrack) -> None:
+        """Moves a connected listener from aiortc's sender to the fan-out loop (media/fanout.py).
+        The track stays on the connection, idle, so aiortc's sender waits instead of polling."""
+        if not self.settings.listener_fast_path or session.fast is not None:
+            return
+        fast = FastSender.attach(session.pc)
+        if fast is None or session.id not in self._sessions:
+            return
+        session.fast = fast
+        space.listener_tracks = space.listener_tracks - {track}
+        space.fast_listeners = space.fast_listeners | {fast}
 
     async def _close_by_id(self, session_id: str) -> None:
         session = self._sessions.get(session_id)
@@ -323,6 +339,8 @@ class MediaEngine:
                 self._set_allowed(space, session.user_id, False)
         elif space is not None and isinstance(session.track, ListenerTrack):
             space.listener_tracks = space.listener_tracks - {session.track}
+            if session.fast is not None:
+                space.fast_listeners = space.fast_listeners - {session.fast}
         session.track.end()
         if session.consumer is not None:
             session.consumer.cancel()

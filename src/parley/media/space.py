@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import av
 
+from parley.media.fanout import FastSender
 from parley.media.mixer import (
     FRAME_MS,
     FRAME_SAMPLES,
@@ -87,6 +88,7 @@ class SpaceMedia:
     allowed: frozenset[int] = frozenset()
     mix_minus_tracks: dict[int, MixMinusTrack] = field(default_factory=dict)
     listener_tracks: frozenset[ListenerTrack] = frozenset()
+    fast_listeners: frozenset[FastSender] = frozenset()
     mixer: StageMixer = field(default_factory=StageMixer)
     levels: LevelReporter = field(default_factory=LevelReporter)
     mix_minus_encoders: dict[int, OpusEncoder] = field(default_factory=dict)
@@ -114,7 +116,8 @@ class SpaceMedia:
             if encoder is None:
                 encoder = encoders[member] = OpusEncoder(self.stage_bitrate)
             mix_minus[member] = encoder.encode(samples)
-        packets = self.encoder.encode(full) if self.listener_tracks else []
+        listening = self.listener_tracks or self.fast_listeners
+        packets = self.encoder.encode(full) if listening else []
         return TickOutput(mix_minus, packets, self.levels.tick(allowed & set(inputs)))
 
     def deliver(self, out: TickOutput) -> None:
@@ -127,6 +130,10 @@ class SpaceMedia:
         for packet in out.packets:
             for listener in self.listener_tracks:
                 listener.push(packet)
+            if self.fast_listeners:
+                payload = bytes(packet)
+                for fast in self.fast_listeners:
+                    fast.send(packet, payload)
 
 
 class MediaClock(threading.Thread):
