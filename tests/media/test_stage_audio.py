@@ -162,3 +162,26 @@ async def test_bad_offers_get_clear_errors(server: Running) -> None:
     assert garbage.json()["error"] == "bad_sdp"
     assert (await host.request("PATCH", f"{url}/abc")).status_code == 405
     assert (await host.delete(f"{url}/nope")).status_code == 404
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "aiortc-sender"])
+async def test_listeners_hear_the_stage_on_either_send_path(
+    server: Running, fast_path: bool
+) -> None:
+    engine = server.app.state.media
+    engine.settings = engine.settings.model_copy(update={"listener_fast_path": fast_path})
+    host = await server.signup("host")
+    listener = await server.signup("listener")
+    space = await host.create_space("Paths")
+    sid = space["id"]
+    await listener.join(sid)
+    a = await _speaker(server, host, host, sid, A_HZ)
+    c = await _listener(server, listener, sid)
+    try:
+        await _wait_hearing(c, A_HZ)
+        assert c.location is not None
+        session = engine.session(c.location.rsplit("/", 1)[1])
+        assert (session.fast is not None) is fast_path
+    finally:
+        await a.close()
+        await c.close()

@@ -287,7 +287,7 @@ class MediaEngine:
             if seat_seq >= space.member_seq.get(user_id, 0):
                 space.member_seq[user_id] = seat_seq
                 self._set_allowed(space, user_id, allowed)
-        elif isinstance(track, ListenerTrack):
+        elif isinstance(track, ListenerTrack) and not self.settings.listener_fast_path:
             space.listener_tracks = space.listener_tracks | {track}
 
         @pc.on("connectionstatechange")
@@ -310,15 +310,19 @@ class MediaEngine:
         return session.id, answer
 
     def _use_fast_path(self, space: SpaceMedia, session: Session, track: ListenerTrack) -> None:
-        """Moves a connected listener from aiortc's sender to the fan-out loop (media/fanout.py).
-        The track stays on the connection, idle, so aiortc's sender waits instead of polling."""
-        if not self.settings.listener_fast_path or session.fast is not None:
+        """Serves a listener whose connection is up from the fan-out loop (media/fanout.py), or,
+        if that cannot attach, from aiortc's sender. Only one of them ever sends on a connection:
+        the receiver's SRTP replay window follows one sequence of numbers. The track stays on the
+        connection, idle, so aiortc's sender waits instead of polling."""
+        if not self.settings.listener_fast_path or session.id not in self._sessions:
+            return
+        if session.fast is not None or track in space.listener_tracks:
             return
         fast = FastSender.attach(session.pc)
-        if fast is None or session.id not in self._sessions:
+        if fast is None:
+            space.listener_tracks = space.listener_tracks | {track}
             return
         session.fast = fast
-        space.listener_tracks = space.listener_tracks - {track}
         space.fast_listeners = space.fast_listeners | {fast}
 
     async def _close_by_id(self, session_id: str) -> None:
