@@ -18,7 +18,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from parley.media.jitter import use_immediate_audio
+from parley.media.jitter import use_decoding_audio, use_immediate_audio
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
 from parley.media.tracks import audio_frame, read_audio
 
@@ -113,13 +113,17 @@ class WebRtcClient:
             self.pc.addTrack(self.track if self.track is not None else GeneratedTrack(tone(0, 0)))
         else:
             self.pc.addTransceiver("audio", direction="recvonly")
+        decoding = False
         if self.low_latency:
-            for transceiver in self.pc.getTransceivers():
-                use_immediate_audio(transceiver.receiver)
+            receiver = self.pc.getTransceivers()[0].receiver
+            decoding = use_decoding_audio(receiver, self._record)
+            if not decoding:
+                use_immediate_audio(receiver)
 
         @self.pc.on("track")
         def _on_track(remote: MediaStreamTrack) -> None:
-            self._consumer = asyncio.ensure_future(read_audio(remote, self._record))
+            if not decoding:
+                self._consumer = asyncio.ensure_future(read_audio(remote, self._record))
 
         await self.pc.setLocalDescription(await self.pc.createOffer())
         async with httpx.AsyncClient(timeout=20) as http:

@@ -29,7 +29,7 @@ from parley.actions.base import Services, publish, space_channel
 from parley.domain.events import Levels
 from parley.domain.stage import ON_STAGE
 from parley.media.fanout import FastSender
-from parley.media.jitter import use_immediate_audio
+from parley.media.jitter import use_decoding_audio, use_immediate_audio
 from parley.media.sdp import advertise_address
 from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
 from parley.media.tracks import InputQueue, ListenerTrack, MixMinusTrack, QueueTrack, read_audio
@@ -263,12 +263,8 @@ class MediaEngine:
         track: QueueTrack = MixMinusTrack() if kind == "whip" else ListenerTrack()
         session = Session(str(uuid.uuid4()), kind, space_id, user_id, pc, track)
 
-        @pc.on("track")  # fired inside setRemoteDescription
-        def _on_track(remote: MediaStreamTrack) -> None:
-            if kind == "whip" and remote.kind == "audio" and session.consumer is None:
-                queue = InputQueue()
-                space.inputs = {**space.inputs, user_id: queue}
-                session.consumer = asyncio.ensure_future(read_audio(remote, queue.push))
+        remote_tracks: list[MediaStreamTrack] = []
+        pc.on("track", remote_tracks.append)  # fired inside setRemoteDescription
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -279,7 +275,14 @@ class MediaEngine:
         if not audio:
             await pc.close()
             raise BadOffer("the SDP offer has no audio section")
-        use_immediate_audio(audio[0].receiver)
+        if kind == "whip":
+            queue = InputQueue()
+            if not use_decoding_audio(audio[0].receiver, queue.push):
+                use_immediate_audio(audio[0].receiver)
+                remote = next((t for t in remote_tracks if t.kind == "audio"), None)
+                if remote is not None:
+                    session.consumer = asyncio.ensure_future(read_audio(remote, queue.push))
+            space.inputs = {**space.inputs, user_id: queue}
         if audio[0].direction in ("sendrecv", "recvonly"):
             pc.addTrack(track)
         if isinstance(track, MixMinusTrack):

@@ -1,22 +1,35 @@
-"""A lean receive path for audio: hand each Opus packet to the decoder as soon as it arrives.
+"""A lean receive path for audio: decode each Opus packet the moment it arrives.
 
 aiortc's receiver holds audio in a fixed jitter buffer (capacity 16, prefetch 4), which alone adds
-about 80 ms. For Opus every RTP packet is a whole frame (RFC 7587 section 4.2), so nothing needs
-reassembling: a packet newer than the last one released goes out at once, an older one (late,
-already concealed) is dropped. Smoothing the arrival jitter is left to the consumer, which reads on
-its own clock (the mixer's input queue, a few frames deep).
+about 80 ms, then decodes on a thread of its own without loss recovery. For Opus every RTP packet is
+a whole frame (RFC 7587 section 4.2), so nothing needs reassembling: `DecodingAudioBuffer` takes
+aiortc's buffer's place, decodes a packet newer than the last one at once (recovering a lost one
+from in-band FEC, concealing older gaps) and hands the samples to a sink; a late packet, already
+concealed, is dropped. Smoothing the arrival jitter is left to the consumer, which reads on its own
+clock (the mixer's InputQueue). aiortc's own decoder then receives nothing.
+
+Without libopus, `ImmediateAudioBuffer` keeps aiortc's decoder but still skips its 80 ms wait.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
-from aiortc.utils import uint16_gt
+from aiortc.utils import uint16_add, uint16_gt
+
+from parley.media.mixer import Samples
+from parley.media.opus import OpusDecoder, libopus
+
+# Gaps longer than this (a sender that paused) are not filled in.
+MAX_CONCEALED_FRAMES = 5
 
 
 class ImmediateAudioBuffer(JitterBuffer):
+    """Releases each packet to aiortc's decoder at once; drops late ones."""
+
     def __init__(self) -> None:
         super().__init__(capacity=16)
         self._last_seq: int | None = None
@@ -29,13 +42,53 @@ class ImmediateAudioBuffer(JitterBuffer):
         return False, JitterFrame(data=data, timestamp=packet.timestamp)
 
 
-def use_immediate_audio(receiver: Any) -> None:
-    """Swaps an aiortc audio receiver's jitter buffer for the immediate one.
+class DecodingAudioBuffer(JitterBuffer):
+    """Decodes each packet on arrival, with FEC and concealment, into `sink`."""
 
-    aiortc (1.x) keeps it in a private attribute and offers no option for it.
-    """
-    if getattr(receiver, "_RTCRtpReceiver__kind", "audio") != "audio":
-        return
+    def __init__(self, sink: Callable[[Samples], None]) -> None:
+        super().__init__(capacity=16)
+        self.sink = sink
+        self.decoder = OpusDecoder()
+        self._last_seq: int | None = None
+        self.recovered = 0
+        self.concealed = 0
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        data: bytes = packet._data  # type: ignore[attr-defined]  # set by aiortc's depayloader
+        if self._last_seq is not None:
+            if not uint16_gt(seq, self._last_seq):
+                return False, None  # late or duplicate: its place was already filled
+            missing = uint16_add(seq, -self._last_seq) - 1
+            if 0 < missing <= MAX_CONCEALED_FRAMES:
+                for _ in range(missing - 1):
+                    self.sink(self.decoder.conceal())
+                    self.concealed += 1
+                self.sink(self.decoder.recover(data))
+                self.recovered += 1
+        self._last_seq = seq
+        samples = self.decoder.decode(data)
+        if samples.size:
+            self.sink(samples)
+        return False, None
+
+
+def _swap(receiver: Any, buffer: JitterBuffer) -> None:
+    # aiortc (1.x) keeps the buffer in a private attribute and offers no option for it.
     if not hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):
         raise RuntimeError("this aiortc version has no receiver jitter buffer to replace")
-    receiver._RTCRtpReceiver__jitter_buffer = ImmediateAudioBuffer()
+    receiver._RTCRtpReceiver__jitter_buffer = buffer
+
+
+def use_immediate_audio(receiver: Any) -> None:
+    """Keeps aiortc's decoding but without its 80 ms wait."""
+    _swap(receiver, ImmediateAudioBuffer())
+
+
+def use_decoding_audio(receiver: Any, sink: Callable[[Samples], None]) -> bool:
+    """Decodes the receiver's audio on arrival into `sink`; False (nothing changed) when libopus
+    is not available, and the caller reads aiortc's track instead."""
+    if libopus() is None:
+        return False
+    _swap(receiver, DecodingAudioBuffer(sink))
+    return True

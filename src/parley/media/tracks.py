@@ -95,21 +95,31 @@ class ListenerTrack(QueueTrack):
 
 
 class InputQueue:
-    """A member's decoded audio waiting for the mixer's next tick (one producer, one consumer).
+    """A member's decoded audio waiting for the mixer's ticks: their playout (jitter) buffer.
 
-    Arriving frames are cut into 20 ms blocks. The queue is the member's jitter buffer: it keeps
-    what arrival jitter needs and no more. If over a whole window (0.5 s) there was always at least
-    one spare block at pop time, one block is dropped, so a burst never turns into lasting delay.
+    One producer (the receive path) and one consumer (the media clock's thread). Arriving audio is
+    cut into 20 ms blocks. The queue keeps a cushion of `cushion` blocks beyond the one being
+    played, so a block arriving a few ms late is still there when the clock reads; after running
+    dry it refills that cushion before playing again, and the gap is covered by fading out the last
+    block rather than cut to silence. When a whole window (1 s) always had more than the cushion to
+    spare, one block goes, preferably a quiet one, so a burst never turns into lasting delay.
     """
 
-    def __init__(self, depth: int = 4, window_ticks: int = 25) -> None:
+    def __init__(self, depth: int = 8, cushion: int = 1, window_ticks: int = 50) -> None:
         from collections import deque
 
         self._blocks: deque[Samples] = deque(maxlen=depth)
         self._partial: Samples = np.zeros(0, dtype=np.int16)
+        self.cushion = cushion
         self._window_ticks = window_ticks
         self._ticks = 0
         self._min_spare = depth
+        self._surplus = False
+        self._priming = True
+        self._last: Samples | None = None
+        self._faded = 0
+        self.underruns = 0
+        self.dropped = 0
 
     def push(self, samples: Samples) -> None:
         if self._partial.size:
@@ -120,16 +130,42 @@ class InputQueue:
         self._partial = samples[whole:]
 
     def pop(self) -> Samples | None:
-        self._min_spare = min(self._min_spare, len(self._blocks) - 1)
+        available = len(self._blocks)
+        if self._priming:
+            if available <= self.cushion:
+                return self._fade()
+            self._priming = False
+        elif available == 0:
+            self.underruns += 1
+            self._priming = True
+            return self._fade()
+        self._track_surplus(available - 1)
+        if self._surplus and available > self.cushion + 1 and self._quiet(self._blocks[0]):
+            self._blocks.popleft()
+            self.dropped += 1
+            self._surplus = False
+        block = self._blocks.popleft()
+        self._last, self._faded = block, 0
+        return block
+
+    def _track_surplus(self, spare: int) -> None:
+        self._min_spare = min(self._min_spare, spare)
         self._ticks += 1
         if self._ticks >= self._window_ticks:
-            if self._min_spare >= 1 and self._blocks:
-                self._blocks.popleft()
-            self._ticks, self._min_spare = 0, len(self._blocks)
-        try:
-            return self._blocks.popleft()
-        except IndexError:
+            if self._min_spare > self.cushion:
+                self._surplus = True
+            self._ticks, self._min_spare = 0, spare
+
+    @staticmethod
+    def _quiet(block: Samples) -> bool:
+        return int(np.max(np.abs(block.astype(np.int32)))) < 1000  # below about -30 dBFS
+
+    def _fade(self) -> Samples | None:
+        """The last block again, each time at half the level, then silence."""
+        if self._last is None or self._faded >= 3:
             return None
+        self._faded += 1
+        return (self._last >> self._faded).astype(np.int16)
 
     def __len__(self) -> int:
         return len(self._blocks)
