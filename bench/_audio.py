@@ -27,7 +27,6 @@ from aiortc.rtp import is_rtcp
 from _common import HttpClient, HttpError, create_account
 from parley.media.client import WebRtcClient
 from parley.media.mixer import SAMPLE_RATE_HZ, Samples
-from parley.media.tracks import mono_samples
 
 SPEECH_TEXT = (
     "The quick brown fox jumps over the lazy dog. "
@@ -153,29 +152,18 @@ async def make_stage(
 
 # --- clients ------------------------------------------------------------------------------------
 class TimedClient(WebRtcClient):
-    """A WebRtcClient whose recording also keeps each decoded frame's RTP timestamp (`pts`), so
-    that frames lost on the way can be put back as gaps on the stream's own timeline."""
+    """A WebRtcClient that also notes each RTP packet reaching its receiver (arrival time,
+    sequence number, RTP timestamp). What it hears is `recording.arrivals`: the client's receive
+    path decodes each packet on arrival, rebuilding a lost one from FEC or concealing it, so the
+    blocks follow each other with no gap."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.frames: list[tuple[float, int, Samples]] = []  # (arrival wall time, pts, samples)
         self.rtp: list[tuple[float, int, int]] = []  # (arrival wall time, seq, RTP timestamp)
 
     async def connect(self) -> Any:
         response = await super().connect()
         if response.status_code == 201:
-            # Note each frame the client's own consumer takes from the remote track (whatever
-            # that consumer does with it), with its arrival time and RTP timestamp.
-            remote = self.pc.getTransceivers()[0].receiver.track
-            original = remote.recv
-
-            async def recv() -> Any:
-                frame = await original()
-                if isinstance(frame, av.AudioFrame):
-                    self.frames.append((time.time(), int(frame.pts or 0), mono_samples(frame)))
-                return frame
-
-            remote.recv = recv
             receiver = self.pc.getTransceivers()[0].receiver
             handle = receiver._handle_rtp_packet
 
@@ -186,29 +174,24 @@ class TimedClient(WebRtcClient):
             receiver._handle_rtp_packet = on_rtp
         return response
 
+    @property
+    def frames(self) -> list[tuple[float, int, Samples]]:
+        """(arrival wall time, sample index in the stream, samples) of each decoded block."""
+        out: list[tuple[float, int, Samples]] = []
+        position = 0
+        for at, samples in self.recording.arrivals:
+            out.append((at, position, samples))
+            position += samples.size
+        return out
+
     def seq_jumps(self) -> list[tuple[int, int]]:
         """Consecutive received RTP packets whose sequence numbers are not consecutive."""
         seqs = [seq for _, seq, _ in self.rtp]
         return [(a, b) for a, b in itertools.pairwise(seqs) if (b - a) % 65536 != 1]
 
-    def timeline(self, since: float = 0.0) -> tuple[Samples, int]:
-        """The received audio placed by RTP timestamp, gaps (lost frames) as silence, and the
-        number of samples that were gaps."""
-        frames = [(pts, s) for at, pts, s in self.frames if at >= since]
-        if not frames:
-            return np.zeros(0, dtype=np.int16), 0
-        start = frames[0][0]
-        # RTP timestamps are 32-bit with a random origin: unwrap them around the first one.
-        placed = [((pts - start + 2**31) % 2**32 - 2**31, s) for pts, s in frames]
-        end = max(at + s.size for at, s in placed)
-        out = np.zeros(end, dtype=np.int16)
-        filled = np.zeros(end, dtype=bool)
-        for at, s in placed:
-            if at < 0:
-                continue
-            out[at : at + s.size] = s
-            filled[at : at + s.size] = True
-        return out, int((~filled).sum())
+    def heard(self, since: float, until: float) -> Samples:
+        """What arrived between two wall times, block after block."""
+        return self.recording.since(since, until)
 
 
 class Dropper:
@@ -271,33 +254,3 @@ async def close_all(clients: list[WebRtcClient]) -> None:
     for client in clients:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.close(), 10)
-
-
-# --- the server's Opus encoder, wherever this version of the code keeps it ------------------------
-def server_encoder_class() -> Any:
-    """The class the media engine encodes the listeners' mix with: `ListenerEncoder(bitrate,
-    frame_ms)` in parley.media.engine or .space, or `OpusEncoder(bitrate, frame_ms)` in .space
-    (which also encodes each mix-minus)."""
-    import importlib
-
-    for module_name, name in (
-        ("parley.media.space", "OpusEncoder"),
-        ("parley.media.space", "ListenerEncoder"),
-        ("parley.media.engine", "ListenerEncoder"),
-    ):
-        with contextlib.suppress(ImportError):
-            found = getattr(importlib.import_module(module_name), name, None)
-            if found is not None:
-                return found
-    raise ImportError("no listener encoder found in parley.media")
-
-
-def space_media_class() -> Any:
-    import importlib
-
-    for module_name in ("parley.media.space", "parley.media.engine"):
-        with contextlib.suppress(ImportError):
-            found = getattr(importlib.import_module(module_name), "SpaceMedia", None)
-            if found is not None:
-                return found
-    raise ImportError("no SpaceMedia found in parley.media")

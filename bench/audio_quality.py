@@ -3,9 +3,10 @@
     .venv/bin/python bench/audio_quality.py [--loss 0.05] [--seed 7]
 
 Starts the real server (`parley serve`) on a free 127.0.0.1 port with a throwaway data folder;
-the host of a live space publishes speech (WHIP, aiortc's own Opus encoder: 96 kbit/s stereo)
-and two listeners receive the full mix (WHEP, the server's listener encoder) with real aiortc
-clients (`parley.media.client.WebRtcClient`, immediate jitter path).
+the host of a live space publishes speech (WHIP; the client encodes Opus as a browser does: voice
+mode, 32 kbit/s, in-band FEC) and two listeners receive the full mix (WHEP, the server's listener
+encoder) with real aiortc clients (`parley.media.client.WebRtcClient`, whose receive path decodes
+on arrival with FEC recovery and concealment, as a browser's does).
 
 The speech is made offline by espeak-ng, resampled by sox to 48 kHz mono and played twice:
 
@@ -17,9 +18,8 @@ The speech is made offline by espeak-ng, resampled by sox to 48 kHz mono and pla
   receives a lossy stream; carol records: `pesq_wb_loss5` (loss between speaker and server: what
   the server itself does about loss).
 
-Received audio is placed on the stream's RTP timeline (a lost frame stays a gap of silence, as a
-player without concealment would play it; aiortc's receiving client has no PLC or FEC), aligned
-to the reference by cross-correlation, resampled to 16 kHz by libswresample, and scored with
+Received audio (every block the receive path produced, lost packets rebuilt or concealed) is
+aligned to the reference by cross-correlation, resampled to 16 kHz by libswresample, and scored with
 `pesq` (ITU-T P.862.2 wideband). `pesq_wb_offline_codec_chain` is the same speech through the
 same two Opus encoders and decoders in process, with no network: the ceiling set by the codecs.
 
@@ -39,10 +39,7 @@ import wave
 from collections.abc import Callable
 from typing import Any
 
-import av
 import numpy as np
-from aiortc.codecs.opus import OpusDecoder, OpusEncoder
-from aiortc.jitterbuffer import JitterFrame
 from pesq import pesq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,14 +52,14 @@ from _audio import (
     finite,
     make_stage,
     resample,
-    server_encoder_class,
     speech,
     wait_connected,
 )
 from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log
 from parley.media.client import GeneratedTrack
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
-from parley.media.tracks import audio_frame, mono_samples
+from parley.media.opus import OpusDecoder
+from parley.media.space import OpusEncoder
 
 GOAL_CLEAN = 4.0
 GOAL_LOSSY = 3.5
@@ -123,22 +120,20 @@ def score(reference: Samples, received: Samples) -> dict[str, Any]:
 
 
 def offline_chain(reference: Samples, listener_bitrate: int) -> float:
-    """The speech through aiortc's encoder and decoder, then the listener encoder and aiortc's
-    decoder again, in process: what the codecs alone allow."""
-    encoder, decoder = OpusEncoder(), OpusDecoder()
-    listener, decoder2 = server_encoder_class()(listener_bitrate, 20), OpusDecoder()
+    """The speech through a browser-like sender's encoder (Opus voice mode, 32 kbit/s, FEC), the
+    server's receive decoder, the listeners' encoder and a listener's decoder, in process: the
+    ceiling the codecs set."""
+    sender = OpusEncoder.voice(32000)
+    listener = OpusEncoder.voice(listener_bitrate)
+    server_decoder, listener_decoder = OpusDecoder(), OpusDecoder()
     padded = np.concatenate([reference, np.zeros(5 * FRAME_SAMPLES, dtype=np.int16)])
     out: list[Samples] = []
     for k in range(padded.size // FRAME_SAMPLES):
         block = padded[k * FRAME_SAMPLES : (k + 1) * FRAME_SAMPLES]
-        payloads, ts = encoder.encode(audio_frame(block, k * FRAME_SAMPLES))
-        for payload in payloads:
-            for frame in decoder.decode(JitterFrame(payload, ts)):
-                assert isinstance(frame, av.AudioFrame)
-                for packet in listener.encode(mono_samples(frame)):
-                    for f2 in decoder2.decode(JitterFrame(bytes(packet), int(packet.pts or 0))):
-                        assert isinstance(f2, av.AudioFrame)
-                        out.append(mono_samples(f2))
+        for packet in sender.encode(block, k * FRAME_SAMPLES):
+            decoded = server_decoder.decode(bytes(packet))
+            for mixed in listener.encode(decoded, k * FRAME_SAMPLES):
+                out.append(listener_decoder.decode(bytes(mixed)))
     return float(score(reference, np.concatenate(out))["pesq"])
 
 
@@ -219,12 +214,7 @@ async def run(
 
     def received(client: TimedClient, which: int) -> tuple[Samples, int]:
         since, until = bounds[which]
-        kept = client.frames
-        client.frames = [f for f in kept if since <= f[0] < until]
-        try:
-            return client.timeline()
-        finally:
-            client.frames = kept
+        return client.heard(since, until), 0
 
     cases = {
         "clean": (carol, 0),

@@ -40,3 +40,15 @@ def last_heard(arrivals: list[tuple[float, Samples]], frequency_hz: float, floor
     """The arrival time of the last block in which the tone is above `floor` (0 if never)."""
     times = [at for at, block in arrivals if block_tone(block, frequency_hz) > floor]
     return max(times, default=0.0)
+
+
+def last_tick_heard(
+    blocks: list[Samples], timestamps: list[int], origin: int, frequency_hz: float, floor: float
+) -> int:
+    """The sender's tick (RTP timestamp / 960 from `origin`) of the last block with the tone."""
+    ticks = [
+        ((ts - origin) & 0xFFFFFFFF) // 960
+        for block, ts in zip(blocks, timestamps, strict=True)
+        if block_tone(block, frequency_hz) > floor
+    ]
+    return max(ticks, default=-1)

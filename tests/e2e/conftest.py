@@ -201,9 +201,23 @@ class Client:
 @pytest.fixture
 def new_client(browser: Browser, parley_server: str) -> Iterator[Callable[..., Client]]:
     clients: list[Client] = []
+    own_browsers: list[Browser] = []
 
-    def make(width: int = 1280, height: int = 900, reduced_motion: bool = False) -> Client:
-        context = browser.new_context(
+    def make(
+        width: int = 1280,
+        height: int = 900,
+        reduced_motion: bool = False,
+        browser_args: list[str] | None = None,
+    ) -> Client:
+        """A person in a fresh context; `browser_args` launches a Chromium of their own with
+        those extra flags (fake microphone, autoplay policy), closed after the test."""
+        where = browser
+        if browser_args:
+            where = browser.browser_type.launch(
+                executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *browser_args], headless=True
+            )
+            own_browsers.append(where)
+        context = where.new_context(
             base_url=parley_server,
             viewport={"width": width, "height": height},
             reduced_motion="reduce" if reduced_motion else "no-preference",
@@ -219,6 +233,8 @@ def new_client(browser: Browser, parley_server: str) -> Iterator[Callable[..., C
     errors = [e for c in clients for e in c.page_errors]
     for client in clients:
         client.context.close()
+    for own in own_browsers:
+        own.close()
     assert not errors, f"uncaught errors in the page: {errors}"
 
 

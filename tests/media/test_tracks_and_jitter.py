@@ -94,8 +94,12 @@ def _packet(seq: int, payload: bytes) -> RtpPacket:
 
 
 def test_decoding_buffer_recovers_a_lost_packet_from_fec_and_conceals_longer_gaps() -> None:
-    encoder = OpusEncoder(48000)
-    packets = [p for i in range(20) for p in encoder.encode(tone(440)(i * FRAME_SAMPLES))]
+    encoder = OpusEncoder.voice(48000)
+    packets = [
+        p
+        for i in range(20)
+        for p in encoder.encode(tone(440)(i * FRAME_SAMPLES), i * FRAME_SAMPLES)
+    ]
     out: list[np.ndarray] = []
     buffer = DecodingAudioBuffer(out.append)
     for seq in (0, 1, 2, 4, 5, 9, 10, 8):  # 3 lost, 6-7-8 lost then 8 arrives late

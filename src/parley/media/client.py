@@ -12,41 +12,46 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import av
 import httpx
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from parley.media.jitter import use_decoding_audio, use_immediate_audio
+from parley.media.jitter import DecodingAudioBuffer, use_decoding_audio, use_immediate_audio
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
-from parley.media.tracks import audio_frame, read_audio
+from parley.media.space import OpusEncoder
+from parley.media.tracks import Packet, read_audio
 
 
 class GeneratedTrack(MediaStreamTrack):
-    """Audio made by `source(first_sample_index)`, 20 ms at a time, paced in real time."""
+    """Audio made by `source(first_sample_index)`, 20 ms at a time, paced in real time, and
+    encoded as a browser sends it (Opus voice mode, 32 kbit/s, in-band FEC): aiortc sends the
+    packets as they are."""
 
     kind = "audio"
 
-    def __init__(self, source: Callable[[int], Samples]) -> None:
+    def __init__(self, source: Callable[[int], Samples], bitrate: int = 32000) -> None:
         super().__init__()
         self.source = source
+        self.encoder = OpusEncoder.voice(bitrate)
         self._started: float | None = None
-        self._pts = 0
+        self._pts = -FRAME_SAMPLES
+        self._ready: list[Packet] = []
         self.sent_at: list[tuple[int, float]] = []  # (first sample index, wall time it left)
 
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._started is None:
-            self._started = time.perf_counter()
-        else:
+    async def recv(self) -> Packet:
+        while not self._ready:
+            if self.readyState != "live":
+                raise MediaStreamError
             self._pts += FRAME_SAMPLES
+            if self._started is None:
+                self._started = time.perf_counter()
             wait = self._started + self._pts / SAMPLE_RATE_HZ - time.perf_counter()
             if wait > 0:
                 await asyncio.sleep(wait)
-        self.sent_at.append((self._pts, time.time()))
-        return audio_frame(self.source(self._pts), self._pts)
+            self.sent_at.append((self._pts, time.time()))
+            self._ready = self.encoder.encode(self.source(self._pts), self._pts)
+        return self._ready.pop(0)
 
 
 def tone(frequency_hz: float, amplitude: float = 0.3) -> Callable[[int], Samples]:
@@ -73,6 +78,8 @@ class Recording:
     """What a client received: blocks of mono samples with their arrival times."""
 
     arrivals: list[tuple[float, Samples]] = field(default_factory=list)
+    # The RTP timestamp of each arrival's block (when the receive path decodes it itself).
+    timestamps: list[int] = field(default_factory=list)
 
     def since(self, t: float, until: float | None = None) -> Samples:
         blocks = [s for at, s in self.arrivals if at >= t and (until is None or at < until)]
@@ -105,6 +112,7 @@ class WebRtcClient:
         self.recording = Recording()
         self.location: str | None = None
         self._consumer: asyncio.Task[None] | None = None
+        self._decoder: DecodingAudioBuffer | None = None
         self.received = asyncio.Event()
 
     async def connect(self) -> httpx.Response:
@@ -116,7 +124,8 @@ class WebRtcClient:
         decoding = False
         if self.low_latency:
             receiver = self.pc.getTransceivers()[0].receiver
-            decoding = use_decoding_audio(receiver, self._record)
+            self._decoder = use_decoding_audio(receiver, self._record)
+            decoding = self._decoder is not None
             if not decoding:
                 use_immediate_audio(receiver)
 
@@ -141,6 +150,8 @@ class WebRtcClient:
 
     def _record(self, samples: Samples) -> None:
         self.recording.arrivals.append((time.time(), samples))
+        if self._decoder is not None:
+            self.recording.timestamps.append(self._decoder.block_timestamp)
         self.received.set()
 
     async def delete(self) -> int:

@@ -160,6 +160,11 @@ class MediaEngine:
     def clock(self) -> MediaClock | None:
         return self._clock
 
+    def ticks_of(self, space_id: int) -> int | None:
+        """How many 20 ms ticks the space's media has run (its clock, in RTP units / 960)."""
+        space = self._spaces.get(space_id)
+        return space.ticks if space is not None else None
+
     # --- on the media loop --------------------------------------------------------------------
     def _live(self) -> list[SpaceMedia]:
         return self._spaces_list
@@ -178,7 +183,9 @@ class MediaEngine:
     async def _space(self, space_id: int) -> SpaceMedia:
         space = self._spaces.get(space_id)
         if space is None:
-            encoder = OpusEncoder(self.settings.listener_bitrate, self.settings.listener_frame_ms)
+            encoder = OpusEncoder.voice(
+                self.settings.listener_bitrate, self.settings.listener_frame_ms
+            )
             space = SpaceMedia(
                 space_id=space_id, encoder=encoder, stage_bitrate=self.settings.stage_bitrate
             )
@@ -277,7 +284,7 @@ class MediaEngine:
             raise BadOffer("the SDP offer has no audio section")
         if kind == "whip":
             queue = InputQueue()
-            if not use_decoding_audio(audio[0].receiver, queue.push):
+            if use_decoding_audio(audio[0].receiver, queue.push) is None:
                 use_immediate_audio(audio[0].receiver)
                 remote = next((t for t in remote_tracks if t.kind == "audio"), None)
                 if remote is not None:

@@ -52,6 +52,9 @@ class DecodingAudioBuffer(JitterBuffer):
         self._last_seq: int | None = None
         self.recovered = 0
         self.concealed = 0
+        # The RTP timestamp of the block being handed to the sink (for a consumer that wants
+        # to place it on the sender's timeline).
+        self.block_timestamp = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         seq = packet.sequence_number
@@ -61,14 +64,18 @@ class DecodingAudioBuffer(JitterBuffer):
                 return False, None  # late or duplicate: its place was already filled
             missing = uint16_add(seq, -self._last_seq) - 1
             if 0 < missing <= MAX_CONCEALED_FRAMES:
-                for _ in range(missing - 1):
+                step = self.decoder.last_frame_samples
+                for lost in range(missing, 1, -1):
+                    self.block_timestamp = (packet.timestamp - lost * step) & 0xFFFFFFFF
                     self.sink(self.decoder.conceal())
                     self.concealed += 1
+                self.block_timestamp = (packet.timestamp - step) & 0xFFFFFFFF
                 self.sink(self.decoder.recover(data))
                 self.recovered += 1
         self._last_seq = seq
         samples = self.decoder.decode(data)
         if samples.size:
+            self.block_timestamp = packet.timestamp
             self.sink(samples)
         return False, None
 
@@ -85,10 +92,13 @@ def use_immediate_audio(receiver: Any) -> None:
     _swap(receiver, ImmediateAudioBuffer())
 
 
-def use_decoding_audio(receiver: Any, sink: Callable[[Samples], None]) -> bool:
-    """Decodes the receiver's audio on arrival into `sink`; False (nothing changed) when libopus
+def use_decoding_audio(
+    receiver: Any, sink: Callable[[Samples], None]
+) -> DecodingAudioBuffer | None:
+    """Decodes the receiver's audio on arrival into `sink`; None (nothing changed) when libopus
     is not available, and the caller reads aiortc's track instead."""
     if libopus() is None:
-        return False
-    _swap(receiver, DecodingAudioBuffer(sink))
-    return True
+        return None
+    buffer = DecodingAudioBuffer(sink)
+    _swap(receiver, buffer)
+    return buffer

@@ -16,7 +16,7 @@ FRAME_SAMPLES = SAMPLE_RATE_HZ * FRAME_MS // 1000  # 960
 INT16_MAX = 32767
 
 Samples = npt.NDArray[np.int16]
-Float = npt.NDArray[np.float32]
+Wide = npt.NDArray[np.int32] | npt.NDArray[np.float32]
 
 SILENCE: Samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 
@@ -33,19 +33,19 @@ class Limiter:
         self.release_per_frame = release_per_frame
         self.gain = 1.0
 
-    def process(self, mixed: Float) -> Samples:
-        peak = float(np.max(np.abs(mixed))) if mixed.size else 0.0
+    def process(self, mixed: Wide) -> Samples:
+        peak = int(max(mixed.max(), -mixed.min())) if mixed.size else 0
+        if self.gain == 1.0 and peak <= self.threshold:
+            out: Samples = mixed.astype(np.int16)  # the common case: nothing to limit
+            return out
         needed = min(1.0, self.threshold / peak) if peak > 0 else 1.0
         target = min(needed, self.gain + self.release_per_frame)
-        if target == self.gain == 1.0:
-            out = mixed
-        else:
-            ramp = np.linspace(self.gain, target, num=mixed.size, dtype=np.float32)
-            # Never let the ramp's start exceed what this frame's peak allows.
-            np.minimum(ramp, needed, out=ramp)
-            out = mixed * ramp
-            self.gain = target
-        return np.clip(out, -INT16_MAX, INT16_MAX).astype(np.int16)
+        ramp = np.linspace(self.gain, target, num=mixed.size, dtype=np.float32)
+        # Never let the ramp's start exceed what this frame's peak allows.
+        np.minimum(ramp, needed, out=ramp)
+        self.gain = target
+        limited: Samples = np.clip(mixed * ramp, -INT16_MAX, INT16_MAX).astype(np.int16)
+        return limited
 
 
 class StageMixer:
@@ -64,7 +64,7 @@ class StageMixer:
     ) -> tuple[Samples, dict[int, Samples]]:
         if not active:
             return SILENCE, dict.fromkeys(outputs, SILENCE)
-        total = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
         for samples in active.values():
             total += samples
         full = self.full_limiter.process(total)
@@ -85,7 +85,8 @@ class StageMixer:
 
 def level(samples: Samples) -> float:
     """Loudness of a frame from 0 (silence) to 1 (full scale), on a 60 dB scale."""
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    wide = samples.astype(np.int64)
+    rms = float(np.sqrt(np.dot(wide, wide) / max(1, samples.size)))
     if rms < 1.0:
         return 0.0
     dbfs = 20.0 * np.log10(rms / INT16_MAX)

@@ -39,11 +39,12 @@ def mono_samples(frame: av.AudioFrame) -> Samples:
     """A received frame as mono int16 at 48 kHz (aiortc decodes Opus to interleaved stereo)."""
     data = frame.to_ndarray()
     channels = len(frame.layout.channels)
-    if frame.format.is_planar:
-        mono = data.mean(axis=0) if channels > 1 else data[0]
-    else:
-        mono = data.reshape(-1, channels).mean(axis=1) if channels > 1 else data.reshape(-1)
-    return np.asarray(mono, dtype=np.int16)
+    if channels == 1:
+        return np.asarray(data.reshape(-1), dtype=np.int16)
+    per_channel = data if frame.format.is_planar else data.reshape(-1, channels).T
+    # Integer average of the channels: exact and several times faster than a float mean.
+    mono: Samples = (per_channel.astype(np.int32).sum(axis=0) // channels).astype(np.int16)
+    return mono
 
 
 async def read_audio(remote: MediaStreamTrack, on_samples: Callable[[Samples], None]) -> None:

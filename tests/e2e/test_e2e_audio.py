@@ -1,0 +1,324 @@
+"""Live audio in real browsers: a speaker's microphone reaches a listener's page.
+
+The speaker's Chromium has a fake microphone that plays speech made with espeak-ng and sox;
+the listener's Chromium may autoplay. The test measures the energy of the audio the listener's
+page actually receives (an AnalyserNode on the stream of the app's <audio> element), watches
+the speaking ring, and checks that muting silences the speaker, that the audio keeps playing
+on other pages with the mini-player, and that moving the speaker down sends them back to
+listening without leaving the room.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+if TYPE_CHECKING:
+    from conftest import Client
+
+pytestmark = pytest.mark.e2e
+
+SPEECH = (
+    "Welcome to the stage. This is a test of live audio in Parley, spoken by a machine "
+    "so that every listener in the room can hear a steady stream of words without long pauses."
+)
+AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+# RMS of the received signal (full scale 1.0): speech at the fake microphone's level gives
+# about -20 dBFS; an idle Opus stream decodes to (near) digital silence.
+SPEAKING_MIN_RMS = 0.01
+SILENCE_MAX_RMS = 0.002
+AUDIO_TIMEOUT_MS = 20_000
+
+# Samples the room's <audio> element stream through an AnalyserNode for `ms` milliseconds.
+MEASURE_JS = """async (ms) => {
+    const el = document.querySelector('audio[data-testid="room-audio"]');
+    const stream = el && el.srcObject;
+    if (!stream || stream.getAudioTracks().length === 0) return null;
+    window.__parleyTestCtx = window.__parleyTestCtx || new AudioContext();
+    const ctx = window.__parleyTestCtx;
+    await ctx.resume();
+    const source = ctx.createMediaStreamSource(stream);
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    const sink = ctx.createGain();
+    sink.gain.value = 0;
+    source.connect(analyser);
+    analyser.connect(sink);
+    sink.connect(ctx.destination);
+    const buffer = new Float32Array(analyser.fftSize);
+    const values = [];
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        analyser.getFloatTimeDomainData(buffer);
+        let sum = 0;
+        for (const v of buffer) sum += v * v;
+        values.push(Math.sqrt(sum / buffer.length));
+    }
+    source.disconnect();
+    analyser.disconnect();
+    sink.disconnect();
+    const mean = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
+    return { rms: mean, peak: Math.max(...values), samples: values.length,
+             paused: el.paused, state: ctx.state };
+}"""
+
+
+def _dbfs(rms: float) -> str:
+    return f"{20 * math.log10(rms):.1f} dBFS" if rms > 0 else "-inf dBFS"
+
+
+def received(page: Page, ms: int = 2500) -> dict[str, Any]:
+    result: dict[str, Any] | None = page.evaluate(MEASURE_JS, ms)
+    assert result is not None, "the page's <audio> element has no remote stream"
+    return result
+
+
+def wait_for_energy(page: Page, above: bool, limit_s: float = 15.0) -> dict[str, Any]:
+    """Measure until the received audio is above speech level (or below silence level)."""
+    last: dict[str, Any] = {}
+    for _ in range(max(1, int(limit_s / 1.5))):
+        last = received(page, 1500)
+        if above and last["rms"] > SPEAKING_MIN_RMS:
+            return last
+        if not above and last["rms"] < SILENCE_MAX_RMS:
+            return last
+    want = f"above {SPEAKING_MIN_RMS}" if above else f"below {SILENCE_MAX_RMS}"
+    pytest.fail(f"received audio never went {want}: last {last} ({_dbfs(last.get('rms', 0))})")
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few seconds of speech, 48 kHz mono 16-bit, for Chromium's fake microphone."""
+    espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
+    if espeak is None or sox is None:
+        reason = "espeak-ng and sox make the test speech (apt-get install espeak-ng sox)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"missing tools in CI: {reason}")
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("speech")
+    raw, wav = folder / "raw.wav", folder / "speech.wav"
+    subprocess.run([espeak, "-s", "165", "-w", str(raw), SPEECH], check=True)
+    subprocess.run([sox, str(raw), "-r", "48000", "-c", "1", "-b", "16", str(wav)], check=True)
+    return wav
+
+
+def audio_status(client: Client) -> Any:
+    return client.page.get_by_test_id("audio-status")
+
+
+def test_a_speaker_is_heard_by_a_listener(
+    new_client: Callable[..., Client], unique_handle: Callable[[str], str], speech_wav: Path
+) -> None:
+    host = new_client()
+    host_handle = unique_handle("auhost")
+    host.sign_up_via_api(host_handle, "Ava Host")
+    space = host.api("POST", "/api/spaces", {"title": "Audio check"})["space"]
+    room = f"/s/{space['id']}"
+    host.page.goto(room)
+    expect(host.stage_member(host_handle)).to_be_visible()
+
+    speaker = new_client(
+        browser_args=[
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={speech_wav}",
+            AUTOPLAY,
+        ]
+    )
+    speaker_handle = unique_handle("auspk")
+    speaker.sign_up_via_api(speaker_handle, "Sid Speaker")
+    listener = new_client(browser_args=[AUTOPLAY])
+    listener.sign_up_via_api(unique_handle("aulis"), "Lou Listener")
+
+    # The listener hears the room over WHEP as soon as it is open.
+    listener.page.goto(room)
+    expect(listener.page.get_by_test_id("space-state")).to_have_text("Live")
+    status = audio_status(listener)
+    expect(status).to_have_attribute("data-audio-kind", "whep")
+    expect(status).to_have_attribute("data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS)
+    expect(status).to_have_attribute("data-audio-blocked", "false")
+
+    # The speaker asks to speak, the host approves; the speaker turns the microphone on after
+    # reading why, publishes over WHIP and unmutes.
+    speaker.page.goto(room)
+    expect(audio_status(speaker)).to_have_attribute(
+        "data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS
+    )
+    speaker.page.get_by_role("button", name="Request to speak").click()
+    request = host.page.get_by_test_id("requests").locator(f'[data-user-handle="{speaker_handle}"]')
+    request.get_by_role("button", name="Approve").click()
+    expect(speaker.stage_member(speaker_handle)).to_have_attribute("data-muted", "true")
+    mic = speaker.page.get_by_test_id("mic")
+    expect(mic).to_have_attribute("data-mic-state", "off")
+    expect(mic).to_contain_text("Your browser will ask for permission")
+    speaker.page.get_by_role("button", name="Turn on microphone").click()
+    expect(mic).to_have_attribute("data-mic-state", "on")
+    expect(audio_status(speaker)).to_have_attribute("data-audio-kind", "whip")
+    expect(audio_status(speaker)).to_have_attribute(
+        "data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS
+    )
+    # Joined muted: the listener hears nothing yet.
+    wait_for_energy(listener.page, above=False)
+    speaker.page.get_by_role("button", name="Unmute", exact=True).click()
+    expect(listener.stage_member(speaker_handle)).to_have_attribute("data-muted", "false")
+
+    # The listener's page receives the speech, and the speaker's ring lights up there.
+    heard = wait_for_energy(listener.page, above=True)
+    assert not heard["paused"], heard
+    expect(listener.stage_member(speaker_handle)).to_have_attribute(
+        "data-speaking", "true", timeout=AUDIO_TIMEOUT_MS
+    )
+    expect(listener.stage_member(speaker_handle).get_by_test_id("speaking")).to_have_text(
+        "speaking"
+    )
+    # The ring is not announced: the live region never says "speaking".
+    expect(listener.page.get_by_test_id("announcer")).not_to_contain_text("speaking")
+
+    # The host mutes the speaker: the listener's audio falls to near silence, the ring goes out.
+    host.stage_member(speaker_handle).get_by_role("button", name="Mute").click()
+    expect(listener.stage_member(speaker_handle)).to_have_attribute("data-muted", "true")
+    expect(listener.stage_member(speaker_handle)).to_have_attribute("data-speaking", "false")
+    silent = wait_for_energy(listener.page, above=False)
+    assert silent["rms"] < heard["rms"] / 10, (heard, silent)
+
+    # Audio keeps playing while the listener moves around the app: the mini-player shows the
+    # space on other pages.
+    speaker.page.get_by_role("button", name="Unmute", exact=True).click()
+    expect(listener.stage_member(speaker_handle)).to_have_attribute("data-muted", "false")
+    listener.page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
+    expect(listener.page.get_by_role("heading", level=1, name="Spaces")).to_be_visible()
+    player = listener.page.get_by_test_id("mini-player")
+    expect(player).to_be_visible()
+    expect(player.get_by_role("link", name="Audio check")).to_be_visible()
+    expect(player.get_by_role("button", name="Unmute")).to_have_count(0)  # not on stage
+    wait_for_energy(listener.page, above=True)
+    assert listener.axe_violations() == []
+    listener.page.set_viewport_size({"width": 360, "height": 740})
+    assert listener.axe_violations() == []
+    assert not listener.has_horizontal_scroll()
+
+    # Back in the room through the mini-player: the same connection carries on.
+    player.get_by_role("link", name="Audio check").click()
+    expect(listener.page.get_by_role("heading", level=1, name="Audio check")).to_be_visible()
+    expect(player).to_have_count(0)
+    expect(audio_status(listener)).to_have_attribute("data-audio-status", "connected")
+
+    # Moved down, the speaker stops publishing and listens again, still in the room.
+    host.stage_member(speaker_handle).get_by_role("button", name="Move to audience").click()
+    expect(speaker.stage_member(speaker_handle)).to_have_count(0)
+    expect(speaker.page.get_by_test_id("mic")).to_have_count(0)
+    expect(audio_status(speaker)).to_have_attribute("data-audio-kind", "whep")
+    expect(audio_status(speaker)).to_have_attribute(
+        "data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS
+    )
+    expect(speaker.page.get_by_test_id("space-state")).to_have_text("Live")
+    expect(speaker.page.get_by_role("button", name="Request to speak")).to_be_visible()
+    wait_for_energy(listener.page, above=False)
+
+    # Leaving from the mini-player ends the sessions.
+    listener.page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
+    expect(player).to_be_visible()
+    player.get_by_role("button", name="Leave").click()
+    expect(player).to_have_count(0)
+    expect(listener.page.get_by_role("heading", level=1, name="Spaces")).to_be_focused()
+    assert listener.page.evaluate(
+        "() => document.querySelector('audio[data-testid=\"room-audio\"]').srcObject === null"
+    )
+
+
+def test_listening_comes_back_after_the_session_drops(
+    new_client: Callable[..., Client], unique_handle: Callable[[str], str]
+) -> None:
+    host = new_client()
+    host.sign_up_via_api(unique_handle("rchost"), "Ray Host")
+    space = host.api("POST", "/api/spaces", {"title": "Flaky network"})["space"]
+    host.api("POST", f"/api/spaces/{space['id']}/join")
+
+    listener = new_client(browser_args=[AUTOPLAY])
+    listener.sign_up_via_api(unique_handle("rclis"), "Rae Listener")
+    page = listener.page
+    posts: list[str] = []
+    sessions: list[str] = []
+
+    # The first offer meets a server that is down for a moment: the client tries again.
+    def whep(route: Route) -> None:
+        posts.append(route.request.method)
+        if len(posts) == 1:
+            route.fulfill(
+                status=503,
+                content_type="application/json",
+                body='{"error": "unavailable", "message": "try later"}',
+            )
+        else:
+            response = route.fetch()
+            if response.status == 201:
+                sessions.append(response.headers["location"])
+            route.fulfill(response=response)
+
+    page.route("**/api/spaces/*/whep", whep)
+    page.goto(f"/s/{space['id']}")
+    status = audio_status(listener)
+    expect(status).to_have_attribute("data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS)
+    assert len(posts) == 2 and len(sessions) == 1, (posts, sessions)
+
+    # The server drops the session (as after a restart): the client notices the dead peer
+    # connection and sets up a new session on its own.
+    listener.api("DELETE", sessions[0])
+    expect(status).to_have_attribute("data-audio-status", "reconnecting", timeout=AUDIO_TIMEOUT_MS)
+    expect(page.get_by_test_id("space-state")).to_have_text("Live")
+    for _ in range(60):
+        if len(sessions) >= 2:
+            break
+        page.wait_for_timeout(500)
+    assert len(sessions) >= 2, f"no new WHEP session after the drop: {posts}"
+    expect(status).to_have_attribute("data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS)
+
+
+# Headless Chromium never blocks autoplay (whatever --autoplay-policy says), so this page
+# gets the desktop behaviour: play() is refused until the user has clicked in the page.
+BLOCK_AUTOPLAY_JS = """(() => {
+    // Playwright's own script calls count as user activation, so track real clicks instead.
+    let clicked = false;
+    addEventListener('click', (event) => { if (event.isTrusted) clicked = true; }, true);
+    const play = HTMLMediaElement.prototype.play;
+    HTMLMediaElement.prototype.play = function () {
+        if (!clicked) {
+            const refusal = new DOMException('play() needs a user gesture', 'NotAllowedError');
+            return Promise.reject(refusal);
+        }
+        return play.call(this);
+    };
+})();"""
+
+
+def test_blocked_autoplay_offers_a_button(
+    new_client: Callable[..., Client], unique_handle: Callable[[str], str]
+) -> None:
+    host = new_client()
+    host.sign_up_via_api(unique_handle("abhost"), "Abe Host")
+    space = host.api("POST", "/api/spaces", {"title": "Autoplay blocked"})["space"]
+    host.api("POST", f"/api/spaces/{space['id']}/join")
+
+    listener = new_client()
+    listener.sign_up_via_api(unique_handle("ablis"), "Bea Listener")
+    page = listener.page
+    page.add_init_script(BLOCK_AUTOPLAY_JS)
+    page.goto(f"/s/{space['id']}")
+    status = audio_status(listener)
+    expect(status).to_have_attribute("data-audio-blocked", "true", timeout=AUDIO_TIMEOUT_MS)
+    unblock = page.get_by_role("button", name="Audio blocked — tap to listen")
+    expect(unblock).to_be_visible()
+    assert listener.axe_violations() == []
+    unblock.click()
+    expect(unblock).to_have_count(0)
+    expect(status).to_have_attribute("data-audio-blocked", "false")
+    expect(status).to_have_text("Listening")
