@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post, errorMessage } from './api';
 import { AppContext, type AppContextValue } from './context';
+import { MiniPlayer } from './components/MiniPlayer';
+import { leaveActiveRoom, setLiveAnnouncer } from './live';
 import { matchRoute, navigate, usePath } from './router';
 import type { Profile } from './types';
 import { HomePage } from './pages/Home';
@@ -37,6 +39,9 @@ export function App() {
     setAnnouncements((list) => [...list.slice(-4), { id, text }]);
   }, []);
 
+  // The connected space speaks through the same live region while no room page is open.
+  useEffect(() => setLiveAnnouncer(announce), [announce]);
+
   const showError = useCallback((message: string | null) => setError(message), []);
 
   // A new page: clear the old error and move focus to the new page's heading.
@@ -66,6 +71,7 @@ export function App() {
   const signOut = async () => {
     try {
       await post('/api/auth/signout');
+      leaveActiveRoom();
       setUser(null);
       announce('Signed out');
       navigate('/signin');
@@ -129,6 +135,7 @@ export function App() {
           {announcements.map((a) => <p key={a.id}>{a.text}</p>)}
         </div>
       </main>
+      <MiniPlayer route={route} />
     </AppContext.Provider>
   );
 }

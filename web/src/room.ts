@@ -1,7 +1,7 @@
 // The room's state as the WebSocket builds it (docs/websocket.md): a snapshot, then
 // seq'd deltas applied strictly in order. Pure: no sockets, no DOM, so the rules
 // about gaps, duplicates and announcements live in one place.
-import type { Member, Pin, SeqEvent, ServerEvent, SnapshotEvent, Space, UserBrief } from './types';
+import type { LevelsEvent, Member, Pin, SeqEvent, ServerEvent, SnapshotEvent, Space, UserBrief } from './types';
 import { onStage } from './types';
 
 export interface RoomState {
@@ -131,7 +131,7 @@ export function applyEvent(state: RoomState | null, event: ServerEvent): ApplyRe
     if (!state || state.listenerCount === event.listener_count) return { kind: 'ignored' };
     return { kind: 'applied', state: { ...state, listenerCount: event.listener_count }, announcements: [] };
   }
-  if (event.type === 'ping' || event.type === 'reactions') return { kind: 'ignored' };
+  if (event.type === 'ping' || event.type === 'reactions' || event.type === 'levels') return { kind: 'ignored' };
   if (!state) return { kind: 'gap', expected: 0, got: event.seq };
   if (event.seq <= state.seq) return { kind: 'ignored' };
   if (event.seq !== state.seq + 1) return { kind: 'gap', expected: state.seq + 1, got: event.seq };
@@ -153,4 +153,27 @@ export function pendingRequests(state: RoomState): Member[] {
 
 export function pendingInvitations(state: RoomState): Member[] {
   return [...state.members.values()].filter((m) => m.role === 'listener' && m.stage_request === 'invited');
+}
+
+/**
+ * Speaking levels after a `levels` message: only the members it names change, and a level of
+ * 0 (stopped speaking) drops the member. Returns the same map when nothing changed.
+ */
+export function applyLevels(levels: ReadonlyMap<number, number>, event: LevelsEvent): ReadonlyMap<number, number> {
+  let next: Map<number, number> | null = null;
+  for (const [key, raw] of Object.entries(event.levels)) {
+    const id = Number(key);
+    if (!Number.isInteger(id)) continue;
+    const value = typeof raw === 'number' && Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0;
+    if ((levels.get(id) ?? 0) === value) continue;
+    next ??= new Map(levels);
+    if (value > 0) next.set(id, value);
+    else next.delete(id);
+  }
+  return next ?? levels;
+}
+
+/** Whether a member is speaking now, by the latest levels. */
+export function isSpeaking(levels: ReadonlyMap<number, number>, userId: number): boolean {
+  return (levels.get(userId) ?? 0) > 0;
 }

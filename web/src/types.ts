@@ -82,6 +82,8 @@ export interface ReactionsEvent {
   by: { user_id: number; emoji: string }[];
 }
 export interface PingEvent { type: 'ping'; seq: null }
+/** Speaking indicators: the members whose level (0-1, 0 = stopped speaking) changed, by user id. */
+export interface LevelsEvent { type: 'levels'; seq: null; levels: Record<string, number> }
 
 export type SeqEvent =
   | SpaceUpdatedEvent
@@ -90,7 +92,7 @@ export type SeqEvent =
   | PinAddedEvent
   | PinRemovedEvent;
 
-export type ServerEvent = SnapshotEvent | SeqEvent | PresenceEvent | ReactionsEvent | PingEvent;
+export type ServerEvent = SnapshotEvent | SeqEvent | PresenceEvent | ReactionsEvent | LevelsEvent | PingEvent;
 
 export const STAGE_ROLES: readonly Role[] = ['host', 'cohost', 'speaker'];
 

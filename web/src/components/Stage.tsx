@@ -9,6 +9,8 @@ interface StageProps {
   myRole: Member['role'];
   live: boolean;
   act: (path: string, done?: string) => Promise<void>;
+  /** Speaking levels by user id (0-1); a member with a level above 0 is speaking now. */
+  levels?: ReadonlyMap<number, number>;
 }
 
 export function MutedIcon() {
@@ -55,15 +57,20 @@ function MemberControls({ member, myRole, act }: { member: Member; myRole: Membe
   );
 }
 
-export function Stage({ members, myId, myRole, live, act }: StageProps) {
+export function Stage({ members, myId, myRole, live, act, levels }: StageProps) {
   const moderator = myRole === 'host' || myRole === 'cohost';
   return (
     <ul class="stage" data-testid="stage" aria-labelledby="stage-title">
-      {members.map((m) => (
-        <li key={m.user.id} class={`stage-member${m.muted ? ' is-muted' : ''}`} data-testid="stage-member"
-          data-user-handle={m.user.handle} data-role={m.role} data-muted={m.muted ? 'true' : 'false'}>
+      {members.map((m) => {
+        const speaking = !m.muted && (levels?.get(m.user.id) ?? 0) > 0;
+        return (
+        <li key={m.user.id} class={`stage-member${m.muted ? ' is-muted' : ''}${speaking ? ' is-speaking' : ''}`} data-testid="stage-member"
+          data-user-handle={m.user.handle} data-role={m.role} data-muted={m.muted ? 'true' : 'false'}
+          data-speaking={speaking ? 'true' : 'false'}>
           <div class="member-id">
-            <Avatar user={m.user} />
+            <span class="avatar-ring">
+              <Avatar user={m.user} />
+            </span>
             <div class="member-text">
               <span class="member-name">
                 <a href={`/u/${m.user.handle}`}>{m.user.display_name}</a>
@@ -76,12 +83,15 @@ export function Stage({ members, myId, myRole, live, act }: StageProps) {
                 {m.role === 'speaker' && <span class="sr-only">Speaker</span>}
                 {m.muted && <MutedIcon />}
                 {!m.connected && <span class="badge away">Away</span>}
+                {/* Read when someone reaches the member, never pushed to a live region. */}
+                {speaking && <span class="sr-only" data-testid="speaking">speaking</span>}
               </span>
             </div>
           </div>
           {live && moderator && m.user.id !== myId && <MemberControls member={m} myRole={myRole} act={act} />}
         </li>
-      ))}
+        );
+      })}
     </ul>
   );
 }

@@ -8,9 +8,11 @@ import { Requests, Stage } from '../components/Stage';
 import { useApp } from '../context';
 import { formatWhen, plural } from '../format';
 import { usePageTitle } from '../hooks';
-import { applyEvent, pendingInvitations, pendingRequests, stageMembers, type RoomState } from '../room';
-import { RoomSocket, type SocketStatus } from '../roomSocket';
-import { isModerator, onStage, type Member, type ServerEvent, type Space } from '../types';
+import { AudioControls, MicPanel } from '../components/Audio';
+import { openRoom, useLiveRoom, type LiveDelegate, type LiveRoom } from '../live';
+import { pendingInvitations, pendingRequests, stageMembers } from '../room';
+import type { SocketStatus } from '../roomSocket';
+import { isModerator, onStage, type Member, type Space } from '../types';
 import { SignInPrompt } from './NotFound';
 
 type Phase =
@@ -54,13 +56,14 @@ function StateBanner({ space, phase, socketStatus }: { space: Space; phase: Phas
   );
 }
 
-function MyControls({ me, space, act }: {
-  me: Member; space: Space; act: (path: string, done?: string) => Promise<void>;
+function MyControls({ me, space, act, link }: {
+  me: Member; space: Space; act: (path: string, done?: string) => Promise<void>; link: LiveRoom;
 }) {
   const stage = onStage(me);
   return (
     <section aria-labelledby="my-title" class="panel my-controls">
       <h2 id="my-title">Your controls</h2>
+      {stage && <MicPanel audio={link.audio} muted={me.muted} />}
       {stage ? (
         <div class="actions">
           <button type="button" class={me.muted ? '' : 'secondary'} data-testid="toggle-mute"
@@ -121,10 +124,11 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   const { user, showError, announce } = useApp();
   const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
   const [space, setSpace] = useState<Space | null>(null);
-  const [room, setRoom] = useState<RoomState | null>(null);
-  const [socketStatus, setSocketStatus] = useState<SocketStatus | null>(null);
-  const roomRef = useRef<RoomState | null>(null);
-  const socketRef = useRef<RoomSocket | null>(null);
+  const [link, setLink] = useState<LiveRoom | null>(null);
+  useLiveRoom(link);
+  const linkRef = useRef<LiveRoom | null>(null);
+  const room = link?.room ?? null;
+  const socketStatus: SocketStatus | null = link?.running ? link.socketStatus : null;
   const articleRef = useRef<HTMLElement>(null);
   const focusSection = useRef<string | null>(null);
   const { push: pushReactions, layer: reactionLayer } = useReactionLayer();
@@ -137,15 +141,14 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   usePageTitle(current ? current.title : 'Space');
 
   const stopSocket = useCallback(() => {
-    socketRef.current?.stop();
-    socketRef.current = null;
-    setSocketStatus(null);
+    linkRef.current?.stop();
   }, []);
 
   const toOver = useCallback((ended: Space) => {
     stopSocket();
     setSpace(ended);
-    setRoom((r) => (r ? { ...r, space: ended } : r));
+    const conn = linkRef.current;
+    if (conn?.room) conn.room = { ...conn.room, space: ended };
     setPhase((p) => {
       if (p.kind !== 'over') announceRef.current(ended.state === 'canceled' ? 'Space canceled' : 'Space ended');
       return { kind: 'over' };
@@ -181,55 +184,42 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     return false;
   }, [spaceId, stopSocket, toOver, toRemoved]);
 
-  const handleMessage = useCallback((event: ServerEvent): 'ok' | 'gap' => {
-    if (event.type === 'reactions') {
-      pushReactionsRef.current(event);
-      return 'ok';
-    }
-    const result = applyEvent(roomRef.current, event);
-    if (result.kind === 'gap') return 'gap';
-    if (result.kind === 'ignored') return 'ok';
-    const next = result.state;
-    roomRef.current = next;
-    setRoom(next);
-    for (const text of result.announcements) announceRef.current(text);
-    if (next.removed) toRemoved(next.removed);
-    else if (next.space.state === 'ended' || next.space.state === 'canceled') toOver(next.space);
-    else if (event.type === 'snapshot') setPhase({ kind: 'live' });
-    return 'ok';
-  }, [toOver, toRemoved]);
+  // What the room connection tells this page (kept current through refs, set once).
+  const delegateRef = useRef<LiveDelegate | null>(null);
+  const handlers = useRef({ toOver, toRemoved, phaseForError, stopSocket });
+  handlers.current = { toOver, toRemoved, phaseForError, stopSocket };
+  if (!delegateRef.current) {
+    delegateRef.current = {
+      onReactions: (event) => pushReactionsRef.current(event),
+      onSnapshot: () => setPhase({ kind: 'live' }),
+      onEnd: (end) => {
+        if (end.kind === 'over') handlers.current.toOver(end.space);
+        else if (end.kind === 'removed') handlers.current.toRemoved(end.reason);
+        else if (end.code === 4403) handlers.current.toRemoved('removed');
+        else if (end.code === 4404) setPhase({ kind: 'missing' });
+        else setPhase({ kind: 'signin' });
+      },
+      joinFailed: (err) => handlers.current.phaseForError(err),
+    };
+  }
 
   const joinAndConnect = useCallback(async () => {
-    setPhase({ kind: 'joining' });
-    try {
-      await post(`/api/spaces/${spaceId}/join`);
-    } catch (err) {
-      if (!(await phaseForError(err))) setPhase({ kind: 'error', message: errorMessage(err) });
+    const { room: next, fresh } = openRoom(spaceId);
+    linkRef.current = next;
+    next.delegate = delegateRef.current;
+    setLink(next);
+    if (!fresh && next.room) {
+      // Still connected from before (the mini-player kept it going): carry on.
+      setPhase({ kind: 'live' });
       return;
     }
-    socketRef.current?.stop();
-    roomRef.current = null;
-    const socket = new RoomSocket(spaceId, {
-      lastSeq: () => roomRef.current?.seq ?? null,
-      onMessage: handleMessage,
-      onStatus: setSocketStatus,
-      onFatal: (code) => {
-        if (code === 4403) toRemoved(roomRef.current?.removed ?? 'removed');
-        else if (code === 4404) { stopSocket(); setPhase({ kind: 'missing' }); }
-        else { stopSocket(); setPhase({ kind: 'signin' }); }
-      },
-      beforeRetry: async () => {
-        try {
-          await post(`/api/spaces/${spaceId}/join`);
-          return true;
-        } catch (err) {
-          return !(await phaseForError(err));
-        }
-      },
-    });
-    socketRef.current = socket;
-    socket.start();
-  }, [spaceId, handleMessage, phaseForError, stopSocket, toRemoved]);
+    setPhase({ kind: 'joining' });
+    try {
+      if (fresh) await next.start();
+    } catch (err) {
+      if (!(await phaseForError(err))) setPhase({ kind: 'error', message: errorMessage(err) });
+    }
+  }, [spaceId, phaseForError]);
 
   const load = useCallback(async () => {
     try {
@@ -247,8 +237,11 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     if (user) void load();
     else if (user === null) setPhase({ kind: 'signin' });
     return () => {
-      socketRef.current?.stop();
-      socketRef.current = null;
+      // Leaving the page: a live room keeps going in the mini-player; anything else stops.
+      const current = linkRef.current;
+      if (!current) return;
+      if (current.delegate === delegateRef.current) current.delegate = null;
+      if (!current.room || current.room.space.state !== 'live') current.stop();
     };
   }, [user, load]);
 
@@ -355,6 +348,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
       <header class="room-head">
         <h1 id="room-title">{current.title}</h1>
         <StateBanner space={current} phase={phase} socketStatus={socketStatus} />
+        {live && link && <AudioControls audio={link.audio} />}
         <p class="meta">
           Hosted by <a href={`/u/${current.host.handle}`}>{current.host.display_name}</a>
           <span class="handle"> @{current.host.handle}</span>
@@ -415,10 +409,11 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
               </p>
             </div>
             {stage.length === 0 ? <p class="hint">Nobody is on stage.</p> : null}
-            <Stage members={stage} myId={myId} myRole={me?.role ?? 'listener'} live={live} act={act} />
+            <Stage members={stage} myId={myId} myRole={me?.role ?? 'listener'} live={live} act={act}
+              levels={live && link ? link.levels : undefined} />
           </section>
 
-          {live && me && <MyControls me={me} space={current} act={act} />}
+          {live && me && link && <MyControls me={me} space={current} act={act} link={link} />}
 
           {moderator && <Requests requests={pendingRequests(room)} invitations={pendingInvitations(room)} act={act} />}
 
