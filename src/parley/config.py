@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = []
     # The address to advertise in ICE candidates when the server sits behind a 1:1 NAT.
     media_public_ip: str = ""
-    # Opus bitrate of each stage member's mix-minus (libopus is cheaper at 64k than at 32k).
+    # Opus bitrate of each stage member's mix-minus, and the most a publisher may send us.
     stage_bitrate: int = 64000
     # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once).
-    listener_bitrate: int = 48000
+    listener_bitrate: int = 64000
     listener_frame_ms: int = 20
     # Send listener packets from one fan-out loop (media/fanout.py), not a sender per listener.
     listener_fast_path: bool = True

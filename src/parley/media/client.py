@@ -25,12 +25,12 @@ from parley.media.tracks import Packet, read_audio
 
 class GeneratedTrack(MediaStreamTrack):
     """Audio made by `source(first_sample_index)`, 20 ms at a time, paced in real time, and
-    encoded as a browser sends it (Opus voice mode, 32 kbit/s, in-band FEC): aiortc sends the
-    packets as they are."""
+    encoded as a browser sends it to Parley (Opus voice mode with in-band FEC, at the 64 kbit/s the
+    server's answer allows): aiortc sends the packets as they are."""
 
     kind = "audio"
 
-    def __init__(self, source: Callable[[int], Samples], bitrate: int = 32000) -> None:
+    def __init__(self, source: Callable[[int], Samples], bitrate: int = 64000) -> None:
         super().__init__()
         self.source = source
         self.encoder = OpusEncoder.voice(bitrate)

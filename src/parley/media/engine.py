@@ -57,6 +57,18 @@ class Session:
     fast: FastSender | None = None
 
 
+def _ask_for_fec(transceiver: Any, max_bitrate: int) -> None:
+    """Asks the publisher for in-band FEC and up to `max_bitrate` (RFC 7587 section 6.1 fmtp
+    `useinbandfec`, `maxaveragebitrate`), so a lost packet can be rebuilt here from the next one.
+    aiortc answers with its own codec's (empty) parameters; the negotiated codec is edited
+    before the answer is written."""
+    for codec in getattr(transceiver, "_codecs", []):
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters.update(
+                {"useinbandfec": 1, "minptime": 10, "maxaveragebitrate": max_bitrate}
+            )
+
+
 class MediaEngine:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -283,6 +295,7 @@ class MediaEngine:
             await pc.close()
             raise BadOffer("the SDP offer has no audio section")
         if kind == "whip":
+            _ask_for_fec(audio[0], self.settings.stage_bitrate)
             queue = InputQueue()
             if use_decoding_audio(audio[0].receiver, queue.push) is None:
                 use_immediate_audio(audio[0].receiver)
