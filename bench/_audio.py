@@ -204,6 +204,9 @@ class Dropper:
         self.seen = 0
         self.dropped = 0
 
+    def reseed(self, seed: int) -> None:
+        self.random = random.Random(seed)
+
     def drop(self) -> bool:
         if not self.active:
             return False

@@ -8,13 +8,14 @@ mode, 32 kbit/s, in-band FEC) and two listeners receive the full mix (WHEP, the 
 encoder) with real aiortc clients (`parley.media.client.WebRtcClient`, whose receive path decodes
 on arrival with FEC recovery and concealment, as a browser's does).
 
-The speech is made offline by espeak-ng, resampled by sox to 48 kHz mono and played twice:
+The speech is made offline by espeak-ng, resampled by sox to 48 kHz mono and played 1 +
+`--lossy-passes` times:
 
 * pass 1, clean uplink. Listener carol receives everything: `pesq_wb_clean`. Listener dave
   drops `--loss` of the RTP packets that reach his receiver (random, fixed seed), before aiortc's
   jitter buffer and decoder: `pesq_wb_loss5_downlink` (loss between server and listener).
-* pass 2, lossy uplink. The speaker's client drops `--loss` of its outgoing RTP packets (random,
-  fixed seed) just before SRTP (its DTLS transport's `_send_rtp`; RTCP untouched), so the server
+* passes 2 to 5, lossy uplink. The speaker's client drops `--loss` of its outgoing RTP packets
+  (random, a fixed seed per pass; `pesq_wb_loss5` is their mean) just before SRTP (its DTLS transport's `_send_rtp`; RTCP untouched), so the server
   receives a lossy stream; carol records: `pesq_wb_loss5` (loss between speaker and server: what
   the server itself does about loss).
 
@@ -72,11 +73,11 @@ TEXT = (
 
 
 class Passes:
-    """The speaker's source: silence, the speech, a gap, the speech again, then silence."""
+    """The speaker's source: silence, then the speech `count` times with gaps between."""
 
-    def __init__(self, samples: Samples, lead: int, gap: int) -> None:
+    def __init__(self, samples: Samples, lead: int, gap: int, count: int = 2) -> None:
         self.samples = samples
-        self.starts = [lead, lead + samples.size + gap]
+        self.starts = [lead + i * (samples.size + gap) for i in range(count)]
         self.on_sample: list[tuple[int, Callable[[], None]]] = []  # run once when reached
 
     def __call__(self, start: int) -> Samples:
@@ -120,10 +121,10 @@ def score(reference: Samples, received: Samples) -> dict[str, Any]:
 
 
 def offline_chain(reference: Samples, listener_bitrate: int) -> float:
-    """The speech through a browser-like sender's encoder (Opus voice mode, 32 kbit/s, FEC), the
+    """The speech through a browser-like sender's encoder (Opus voice mode, 64 kbit/s, FEC), the
     server's receive decoder, the listeners' encoder and a listener's decoder, in process: the
     ceiling the codecs set."""
-    sender = OpusEncoder.voice(32000)
+    sender = OpusEncoder.voice(64000)
     listener = OpusEncoder.voice(listener_bitrate)
     server_decoder, listener_decoder = OpusDecoder(), OpusDecoder()
     padded = np.concatenate([reference, np.zeros(5 * FRAME_SAMPLES, dtype=np.int16)])
@@ -162,7 +163,7 @@ async def run(
 
     lead = int(args.lead_seconds * SAMPLE_RATE_HZ)
     gap = int(args.gap_seconds * SAMPLE_RATE_HZ)
-    source = Passes(reference, lead, gap)
+    source = Passes(reference, lead, gap, count=1 + args.lossy_passes)
     track = GeneratedTrack(source)
     speaker = TimedClient(base, stage.host_token, stage.space_id, "whip", track)
     carol = TimedClient(base, stage.tokens["carol"], stage.space_id, "whep")
@@ -178,16 +179,21 @@ async def run(
                 raise RuntimeError(f"{client.kind} refused: {answer.status_code} {answer.text}")
         downlink.on_receive(dave)
         uplink.on_send(speaker)
-        # Uplink loss from the middle of the gap between the passes (the end of pass 1 has
-        # reached the listeners long before).
-        switch = source.starts[1] - gap // 2
 
-        def lossy_uplink() -> None:
-            uplink.active = True
-            downlink.active = False
-            log("pass 2: uplink loss on")
+        # Uplink loss from the middle of the gap after the clean pass (its end has reached the
+        # listeners long before); each lossy pass drops with a seed of its own, since which
+        # packets go matters as much as how many (PESQ of single patterns spreads by +-0.3).
+        def lossy_uplink(which: int) -> Callable[[], None]:
+            def switch() -> None:
+                uplink.reseed(args.seed + which)
+                uplink.active = True
+                downlink.active = False
+                log(f"pass {which + 1}: uplink loss on (seed {args.seed + which})")
 
-        source.on_sample.append((switch, lossy_uplink))
+            return switch
+
+        for which in range(1, len(source.starts)):
+            source.on_sample.append((source.starts[which] - gap // 2, lossy_uplink(which)))
         await wait_connected(clients)
         log(f"connected; pass 1 (clean uplink) in {args.lead_seconds:.1f} s")
         await asyncio.sleep(source.end / SAMPLE_RATE_HZ + args.tail_seconds)
@@ -216,11 +222,8 @@ async def run(
         since, until = bounds[which]
         return client.heard(since, until), 0
 
-    cases = {
-        "clean": (carol, 0),
-        "loss5_downlink": (dave, 0),
-        "loss5": (carol, 1),
-    }
+    cases = {"clean": (carol, 0), "loss5_downlink": (dave, 0)}
+    cases |= {f"loss5_pass{i}": (carol, i) for i in range(1, len(source.starts))}
     for name, (client, which) in cases.items():
         audio, gaps = received(client, which)
         scored = score(reference, audio)
@@ -233,6 +236,9 @@ async def run(
         result[f"{name}_lag_ms"] = scored.get("lag_ms")
         result[f"{name}_correlation"] = scored.get("correlation")
         result[f"{name}_timeline_gaps_ms"] = round(gaps / 48, 1)
+    lossy = [result.pop(f"pesq_wb_loss5_pass{i}") for i in range(1, len(source.starts))]
+    result["pesq_wb_loss5"] = round(sum(lossy) / len(lossy), 3)
+    result["pesq_wb_loss5_each_pattern"] = lossy
     result["uplink_packets_dropped"] = uplink.dropped
     result["uplink_packets_seen"] = uplink.seen
     result["downlink_packets_dropped"] = downlink.dropped
@@ -261,6 +267,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tail-seconds", type=float, default=2.0)
     p.add_argument("--timeout", type=float, default=170.0)
     p.add_argument("--keep-data", action="store_true")
+    p.add_argument(
+        "--lossy-passes", type=int, default=4, help="passes with uplink loss, each its own seed"
+    )
     p.add_argument("--dump", default="", help="folder to write the reference and received WAVs")
     return p.parse_args(argv)
 

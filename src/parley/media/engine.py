@@ -29,7 +29,7 @@ from parley.actions.base import Services, publish, space_channel
 from parley.domain.events import Levels
 from parley.domain.stage import ON_STAGE
 from parley.media.fanout import FastSender
-from parley.media.jitter import use_decoding_audio, use_immediate_audio
+from parley.media.jitter import DecodingAudioBuffer, use_decoding_audio, use_immediate_audio
 from parley.media.sdp import advertise_address
 from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
 from parley.media.tracks import InputQueue, ListenerTrack, MixMinusTrack, QueueTrack, read_audio
@@ -55,6 +55,8 @@ class Session:
     track: QueueTrack
     consumer: asyncio.Task[None] | None = None
     fast: FastSender | None = None
+    decoder: DecodingAudioBuffer | None = None
+    queue: InputQueue | None = None
 
 
 def _ask_for_fec(transceiver: Any, max_bitrate: int) -> None:
@@ -296,8 +298,9 @@ class MediaEngine:
             raise BadOffer("the SDP offer has no audio section")
         if kind == "whip":
             _ask_for_fec(audio[0], self.settings.stage_bitrate)
-            queue = InputQueue()
-            if use_decoding_audio(audio[0].receiver, queue.push) is None:
+            queue = session.queue = InputQueue()
+            session.decoder = use_decoding_audio(audio[0].receiver, queue.push)
+            if session.decoder is None:
                 use_immediate_audio(audio[0].receiver)
                 remote = next((t for t in remote_tracks if t.kind == "audio"), None)
                 if remote is not None:
@@ -373,3 +376,14 @@ class MediaEngine:
             session.consumer.cancel()
         await session.pc.close()
         log.info("space(%s) %s session %s closed", session.space_id, session.kind, session.id)
+        if session.decoder is not None and session.queue is not None:
+            log.info(
+                "space(%s) user %s audio: %d lost packets rebuilt from FEC, %d concealed; "
+                "playout ran dry %d times, dropped %d blocks",
+                session.space_id,
+                session.user_id,
+                session.decoder.recovered,
+                session.decoder.concealed,
+                session.queue.underruns,
+                session.queue.dropped,
+            )

@@ -1,0 +1,881 @@
+"""WebRTC listener fan-out benchmark: server CPU per listener and listeners one core serves on time.
+
+    .venv/bin/python bench/listener_fanout.py [--frame-ms 20|60] [--steps 50,100,200,...]
+
+Starts the real server (`parley serve`, SQLite) on a free 127.0.0.1 port with a throwaway data
+folder. A host creates a live space, unmutes and publishes a 440 Hz tone over WHIP from this
+process (a stock aiortc client), so the stage mix carries audio; one stock decoding WHEP listener
+checks that the tone is heard, then leaves. Then light WHEP listeners (bench/_lightrtc.py: real ICE
+and DTLS-SRTP, RTP counted and timestamped without decrypting or decoding) join in steps, spread
+over several client processes. At every step, after a settle time, the benchmark measures over a
+steady window:
+
+* the server process's CPU (psutil, user + system, all threads; also its event-loop thread
+  alone), the client processes' CPU, this process's CPU and the whole machine's busy cores;
+* packets on time: see `on_time_definition` in the output.
+
+`cpu_ms_per_listener_s` is the least-squares slope of the server's CPU (ms per second) against the
+listener count over the passing steps; `listeners_per_core` is the largest tested count with
+>= 99 % of packets on time while the server used <= 1 core. If no step reached a limit (the
+machine or the time budget ran out first), it is extrapolated from the slope and says so
+(`listeners_per_core_extrapolated`). The server and the load clients share the machine's cores:
+the clients' CPU is reported next to the server's.
+
+Progress goes to stderr; the last line of stdout is one JSON object with the results. The longer
+Opus frames of the listener tier are measured with `--frame-ms 60` (PARLEY_LISTENER_FRAME_MS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing as mp
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import (
+    CHEAP_HASHING_NOTE,
+    HOST,
+    HttpClient,
+    HttpError,
+    Server,
+    create_account,
+    log,
+    try_uvloop,
+)
+from _lightrtc import HIST_MS, RTP_CLOCK_HZ, worker_process
+
+GOAL_LISTENERS_PER_CORE = 1000
+ON_TIME_GOAL = 0.99
+TONE_HZ = 440.0
+# Listener counts per step, by listener frame length: longer frames mean fewer packets to send.
+DEFAULT_STEPS = {
+    20: [100, 200, 300, 400, 500, 600, 800, 1000],
+    60: [200, 400, 600, 800, 1000, 1200, 1400],
+}
+
+
+# --- CPU accounting --------------------------------------------------------------------------
+_PYSPY_THREAD = re.compile(r'^Thread (?:0x[0-9A-Fa-f]+ )?\(?(\d+)\)?.*?: "(.*)"', re.MULTILINE)
+
+
+def py_spy() -> str | None:
+    local = Path(sys.executable).parent / "py-spy"
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """OS thread id -> Python thread name, from `py-spy dump` (Python does not name OS threads)."""
+    spy = py_spy()
+    names = {pid: "MainThread"}
+    if spy is None:
+        return names
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        done = subprocess.run(
+            [spy, "dump", "-p", str(pid), "--nonblocking"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        for tid, name in _PYSPY_THREAD.findall(done.stdout):
+            names[int(tid)] = name
+    return names
+
+
+# Pools of look-alike threads are summed: "Thread-7 (_connection_worker_thread)", "uvloop_3".
+_THREAD_GROUP = re.compile(r"^(?:Thread-\d+ \((\w+)\)|(uvloop)_\d+)$")
+
+
+def _thread_group(name: str) -> str:
+    match = _THREAD_GROUP.match(name)
+    return name if match is None else f"{match.group(1) or match.group(2)} threads"
+
+
+def udp_counters() -> dict[str, int]:
+    """The kernel's UDP counters (all sockets of the machine): drops show in the *Errors."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:], strict=True)}
+
+
+@dataclass
+class CpuSample:
+    at: float
+    server: float
+    server_system: float
+    udp: dict[str, int]
+    server_threads: dict[int, float]
+    clients: float
+    bench: float
+    machine_busy: float
+
+
+class CpuMeter:
+    def __init__(self, server: Server, clients: list[psutil.Process]) -> None:
+        assert server.process is not None
+        self.server = psutil.Process(server.process.pid)
+        self.clients = clients
+        self.me = psutil.Process()
+        self.names: dict[int, str] = {self.server.pid: "MainThread"}
+
+    def name_threads(self) -> None:
+        self.names = thread_names(self.server.pid)
+
+    def sample(self) -> CpuSample:
+        threads: dict[int, float] = {}
+        with contextlib.suppress(psutil.Error):
+            threads = {t.id: t.user_time + t.system_time for t in self.server.threads()}
+        times = self.server.cpu_times()
+        clients = 0.0
+        for proc in self.clients:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                clients += t.user + t.system
+        mine = self.me.cpu_times()
+        box = psutil.cpu_times()
+        busy = box.user + box.system + box.nice + getattr(box, "softirq", 0.0)
+        busy += getattr(box, "irq", 0.0) + getattr(box, "steal", 0.0)
+        return CpuSample(
+            time.monotonic(),
+            times.user + times.system,
+            times.system,
+            udp_counters(),
+            threads,
+            clients,
+            mine.user + mine.system,
+            busy,
+        )
+
+    def cores(self, a: CpuSample, b: CpuSample) -> dict[str, Any]:
+        wall = b.at - a.at
+        per_thread: dict[str, float] = {}
+        for tid, used in b.server_threads.items():
+            name = _thread_group(self.names.get(tid, "unnamed threads"))
+            spent = (used - a.server_threads.get(tid, 0.0)) / wall
+            per_thread[name] = per_thread.get(name, 0.0) + spent
+        return {
+            "server": (b.server - a.server) / wall,
+            "server_system": (b.server_system - a.server_system) / wall,
+            "udp": {
+                k: b.udp[k] - a.udp.get(k, 0)
+                for k in ("InDatagrams", "OutDatagrams", "RcvbufErrors", "SndbufErrors", "InErrors")
+                if k in b.udp
+            },
+            "server_threads": {
+                k: round(v, 3)
+                for k, v in sorted(per_thread.items(), key=lambda kv: -kv[1])
+                if v >= 0.0005
+            },
+            "clients": (b.clients - a.clients) / wall,
+            "bench_main": (b.bench - a.bench) / wall,
+            "machine_busy": (b.machine_busy - a.machine_busy) / wall,
+            "wall_s": wall,
+        }
+
+
+# --- setup -----------------------------------------------------------------------------------
+@dataclass
+class Space:
+    http: HttpClient
+    host_token: str
+    space_id: int
+
+
+async def make_space(http: HttpClient) -> Space:
+    host_token = await create_account(http, "benchhost")
+    made = await http.request(
+        "POST", "/api/spaces", body={"title": "Listener fan-out"}, token=host_token
+    )
+    if made.status != 201:
+        raise HttpError("create space", made)
+    space = made.json()["space"]
+    if space["state"] != "live":
+        raise RuntimeError(f"space is {space['state']}, expected live")
+    sid = int(space["id"])
+    unmuted = await http.request("POST", f"/api/spaces/{sid}/me/unmute", token=host_token)
+    if unmuted.status != 200:
+        raise HttpError("host unmute", unmuted)
+    return Space(http, host_token, sid)
+
+
+async def make_listeners(space: Space, first: int, count: int, concurrency: int) -> list[str]:
+    """Signs up `count` accounts that join the space; their API tokens."""
+    tokens: list[str] = [""] * count
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with slots:
+            token = await create_account(space.http, f"fan{first + i:05d}")
+            joined = await space.http.request(
+                "POST", f"/api/spaces/{space.space_id}/join", token=token
+            )
+            if joined.status != 200:
+                raise HttpError(f"join fan{first + i:05d}", joined)
+            tokens[i] = token
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return tokens
+
+
+def tone_check(samples: np.ndarray[Any, Any]) -> dict[str, float]:
+    """RMS (full scale 1.0) and the strongest frequency of what a decoding listener heard."""
+    if samples.size < RTP_CLOCK_HZ // 4:
+        return {"rms": 0.0, "peak_hz": 0.0}
+    x = samples.astype(np.float64) / 32768
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    freqs = np.fft.rfftfreq(x.size, 1 / RTP_CLOCK_HZ)
+    return {
+        "rms": round(float(np.sqrt(np.mean(x * x))), 3),
+        "peak_hz": round(float(freqs[int(np.argmax(spectrum))]), 1),
+    }
+
+
+async def check_audio(base_url: str, token: str, space_id: int) -> dict[str, Any]:
+    """One stock (decoding) listener: the mix must carry the host's tone."""
+    from parley.media.client import WebRtcClient
+
+    client = WebRtcClient(base_url, token, space_id, "whep")
+    try:
+        response = await client.connect()
+        if response.status_code != 201:
+            return {"ok": False, "error": f"WHEP {response.status_code}: {response.text[:200]}"}
+        deadline = time.monotonic() + 10
+        found: dict[str, Any] = {"rms": 0.0, "peak_hz": 0.0}
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            found = tone_check(client.recording.last(0.5))
+            if found["rms"] > 0.05 and abs(found["peak_hz"] - TONE_HZ) < 10:
+                return {"ok": True, **found}
+        return {"ok": False, **found}
+    finally:
+        await client.close()
+
+
+# --- client processes ------------------------------------------------------------------------
+class Workers:
+    def __init__(self, count: int, settings: dict[str, Any]) -> None:
+        ctx = mp.get_context("spawn")
+        self.procs: list[Any] = []
+        self.conns: list[Connection] = []
+        for w in range(count):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=worker_process, args=(child, settings), daemon=True, name=f"whep-{w}"
+            )
+            proc.start()
+            self.procs.append(proc)
+            self.conns.append(parent)
+        self.ps = [psutil.Process(p.pid) for p in self.procs]
+        self.next = 0
+
+    async def recv(self, conn: Connection, timeout_s: float) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while not conn.poll():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer from a client process within {timeout_s:.0f}s")
+            await asyncio.sleep(0.05)
+        return conn.recv()
+
+    async def open(self, tokens: list[str], timeout_s: float) -> tuple[int, list[str]]:
+        """Spreads new listeners round-robin over the processes; (connected, failure samples)."""
+        shares: list[list[str]] = [[] for _ in self.conns]
+        for token in tokens:
+            shares[self.next].append(token)
+            self.next = (self.next + 1) % len(self.conns)
+        busy = [(conn, share) for conn, share in zip(self.conns, shares, strict=True) if share]
+        for conn, share in busy:
+            conn.send(("open", share))
+        ok, failures = 0, []
+        for conn, _ in busy:
+            _, n_ok, sample, _n_failed, _seconds = await self.recv(conn, timeout_s)
+            ok += n_ok
+            failures += sample
+        return ok, failures
+
+    async def stats(self, t0: float, t1: float) -> list[dict[str, Any]]:
+        for conn in self.conns:
+            conn.send(("stats", t0, t1))
+        return [(await self.recv(conn, 120))[1] for conn in self.conns]
+
+    async def stop(self) -> None:
+        for conn in self.conns:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(("stop",))
+        for conn in self.conns:
+            with contextlib.suppress(Exception):
+                await self.recv(conn, 30)
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+
+
+def merge_stats(parts: list[dict[str, Any]], on_time_s: float) -> dict[str, Any]:
+    hist = [0] * (HIST_MS + 1)
+    ratios: list[float] = []
+    sums = Counter[str]()
+    loop_lag = 0.0
+    late_at = Counter[int]()
+    for part in parts:
+        late_at.update(part["late_at"])
+        for key in ("listeners", "expected", "on_time", "late", "received", "not_connected"):
+            sums[key] += part[key]
+        hist = [a + b for a, b in zip(hist, part["hist"], strict=True)]
+        ratios += part["ratios"]
+        loop_lag = max(loop_lag, part["loop_lag_max_ms"])
+
+    def quantile(q: float) -> float | None:
+        total = sum(hist)
+        if not total:
+            return None
+        rank = max(1, math.ceil(q * total))
+        running = 0
+        for ms, count in enumerate(hist):
+            running += count
+            if running >= rank:
+                return float(ms)
+        return float(HIST_MS)
+
+    expected = sums["expected"]
+    return {
+        "listeners_measured": sums["listeners"],
+        "not_connected_at_collect": sums["not_connected"],
+        "packets_expected": expected,
+        "packets_on_time": sums["on_time"],
+        "packets_late": sums["late"],
+        "packets_missing": expected - sums["received"],
+        "on_time_ratio": round(sums["on_time"] / expected, 5) if expected else None,
+        "worst_listener_on_time_ratio": round(min(ratios), 4) if ratios else None,
+        "listeners_below_99pct": sum(r < ON_TIME_GOAL for r in ratios),
+        "rel_delay_p50_ms": quantile(0.50),
+        "rel_delay_p99_ms": quantile(0.99),
+        "rel_delay_p999_ms": quantile(0.999),
+        "rel_delay_max_ms": next((float(ms) for ms in range(HIST_MS, -1, -1) if hist[ms]), None),
+        "client_loop_lag_max_ms": round(loop_lag, 1),
+        # When late packets were due: 100 ms bins of the window with late packets, and the worst
+        # bins as [seconds into the window, late packets]. Few bins holding about as many late
+        # packets as there are listeners mean stalls that hit everyone at once.
+        "late_bins_100ms": len(late_at),
+        "late_worst_bins": [[b / 10, n] for b, n in late_at.most_common(6)],
+    }
+
+
+# --- profile ---------------------------------------------------------------------------------
+def profile_server(pid: int, seconds: float, out_dir: Path) -> dict[str, Any]:
+    """py-spy (sampling, on-CPU only) on the server; a summary of where its CPU goes."""
+    spy = py_spy()
+    if spy is None:
+        return {"error": "py-spy not installed"}
+    out = out_dir / f"server-{pid}.txt"
+    cmd = [
+        spy, "record", "-p", str(pid), "-f", "raw", "-o", str(out),
+        "-d", str(int(seconds)), "-r", "100", "--threads", "--nonblocking",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode != 0 or not out.exists():
+        return {"error": (done.stderr or done.stdout)[-400:]}
+    summary = summarize_profile(out.read_text(), seconds, 100)
+    return {"raw_file": str(out), "seconds": seconds, "rate_hz": 100, **summary}
+
+
+def _frame_name(frame: str) -> str:
+    # py-spy raw frames look like "function (path/to/module.py:123)".
+    func, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "src/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{func} ({path})"
+
+
+# Leaf frames of a thread that waits (py-spy's idle detection misses timed waits).
+_IDLE_LEAVES = ("Condition.wait ", "EpollSelector.select ", "select (selectors", "Queue.get (queue")
+
+
+def summarize_profile(text: str, seconds: float, rate_hz: int) -> dict[str, Any]:
+    """Per thread: its share of wall time seen running, and its top frames (self and inclusive,
+    in % of that thread's running samples)."""
+    threads: dict[str, dict[str, Any]] = {}
+    for line in text.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        head, *frames = stack.split(";")
+        if not frames:
+            continue
+        name = head.split(": ", 1)[1] if ": " in head else head
+        name = _thread_group(name)
+        entry = threads.setdefault(
+            name, {"samples": 0, "idle": 0, "self": Counter[str](), "incl": Counter[str]()}
+        )
+        if frames[-1].startswith(_IDLE_LEAVES):
+            entry["idle"] += count
+            continue
+        names = [_frame_name(f) for f in frames]
+        entry["samples"] += count
+        entry["self"][names[-1]] += count
+        for frame in set(names):
+            entry["incl"][frame] += count
+    out: dict[str, Any] = {}
+    for name, entry in sorted(threads.items(), key=lambda kv: -kv[1]["samples"]):
+        total = entry["samples"]
+        if total < 0.02 * seconds * rate_hz:  # below 2 % of a core: not worth listing
+            continue
+        incl = [(f, c) for f, c in entry["incl"].most_common() if c < total]  # skip the roots
+        out[name] = {
+            "running_pct_of_wall": round(100 * total / (seconds * rate_hz), 1),
+            "self_pct": [[f, round(100 * c / total, 1)] for f, c in entry["self"].most_common(15)],
+            "inclusive_pct": [[f, round(100 * c / total, 1)] for f, c in incl[:25]],
+        }
+    return {"threads": out}
+
+
+_GC_HOOK = """
+import gc
+import time
+
+_gc_log = open({path!r}, "a", buffering=1)
+_gc_started = [0.0]
+
+
+def _gc_timed(phase, info):
+    # Full collections always, younger ones when they pause the process for over 1 ms.
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+        return
+    pause_ms = (time.perf_counter() - _gc_started[0]) * 1000
+    if info["generation"] == 2 or pause_ms > 1.0:
+        _gc_log.write(f"{{time.monotonic():.4f}} {{info['generation']}} {{pause_ms:.2f}}\\n")
+
+
+gc.callbacks.append(_gc_timed)
+"""
+_UVLOOP_HOOK = """
+import asyncio
+
+import uvloop
+
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+"""
+
+
+def server_site_dir(gc_log: Path | None, uvloop_policy: bool) -> Path:
+    """A folder with a sitecustomize.py for the server process (put on its PYTHONPATH)."""
+    site_dir = Path(tempfile.mkdtemp(prefix="parley-site-"))
+    code = _GC_HOOK.format(path=str(gc_log)) if gc_log is not None else ""
+    if uvloop_policy:
+        code += _UVLOOP_HOOK
+    (site_dir / "sitecustomize.py").write_text(code)
+    return site_dir
+
+
+def gc_pauses(gc_log: Path | None, t0: float, t1: float) -> dict[str, Any] | None:
+    """The server's garbage-collector pauses logged during [t0, t1) (monotonic seconds)."""
+    if gc_log is None or not gc_log.exists():
+        return None
+    by_gen: dict[str, list[float]] = {}
+    for line in gc_log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and t0 <= float(parts[0]) < t1:
+            by_gen.setdefault(f"gen{parts[1]}", []).append(float(parts[2]))
+    return {
+        gen: {"count": len(ms), "max_ms": round(max(ms), 1), "total_ms": round(sum(ms), 1)}
+        for gen, ms in sorted(by_gen.items())
+    }
+
+
+# --- the run ---------------------------------------------------------------------------------
+async def wait_quiet(max_wait_s: float) -> tuple[float, float]:
+    """Waits (up to max_wait_s) for the 1-minute load average to drop below 1.0."""
+    started = time.monotonic()
+    while os.getloadavg()[0] >= 1.0 and time.monotonic() - started < max_wait_s:
+        if int(time.monotonic() - started) % 30 == 0:
+            log(f"machine busy (load {os.getloadavg()[0]:.2f}); waiting for < 1.0")
+        await asyncio.sleep(1)
+    return time.monotonic() - started, os.getloadavg()[0]
+
+
+def fit_slope(points: list[tuple[int, float]]) -> tuple[float, float] | None:
+    """Least-squares line (slope, intercept) through (listeners, server CPU ms/s)."""
+    if len(points) < 2:
+        return None
+    xs = np.array([p[0] for p in points], dtype=float)
+    ys = np.array([p[1] for p in points], dtype=float)
+    slope, intercept = np.polyfit(xs, ys, 1)
+    return float(slope), float(intercept)
+
+
+async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -> dict[str, Any]:
+    t_start = time.monotonic()
+    frame_samples = RTP_CLOCK_HZ * args.frame_ms // 1000
+    on_time_s = args.on_time_ms / 1000
+    result: dict[str, Any] = {
+        "benchmark": "listener_fanout",
+        "frame_ms": args.frame_ms,
+        "listener_bitrate": 48000,
+        "packets_per_listener_s": round(1000 / args.frame_ms, 2),
+        "backend": server.backend,
+        "password_hashing": CHEAP_HASHING_NOTE,
+        "on_time_definition": (
+            f"per listener and window: delay = arrival time (CLOCK_MONOTONIC, in the client "
+            f"process, before any decryption) - RTP timestamp / 48 kHz; base = the listener's "
+            f"smallest delay around the window (a playout clock anchored on its fastest packet); "
+            f"frame slot k is expected at base + k x {args.frame_ms} ms and is on time when its "
+            f"packet arrives within {args.on_time_ms} ms of that. Every {args.frame_ms} ms slot "
+            f"of the window counts: a packet never received (dropped by the server's 5-packet "
+            f"track queue, lost) is not on time. on_time_ratio = on-time slots / expected slots, "
+            f"over all listeners"
+        ),
+        "goal": f"listeners_per_core >= {GOAL_LISTENERS_PER_CORE} at >= 99 % on time",
+        "light_client": (
+            "aiortc RTCPeerConnection for offer/answer, ICE (IPv4 host candidates) and DTLS; RTP "
+            "datagrams then caught in aioice's datagram_received before STUN parsing and SRTP "
+            "unprotect: arrival time and RTP timestamp recorded. About 1 packet/s per listener "
+            f"(--pass-every-s {args.pass_every_s}) still goes through aiortc so the client sends "
+            "RTCP receiver reports like a browser"
+        ),
+        "client_processes": args.processes,
+        "window_s": args.window,
+        "settle_s": args.settle,
+    }
+    waited, load = await wait_quiet(args.wait_quiet)
+    result["waited_for_quiet_s"] = round(waited, 1)
+    result["load_avg_1m_at_start"] = round(load, 2)
+    t_begin = time.monotonic()  # the time budget starts after the wait
+    result["cpu_count"] = os.cpu_count()
+
+    server.extra_env["PARLEY_LISTENER_FRAME_MS"] = str(args.frame_ms)
+    # The server's GC pauses are logged by a gc.callbacks hook (it only observes: a clock read
+    # per collection); with --server-uvloop-policy, the media loop becomes a uvloop loop.
+    gc_log = None if args.no_gc_log else Path(tempfile.mkdtemp(prefix="parley-gc-")) / "gc.log"
+    state["gc_log"] = gc_log
+    if gc_log is not None or args.server_uvloop_policy:
+        # An A/B experiment for the loop, not the stock server: with uvloop as the global policy,
+        # the engine's `asyncio.new_event_loop()` (the media loop) is a uvloop loop too. uvicorn
+        # itself uses a loop factory and leaves the policy alone, so by default the media loop
+        # is asyncio's pure-Python selector loop.
+        state["site_dir"] = site_dir = server_site_dir(gc_log, args.server_uvloop_policy)
+        server.extra_env["PYTHONPATH"] = str(site_dir)
+    result["server_gc_log"] = (
+        "gc.callbacks hook in the server (sitecustomize): full collections and pauses > 1 ms"
+        if gc_log is not None
+        else "off"
+    )
+    result["server_event_loop_policy"] = (
+        "uvloop set globally by a sitecustomize (experiment; the stock server does not)"
+        if args.server_uvloop_policy
+        else "stock (uvicorn's own loop is uvloop; the engine's media loop is asyncio's default)"
+    )
+    log(f"starting parley serve ({server.backend}, PARLEY_LISTENER_FRAME_MS={args.frame_ms})")
+    server.start()
+    await server.wait_healthy()
+    assert server.process is not None
+    log(f"server up on port {server.port}, pid {server.process.pid}")
+    base_url = f"http://{HOST}:{server.port}"
+
+    http = HttpClient(server.port, max_connections=args.setup_concurrency, timeout_s=60)
+    state["http"] = http
+    space = await make_space(http)
+    made = 0
+
+    # The host publishes a tone: the stage mix is never silent.
+    from parley.media.client import GeneratedTrack, WebRtcClient, tone
+
+    host = WebRtcClient(
+        base_url, space.host_token, space.space_id, "whip", GeneratedTrack(tone(440))
+    )
+    state["host"] = host
+    response = await host.connect()
+    if response.status_code != 201:
+        raise RuntimeError(f"host WHIP: {response.status_code} {response.text[:200]}")
+    log(f"host publishing a {TONE_HZ:.0f} Hz tone over WHIP in space {space.space_id}")
+    checker = await make_listeners(space, made, 1, args.setup_concurrency)
+    made += 1
+    result["audio_check"] = await check_audio(base_url, checker[0], space.space_id)
+    log(f"a decoding listener heard: {result['audio_check']}")
+
+    workers = Workers(
+        args.processes,
+        {
+            "port": server.port,
+            "space_id": space.space_id,
+            "frame_samples": frame_samples,
+            "on_time_s": on_time_s,
+            "connect_timeout_s": args.connect_timeout,
+            "connect_concurrency": args.connect_concurrency,
+            "pass_every_s": args.pass_every_s,
+        },
+    )
+    state["workers"] = workers
+    meter = CpuMeter(server, workers.ps)
+    await asyncio.sleep(2)  # the client processes start (imports) outside the baseline
+
+    async def measure(listeners: int) -> dict[str, Any]:
+        await asyncio.sleep(args.settle)
+        await asyncio.to_thread(meter.name_threads)
+        a = meter.sample()
+        t0 = time.monotonic()
+        await asyncio.sleep(args.window)
+        t1 = time.monotonic()
+        b = meter.sample()
+        cores = meter.cores(a, b)
+        step: dict[str, Any] = {
+            "listeners": listeners,
+            "server_cores": round(cores["server"], 3),
+            "server_kernel_cores": round(cores["server_system"], 3),
+            "server_threads_cores": cores["server_threads"],
+            "clients_cores": round(cores["clients"], 3),
+            "bench_main_cores": round(cores["bench_main"], 3),
+            "machine_busy_cores": round(cores["machine_busy"], 3),
+            "window_s": round(cores["wall_s"], 2),
+            "server_rss_mib": round(server.rss_mib(), 1),
+            "udp_counters_delta": cores["udp"],
+            "server_gc_pauses": gc_pauses(gc_log, t0, t1),
+        }
+        if listeners:
+            step.update(merge_stats(await workers.stats(t0, t1), on_time_s))
+        return step
+
+    log(f"baseline: server CPU with the host only, {args.window:.0f}s")
+    baseline = await measure(0)
+    result["baseline"] = baseline
+    base_ms = baseline["server_cores"] * 1000
+    log(f"  server {baseline['server_cores']:.3f} cores")
+
+    steps: list[dict[str, Any]] = []
+    current = 0
+    stop_reason = "all steps done"
+    last_open_rate = 20.0  # listeners connected per second, updated from each step
+    for target in args.steps:
+        if target <= current:
+            continue
+        new = target - current
+        elapsed = time.monotonic() - t_begin
+        needed = new / last_open_rate + new / 60 + args.settle + args.window + 5
+        if elapsed + needed > args.budget:
+            stop_reason = f"time budget ({args.budget:.0f}s) would be exceeded by {target}"
+            break
+        t0 = time.monotonic()
+        tokens = await make_listeners(space, made, new, args.setup_concurrency)
+        made += new
+        signup_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        ok, failures = await workers.open(tokens, args.connect_timeout * 3 + new)
+        open_s = time.monotonic() - t0
+        last_open_rate = max(ok, 1) / max(open_s, 0.1)
+        current += ok
+        log(
+            f"step {target}: {ok}/{new} new listeners connected in {open_s:.1f}s "
+            f"(accounts {signup_s:.1f}s); {current} listening"
+        )
+        if failures:
+            log(f"  connect failures, e.g. {failures[:2]}")
+        step = await measure(current)
+        step["connect_seconds"] = round(open_s, 1)
+        step["connect_failures"] = new - ok
+        if failures:
+            step["connect_failure_sample"] = failures[:3]
+        above = (step["server_cores"] - baseline["server_cores"]) * 1000
+        step["server_ms_per_listener_s_vs_baseline"] = round(above / max(current, 1), 3)
+        step["clients_ms_per_listener_s"] = round(step["clients_cores"] * 1000 / max(current, 1), 3)
+        step["server_us_per_packet_sent"] = round(
+            above * 1000 / max(current, 1) / (1000 / args.frame_ms), 1
+        )
+        step["passed"] = bool(
+            step["on_time_ratio"] is not None
+            and step["on_time_ratio"] >= ON_TIME_GOAL
+            and step["server_cores"] <= 1.0
+        )
+        step["machine_saturated"] = step["machine_busy_cores"] >= 0.95 * (os.cpu_count() or 2)
+        steps.append(step)
+        log(
+            f"  server {step['server_cores']:.3f} cores {step['server_threads_cores']}, "
+            f"clients {step['clients_cores']:.3f}, "
+            f"machine {step['machine_busy_cores']:.2f}; on time {step['on_time_ratio']}, "
+            f"rel. delay p99 {step['rel_delay_p99_ms']} ms, missing {step['packets_missing']}"
+        )
+        if args.profile_at and current >= args.profile_at and "profile" not in result:
+            log(f"  profiling the server with py-spy for {args.profile_seconds:.0f}s")
+            out_dir = Path(args.profile_dir or tempfile.mkdtemp(prefix="parley-profile-"))
+            await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+            result["profile"] = {
+                "listeners": current,
+                **await asyncio.to_thread(
+                    profile_server, server.process.pid, args.profile_seconds, out_dir
+                ),
+            }
+        if not step["passed"]:
+            stop_reason = f"step {current} failed (on time or server > 1 core)"
+            break
+        if step["machine_saturated"]:
+            stop_reason = f"machine saturated at {current} listeners (server + load clients)"
+            break
+        if ok < new * 0.9:
+            stop_reason = f"too many connect failures at step {target}"
+            break
+
+    result["steps"] = steps
+    result["stop_reason"] = stop_reason
+    result.update(conclude(steps, baseline, base_ms))
+    problems = server.log_problems()
+    problems["excerpt"] = problems["excerpt"][:5]
+    result["server_log"] = problems
+    result["runtime_s"] = round(time.monotonic() - t_start, 1)
+    return result
+
+
+def conclude(
+    steps: list[dict[str, Any]], baseline: dict[str, Any], base_ms: float
+) -> dict[str, Any]:
+    passing = [s for s in steps if s["passed"]]
+    failed = [s for s in steps if not s["passed"]]
+    out: dict[str, Any] = {}
+    fit = fit_slope([(s["listeners"], s["server_cores"] * 1000) for s in passing])
+    if fit is not None:
+        slope, intercept = fit
+        method = "least-squares slope of server CPU (ms/s) vs listeners over the passing steps"
+    elif passing:
+        slope = passing[-1]["server_ms_per_listener_s_vs_baseline"]
+        intercept = base_ms
+        method = "(server CPU at the one passing step - baseline) / listeners"
+    else:
+        slope, intercept, method = math.nan, math.nan, "no passing step"
+    out["cpu_ms_per_listener_s"] = round(slope, 3) if math.isfinite(slope) else None
+    out["cpu_ms_per_listener_s_method"] = method
+    out["server_fixed_ms_per_s"] = round(intercept, 1) if math.isfinite(intercept) else None
+    out["baseline_server_ms_per_s"] = round(base_ms, 1)
+    clients = [s["clients_ms_per_listener_s"] for s in passing]
+    out["clients_cpu_ms_per_listener_s"] = round(float(np.median(clients)), 3) if clients else None
+    by_slope = None
+    if math.isfinite(slope) and slope > 0:
+        by_slope = int((1000 - max(intercept, 0.0)) / slope)
+    out["listeners_per_core_from_slope"] = by_slope
+    out["largest_count_tested"] = max((s["listeners"] for s in steps), default=0)
+    out["largest_passing_count"] = max((s["listeners"] for s in passing), default=0)
+    if failed:
+        # A limit was reached on this machine: report the measured count.
+        out["listeners_per_core"] = out["largest_passing_count"]
+        out["listeners_per_core_extrapolated"] = False
+        reason = failed[0]
+        out["listeners_per_core_basis"] = (
+            f"measured: the largest tested count with >= 99 % on time and server <= 1 core; "
+            f"{reason['listeners']} listeners failed (on time {reason['on_time_ratio']}, server "
+            f"{reason['server_cores']} cores, machine {reason['machine_busy_cores']} cores busy)"
+        )
+    else:
+        out["listeners_per_core"] = by_slope
+        out["listeners_per_core_extrapolated"] = True
+        out["listeners_per_core_basis"] = (
+            f"extrapolated: (1000 - fixed server ms/s) / cpu_ms_per_listener_s; no tested count "
+            f"(up to {out['largest_count_tested']}) reached the limit before the machine or the "
+            f"time budget ran out"
+        )
+    value = out["listeners_per_core"]
+    out["goal_met"] = bool(value is not None and value >= GOAL_LISTENERS_PER_CORE)
+    return out
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    server = Server(keep_data=args.keep_data)
+    state: dict[str, Any] = {}
+    try:
+        return await run(args, server, state)
+    finally:
+        log("stopping: client processes, host, server")
+        workers = state.get("workers")
+        if workers is not None:
+            await workers.stop()
+        host = state.get("host")
+        if host is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(host.close(), 10)
+        http = state.get("http")
+        if http is not None:
+            await http.aclose()
+        server.stop()
+        server.cleanup()
+        for key in ("site_dir", "gc_log"):
+            if state.get(key) is not None:
+                folder = state[key] if key == "site_dir" else state[key].parent
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frame-ms", type=int, default=20, choices=(10, 20, 40, 60))
+    parser.add_argument(
+        "--steps",
+        type=lambda s: sorted({int(x) for x in s.split(",") if x}),
+        default=None,
+        help="listener counts to measure, ramping up (comma separated); default "
+        f"{DEFAULT_STEPS[20]} for 20 ms frames, {DEFAULT_STEPS[60]} for 60 ms",
+    )
+    parser.add_argument("--processes", type=int, default=4, help="load-client processes")
+    parser.add_argument("--window", type=float, default=10.0, help="seconds measured per step")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds before each window")
+    parser.add_argument("--on-time-ms", type=float, default=60.0)
+    parser.add_argument("--pass-every-s", type=float, default=1.0)
+    parser.add_argument("--connect-concurrency", type=int, default=6, help="per client process")
+    parser.add_argument("--connect-timeout", type=float, default=30.0)
+    parser.add_argument("--setup-concurrency", type=int, default=8)
+    parser.add_argument(
+        "--budget", type=float, default=220.0, help="seconds for the run (after any wait)"
+    )
+    parser.add_argument("--wait-quiet", type=float, default=60.0, help="max seconds to wait")
+    parser.add_argument("--profile-at", type=int, default=0, help="py-spy once N listen")
+    parser.add_argument("--profile-seconds", type=float, default=10.0)
+    parser.add_argument("--profile-dir", default="")
+    parser.add_argument("--keep-data", action="store_true")
+    parser.add_argument(
+        "--no-gc-log", action="store_true", help="no gc.callbacks hook in the server"
+    )
+    parser.add_argument(
+        "--server-uvloop-policy",
+        action="store_true",
+        help="experiment: make the server's media event loop uvloop (via sitecustomize)",
+    )
+    args = parser.parse_args()
+    if args.steps is None:
+        args.steps = DEFAULT_STEPS.get(args.frame_ms, DEFAULT_STEPS[20])
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    try_uvloop()
+    result = asyncio.run(main_async(args))
+    print(json.dumps(_finite(result)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
