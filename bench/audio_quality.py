@@ -15,7 +15,8 @@ The speech is made offline by espeak-ng, resampled by sox to 48 kHz mono and pla
   drops `--loss` of the RTP packets that reach his receiver (random, fixed seed), before aiortc's
   jitter buffer and decoder: `pesq_wb_loss5_downlink` (loss between server and listener).
 * passes 2 to 5, lossy uplink. The speaker's client drops `--loss` of its outgoing RTP packets
-  (random, a fixed seed per pass; `pesq_wb_loss5` is their mean) just before SRTP (its DTLS transport's `_send_rtp`; RTCP untouched), so the server
+  (random, a fixed seed per pass; `pesq_wb_loss5` is their mean) just before SRTP (its DTLS
+  transport's `_send_rtp`; RTCP untouched), so the server
   receives a lossy stream; carol records: `pesq_wb_loss5` (loss between speaker and server: what
   the server itself does about loss).
 
