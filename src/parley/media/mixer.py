@@ -21,6 +21,9 @@ Wide = npt.NDArray[np.int32] | npt.NDArray[np.float32]
 SILENCE: Samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
 
 
+_RAMP = np.linspace(0.0, 1.0, FRAME_SAMPLES, dtype=np.float32)
+
+
 class Limiter:
     """Keeps a summed signal inside int16 without clipping clicks.
 
@@ -40,11 +43,14 @@ class Limiter:
             return out
         needed = min(1.0, self.threshold / peak) if peak > 0 else 1.0
         target = min(needed, self.gain + self.release_per_frame)
-        ramp = np.linspace(self.gain, target, num=mixed.size, dtype=np.float32)
-        # Never let the ramp's start exceed what this frame's peak allows.
-        np.minimum(ramp, needed, out=ramp)
+        if target <= self.gain:
+            # Attack at once: the whole frame at the gain its peak needs, so nothing clips.
+            scaled = mixed * np.float32(target)
+        else:
+            # Release along a ramp; it ends at `target`, which the peak allows.
+            scaled = mixed * (np.float32(self.gain) + np.float32(target - self.gain) * _RAMP)
         self.gain = target
-        limited: Samples = np.clip(mixed * ramp, -INT16_MAX, INT16_MAX).astype(np.int16)
+        limited: Samples = scaled.astype(np.int16)
         return limited
 
 
