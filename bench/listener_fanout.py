@@ -16,10 +16,15 @@ steady window:
 
 `cpu_ms_per_listener_s` is the least-squares slope of the server's CPU (ms per second) against the
 listener count over the passing steps; `listeners_per_core` is the largest tested count with
->= 99 % of packets on time while the server used <= 1 core. If no step reached a limit (the
-machine or the time budget ran out first), it is extrapolated from the slope and says so
-(`listeners_per_core_extrapolated`). The server and the load clients share the machine's cores:
-the clients' CPU is reported next to the server's.
+>= 99 % of packets on time while the server used <= 1 core (`limit: "server"`). When the ramp
+ended for another reason - the shared machine saturated (>= 95 % of all cores busy) or stalled
+(a separate watcher process overslept >= 50 ms), or the steps or time budget ran out - it is
+extrapolated from the slope, (1000 - fixed ms/s) / slope, and says so
+(`listeners_per_core_extrapolated: true`, `limit: "machine"`). A step that failed during a
+machine stall, or whose late packets all fell within half a second, is measured again (up to
+`--retries`), the earlier attempts kept in the step. The server and the load clients share the
+machine's cores: the clients' CPU, the machine's busy cores and the server's GC pauses (a
+gc.callbacks hook put in the server by a sitecustomize) are reported next to the server's CPU.
 
 Progress goes to stderr; the last line of stdout is one JSON object with the results. The longer
 Opus frames of the listener tier are measured with `--frame-ms 60` (PARLEY_LISTENER_FRAME_MS).
@@ -54,6 +59,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (
     CHEAP_HASHING_NOTE,
     HOST,
+    REPO,
     HttpClient,
     HttpError,
     Server,
@@ -69,7 +75,7 @@ TONE_HZ = 440.0
 # Listener counts per step, by listener frame length: longer frames mean fewer packets to send.
 DEFAULT_STEPS = {
     20: [100, 200, 300, 400, 500, 600, 800, 1000],
-    60: [200, 400, 600, 800, 1000, 1200, 1400],
+    60: [300, 600, 900, 1200, 1500],
 }
 
 
@@ -270,6 +276,42 @@ async def check_audio(base_url: str, token: str, space_id: int) -> dict[str, Any
 
 
 # --- client processes ------------------------------------------------------------------------
+STALL_PERIOD_S = 0.01
+STALL_MS = 50.0  # a failed step whose window saw the watcher stall this long is measured again
+
+
+def stall_watch_process(conn: Connection) -> None:
+    """Sleeps 10 ms at a time and notes oversleeping: the machine itself stalling (the VM paused,
+    the run queue too long) delays the server and the load clients alike."""
+    lags: list[tuple[float, float]] = []
+    with contextlib.suppress(EOFError, KeyboardInterrupt, BrokenPipeError):
+        while True:
+            before = time.monotonic()
+            if not conn.poll(STALL_PERIOD_S):
+                now = time.monotonic()
+                lag = now - before - STALL_PERIOD_S
+                if lag > 0.005:
+                    lags.append((now, lag))
+                continue
+            command = conn.recv()
+            if command[0] == "stats":
+                _, t0, t1 = command
+                window = [lag for at, lag in lags if t0 <= at < t1]
+                lags = [(at, lag) for at, lag in lags if at >= t1]
+                conn.send(
+                    (
+                        "stats",
+                        {
+                            "max_ms": round(max(window, default=0.0) * 1000, 1),
+                            "over_20ms": sum(lag > 0.02 for lag in window),
+                        },
+                    )
+                )
+            elif command[0] == "stop":
+                conn.send(("stopped",))
+                return
+
+
 class Workers:
     def __init__(self, count: int, settings: dict[str, Any]) -> None:
         ctx = mp.get_context("spawn")
@@ -283,7 +325,12 @@ class Workers:
             proc.start()
             self.procs.append(proc)
             self.conns.append(parent)
-        self.ps = [psutil.Process(p.pid) for p in self.procs]
+        self.watch_conn, child = ctx.Pipe()
+        self.watch = ctx.Process(
+            target=stall_watch_process, args=(child,), daemon=True, name="stall-watch"
+        )
+        self.watch.start()
+        self.ps = [psutil.Process(p.pid) for p in [*self.procs, self.watch]]
         self.next = 0
 
     async def recv(self, conn: Connection, timeout_s: float) -> Any:
@@ -315,14 +362,19 @@ class Workers:
             conn.send(("stats", t0, t1))
         return [(await self.recv(conn, 120))[1] for conn in self.conns]
 
+    async def stalls(self, t0: float, t1: float) -> dict[str, Any]:
+        self.watch_conn.send(("stats", t0, t1))
+        answer: dict[str, Any] = (await self.recv(self.watch_conn, 30))[1]
+        return answer
+
     async def stop(self) -> None:
-        for conn in self.conns:
+        for conn in [*self.conns, self.watch_conn]:
             with contextlib.suppress(OSError, ValueError):
                 conn.send(("stop",))
-        for conn in self.conns:
+        for conn in [*self.conns, self.watch_conn]:
             with contextlib.suppress(Exception):
                 await self.recv(conn, 30)
-        for proc in self.procs:
+        for proc in [*self.procs, self.watch]:
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.terminate()
@@ -450,6 +502,37 @@ def summarize_profile(text: str, seconds: float, rate_hz: int) -> dict[str, Any]
     return {"threads": out}
 
 
+def source_state() -> dict[str, Any]:
+    """Which server code ran: the commit and the files of src/ changed since."""
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, timeout=20)
+        return done.stdout.strip()
+
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        changed = git("status", "--porcelain", "--", "src").splitlines()
+        return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_src": changed}
+    return {}
+
+
+def server_settings(extra_env: dict[str, str]) -> dict[str, Any]:
+    """The listener-tier settings the server reads (same environment as the server's)."""
+    from parley.config import Settings
+
+    saved = {k: os.environ.get(k) for k in extra_env}
+    os.environ.update(extra_env)
+    try:
+        cfg = Settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    names = ("listener_bitrate", "listener_frame_ms", "listener_fast_path", "stage_bitrate")
+    return {name: getattr(cfg, name) for name in names if hasattr(cfg, name)}
+
+
 _GC_HOOK = """
 import gc
 import time
@@ -529,10 +612,10 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
     t_start = time.monotonic()
     frame_samples = RTP_CLOCK_HZ * args.frame_ms // 1000
     on_time_s = args.on_time_ms / 1000
-    result: dict[str, Any] = {
+    result: dict[str, Any] = state.setdefault("result", {})
+    result |= {
         "benchmark": "listener_fanout",
         "frame_ms": args.frame_ms,
-        "listener_bitrate": 48000,
         "packets_per_listener_s": round(1000 / args.frame_ms, 2),
         "backend": server.backend,
         "password_hashing": CHEAP_HASHING_NOTE,
@@ -565,6 +648,13 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
     result["cpu_count"] = os.cpu_count()
 
     server.extra_env["PARLEY_LISTENER_FRAME_MS"] = str(args.frame_ms)
+    # The host holds no room WebSocket here: without this the space would end as abandoned
+    # after the host grace period (180 s by default) in the middle of the run.
+    server.extra_env["PARLEY_HOST_GRACE_S"] = "3600"
+    if args.stock_sender:
+        server.extra_env["PARLEY_LISTENER_FAST_PATH"] = "false"
+    result["server_tree"] = await asyncio.to_thread(source_state)
+    result["server_settings"] = await asyncio.to_thread(server_settings, server.extra_env)
     # The server's GC pauses are logged by a gc.callbacks hook (it only observes: a clock read
     # per collection); with --server-uvloop-policy, the media loop becomes a uvloop loop.
     gc_log = None if args.no_gc_log else Path(tempfile.mkdtemp(prefix="parley-gc-")) / "gc.log"
@@ -652,6 +742,7 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
             "udp_counters_delta": cores["udp"],
             "server_gc_pauses": gc_pauses(gc_log, t0, t1),
         }
+        step["machine_stalls"] = await workers.stalls(t0, t1)
         if listeners:
             step.update(merge_stats(await workers.stats(t0, t1), on_time_s))
         return step
@@ -663,6 +754,7 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
     log(f"  server {baseline['server_cores']:.3f} cores")
 
     steps: list[dict[str, Any]] = []
+    result["steps"] = steps  # filled as the run goes: an error still reports what was measured
     current = 0
     stop_reason = "all steps done"
     last_open_rate = 20.0  # listeners connected per second, updated from each step
@@ -690,29 +782,45 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
         )
         if failures:
             log(f"  connect failures, e.g. {failures[:2]}")
-        step = await measure(current)
+        step = judge(await measure(current), baseline, args.frame_ms)
+        attempts: list[dict[str, Any]] = []
+        while (
+            not step["passed"]
+            and (step["machine_stalls"]["max_ms"] >= STALL_MS or transient(step))
+            and len(attempts) < args.retries
+            and time.monotonic() - t_begin + args.window + 5 < args.budget
+        ):
+            log(
+                f"  failed (on time {step['on_time_ratio']}) in a machine stall "
+                f"({step['machine_stalls']['max_ms']} ms) or one short burst of late packets "
+                f"({step['late_worst_bins'][:3]}): measuring again"
+            )
+            keep = (
+                "on_time_ratio",
+                "machine_stalls",
+                "late_bins_100ms",
+                "late_worst_bins",
+                "rel_delay_max_ms",
+                "server_gc_pauses",
+                "server_cores",
+                "clients_cores",
+                "machine_busy_cores",
+            )
+            attempts.append({k: step[k] for k in keep})
+            step = judge(await measure(current), baseline, args.frame_ms)
+        if attempts:
+            step["earlier_attempts"] = attempts
         step["connect_seconds"] = round(open_s, 1)
         step["connect_failures"] = new - ok
         if failures:
             step["connect_failure_sample"] = failures[:3]
-        above = (step["server_cores"] - baseline["server_cores"]) * 1000
-        step["server_ms_per_listener_s_vs_baseline"] = round(above / max(current, 1), 3)
-        step["clients_ms_per_listener_s"] = round(step["clients_cores"] * 1000 / max(current, 1), 3)
-        step["server_us_per_packet_sent"] = round(
-            above * 1000 / max(current, 1) / (1000 / args.frame_ms), 1
-        )
-        step["passed"] = bool(
-            step["on_time_ratio"] is not None
-            and step["on_time_ratio"] >= ON_TIME_GOAL
-            and step["server_cores"] <= 1.0
-        )
-        step["machine_saturated"] = step["machine_busy_cores"] >= 0.95 * (os.cpu_count() or 2)
         steps.append(step)
         log(
             f"  server {step['server_cores']:.3f} cores {step['server_threads_cores']}, "
-            f"clients {step['clients_cores']:.3f}, "
-            f"machine {step['machine_busy_cores']:.2f}; on time {step['on_time_ratio']}, "
-            f"rel. delay p99 {step['rel_delay_p99_ms']} ms, missing {step['packets_missing']}"
+            f"clients {step['clients_cores']:.3f}, machine {step['machine_busy_cores']:.2f} "
+            f"(stalls max {step['machine_stalls']['max_ms']} ms); on time "
+            f"{step['on_time_ratio']}, rel. delay p99 {step['rel_delay_p99_ms']} ms, "
+            f"missing {step['packets_missing']}"
         )
         if args.profile_at and current >= args.profile_at and "profile" not in result:
             log(f"  profiling the server with py-spy for {args.profile_seconds:.0f}s")
@@ -734,7 +842,6 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
             stop_reason = f"too many connect failures at step {target}"
             break
 
-    result["steps"] = steps
     result["stop_reason"] = stop_reason
     result.update(conclude(steps, baseline, base_ms))
     problems = server.log_problems()
@@ -742,6 +849,28 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
     result["server_log"] = problems
     result["runtime_s"] = round(time.monotonic() - t_start, 1)
     return result
+
+
+def transient(step: dict[str, Any]) -> bool:
+    """Late packets all due within half a second: one hiccup (on a shared machine), not a rate
+    the server cannot keep up with. Such a step is measured again (--retries)."""
+    return bool(step.get("packets_missing") == 0 and 0 < step.get("late_bins_100ms", 0) <= 5)
+
+
+def judge(step: dict[str, Any], baseline: dict[str, Any], frame_ms: int) -> dict[str, Any]:
+    """Per-listener figures of a measured step, and whether it passed."""
+    listeners = max(step["listeners"], 1)
+    above = (step["server_cores"] - baseline["server_cores"]) * 1000
+    step["server_ms_per_listener_s_vs_baseline"] = round(above / listeners, 3)
+    step["clients_ms_per_listener_s"] = round(step["clients_cores"] * 1000 / listeners, 3)
+    step["server_us_per_packet_sent"] = round(above * 1000 / listeners / (1000 / frame_ms), 1)
+    step["passed"] = bool(
+        step["on_time_ratio"] is not None
+        and step["on_time_ratio"] >= ON_TIME_GOAL
+        and step["server_cores"] <= 1.0
+    )
+    step["machine_saturated"] = step["machine_busy_cores"] >= 0.95 * (os.cpu_count() or 2)
+    return step
 
 
 def conclude(
@@ -772,23 +901,35 @@ def conclude(
     out["listeners_per_core_from_slope"] = by_slope
     out["largest_count_tested"] = max((s["listeners"] for s in steps), default=0)
     out["largest_passing_count"] = max((s["listeners"] for s in passing), default=0)
-    if failed:
-        # A limit was reached on this machine: report the measured count.
+    last = steps[-1] if steps else None
+    machine_limited = bool(
+        failed
+        and (failed[0]["machine_stalls"]["max_ms"] >= STALL_MS or failed[0]["machine_saturated"])
+    ) or bool(last is not None and last["passed"] and last["machine_saturated"])
+    if failed and not machine_limited:
+        # The server itself missed the schedule (or used over a core) on this machine.
+        reason = failed[0]
+        out["limit"] = "server"
         out["listeners_per_core"] = out["largest_passing_count"]
         out["listeners_per_core_extrapolated"] = False
-        reason = failed[0]
         out["listeners_per_core_basis"] = (
             f"measured: the largest tested count with >= 99 % on time and server <= 1 core; "
             f"{reason['listeners']} listeners failed (on time {reason['on_time_ratio']}, server "
-            f"{reason['server_cores']} cores, machine {reason['machine_busy_cores']} cores busy)"
+            f"{reason['server_cores']} cores, machine {reason['machine_busy_cores']} cores busy, "
+            f"no machine stall over {STALL_MS:.0f} ms)"
         )
     else:
+        out["limit"] = "machine" if machine_limited else "steps or time budget"
         out["listeners_per_core"] = by_slope
         out["listeners_per_core_extrapolated"] = True
+        why = (
+            "the shared machine stalled or saturated (server + load clients + other work)"
+            if machine_limited
+            else "the steps or the time budget ran out"
+        )
         out["listeners_per_core_basis"] = (
-            f"extrapolated: (1000 - fixed server ms/s) / cpu_ms_per_listener_s; no tested count "
-            f"(up to {out['largest_count_tested']}) reached the limit before the machine or the "
-            f"time budget ran out"
+            f"extrapolated: (1000 - fixed server ms/s) / cpu_ms_per_listener_s; measured up to "
+            f"{out['largest_passing_count']} listeners on time, then {why}"
         )
     value = out["listeners_per_core"]
     out["goal_met"] = bool(value is not None and value >= GOAL_LISTENERS_PER_CORE)
@@ -810,6 +951,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     state: dict[str, Any] = {}
     try:
         return await run(args, server, state)
+    except Exception as exc:
+        log(f"run failed: {type(exc).__name__}: {exc}")
+        partial: dict[str, Any] = state.get("result", {})
+        partial["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
+        if partial.get("steps"):
+            partial.update(
+                conclude(
+                    partial["steps"],
+                    partial["baseline"],
+                    partial["baseline"]["server_cores"] * 1000,
+                )
+            )
+        return partial
     finally:
         log("stopping: client processes, host, server")
         workers = state.get("workers")
@@ -849,12 +1003,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connect-timeout", type=float, default=30.0)
     parser.add_argument("--setup-concurrency", type=int, default=8)
     parser.add_argument(
-        "--budget", type=float, default=220.0, help="seconds for the run (after any wait)"
+        "--budget", type=float, default=240.0, help="seconds for the run (after any wait)"
     )
     parser.add_argument("--wait-quiet", type=float, default=60.0, help="max seconds to wait")
     parser.add_argument("--profile-at", type=int, default=0, help="py-spy once N listen")
     parser.add_argument("--profile-seconds", type=float, default=10.0)
     parser.add_argument("--profile-dir", default="")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="re-measure a step that failed in a machine stall or one short burst",
+    )
+    parser.add_argument(
+        "--stock-sender",
+        action="store_true",
+        help="PARLEY_LISTENER_FAST_PATH=false: aiortc's sender per listener (A/B)",
+    )
     parser.add_argument("--keep-data", action="store_true")
     parser.add_argument(
         "--no-gc-log", action="store_true", help="no gc.callbacks hook in the server"
@@ -875,6 +1040,8 @@ def main() -> None:
     try_uvloop()
     result = asyncio.run(main_async(args))
     print(json.dumps(_finite(result)), flush=True)
+    if "error" in result:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
