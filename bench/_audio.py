@@ -13,9 +13,11 @@ import math
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import wave
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ import av
 import numpy as np
 from aiortc.rtp import is_rtcp
 
-from _common import HttpClient, HttpError, create_account
+from _common import HttpClient, HttpError, Server, create_account, log
 from parley.media.client import WebRtcClient
 from parley.media.mixer import SAMPLE_RATE_HZ, Samples
 
@@ -257,3 +259,37 @@ async def close_all(clients: list[WebRtcClient]) -> None:
     for client in clients:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.close(), 10)
+
+
+def run_against_server(
+    args: Any, run: Callable[[Any, Server, list[Callable[[], Any]]], Awaitable[dict[str, Any]]]
+) -> tuple[dict[str, Any], int]:
+    """Runs a benchmark against a fresh `parley serve`, always stopping it; reports what its log
+    held. Returns the result and the exit code."""
+    server = Server(keep_data=args.keep_data)
+    cleanup: list[Callable[[], Any]] = []
+    result: dict[str, Any] = {}
+    code = 0
+    try:
+        result = asyncio.run(asyncio.wait_for(run(args, server, cleanup), args.timeout))
+    except BaseException as exc:
+        code = 130 if isinstance(exc, KeyboardInterrupt) else 1
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        log(f"FAILED: {result['error']}")
+    finally:
+        for step in cleanup:
+            step()
+        alive_before_stop = server.alive()
+        server.stop()
+        problems = server.log_problems()
+        result["server_alive_at_end"] = alive_before_stop
+        result["server_log_errors"] = problems["errors"] + problems["tracebacks"]
+        result["server_log_warnings"] = problems["warnings"]
+        if problems["excerpt"]:
+            log(f"server log: {len(problems['excerpt'])} problem lines, first ones:")
+            for line in problems["excerpt"][:20]:
+                print("    " + line, file=sys.stderr)
+        if code:
+            log("server log tail:\n" + server.log_tail(40))
+        server.cleanup()
+    return result, code

@@ -54,6 +54,7 @@ from _audio import (
     finite,
     make_stage,
     resample,
+    run_against_server,
     speech,
     wait_connected,
 )
@@ -277,33 +278,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    server = Server(keep_data=args.keep_data)
-    cleanup: list[Callable[[], Any]] = []
-    result: dict[str, Any] = {}
-    code = 0
     started = time.monotonic()
-    try:
-        result = asyncio.run(asyncio.wait_for(run(args, server, cleanup), args.timeout))
-    except BaseException as exc:
-        code = 130 if isinstance(exc, KeyboardInterrupt) else 1
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        log(f"FAILED: {result['error']}")
-    finally:
-        for step in cleanup:
-            step()
-        alive_before_stop = server.alive()
-        server.stop()
-        problems = server.log_problems()
-        result["server_alive_at_end"] = alive_before_stop
-        result["server_log_errors"] = problems["errors"] + problems["tracebacks"]
-        result["server_log_warnings"] = problems["warnings"]
-        if problems["excerpt"]:
-            log(f"server log: {len(problems['excerpt'])} problem lines, first ones:")
-            for line in problems["excerpt"][:20]:
-                print("    " + line, file=sys.stderr)
-        if code:
-            log("server log tail:\n" + server.log_tail(40))
-        server.cleanup()
+    result, code = run_against_server(args, run)
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     summary = ", ".join(
         f"{k}={result[k]}"

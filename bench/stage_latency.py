@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _audio import TimedClient, close_all, finite, make_stage, wait_connected
+from _audio import TimedClient, close_all, finite, make_stage, run_against_server, wait_connected
 from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log, percentile
 from parley.media.client import GeneratedTrack, tone
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
@@ -329,32 +329,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    server = Server(keep_data=args.keep_data)
-    cleanup: list[Callable[[], Any]] = []
-    result: dict[str, Any] = {}
-    code = 0
-    try:
-        result = asyncio.run(asyncio.wait_for(run(args, server, cleanup), args.timeout))
-    except BaseException as exc:
-        code = 130 if isinstance(exc, KeyboardInterrupt) else 1
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        log(f"FAILED: {result['error']}")
-    finally:
-        for step in cleanup:
-            step()
-        alive_before_stop = server.alive()
-        server.stop()
-        problems = server.log_problems()
-        result["server_alive_at_end"] = alive_before_stop
-        result["server_log_errors"] = problems["errors"] + problems["tracebacks"]
-        result["server_log_warnings"] = problems["warnings"]
-        if problems["excerpt"]:
-            log(f"server log: {len(problems['excerpt'])} problem lines, first ones:")
-            for line in problems["excerpt"][:20]:
-                print("    " + line, file=sys.stderr)
-        if code:
-            log("server log tail:\n" + server.log_tail(40))
-        server.cleanup()
+    result, code = run_against_server(args, run)
     summary = ", ".join(
         f"{k}={result[k]}"
         for k in (
