@@ -13,7 +13,6 @@ import math
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import wave
@@ -26,7 +25,7 @@ import av
 import numpy as np
 from aiortc.rtp import is_rtcp
 
-from _common import HttpClient, HttpError, Server, create_account, log
+from _common import HttpClient, HttpError, Server, create_account, create_live_space, log
 from parley.media.client import WebRtcClient
 from parley.media.mixer import SAMPLE_RATE_HZ, Samples
 
@@ -36,20 +35,6 @@ SPEECH_TEXT = (
     "Six spoons of fresh snow peas, five thick slabs of blue cheese, and maybe a snack for her "
     "brother Bob. We also need a small plastic snake and a big toy frog for the kids."
 )
-
-
-def _ffloat(value: Any) -> Any:
-    """NaN/inf are not JSON: report them as null (recursively)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _ffloat(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ffloat(v) for v in value]
-    return value
-
-
-finite = _ffloat
 
 
 def read_wav(path: Path) -> Samples:
@@ -130,14 +115,7 @@ async def make_stage(
 ) -> Stage:
     """A live space hosted by 'host' (on stage, unmuted), with `speakers` brought on stage and
     unmuted and `listeners` joined."""
-    host_token = await create_account(http, "host")
-    made = await http.request("POST", "/api/spaces", body={"title": title}, token=host_token)
-    if made.status != 201:
-        raise HttpError("create space", made)
-    space = made.json()["space"]
-    if space["state"] != "live":
-        raise RuntimeError(f"space is {space['state']}, expected live")
-    sid = int(space["id"])
+    host_token, sid = await create_live_space(http, "host", title)
     stage = Stage(http, sid, host_token, {"host": host_token})
     await _ok(http, "POST", f"/api/spaces/{sid}/me/unmute", host_token)
     for handle in speakers + listeners:
@@ -279,17 +257,6 @@ def run_against_server(
     finally:
         for step in cleanup:
             step()
-        alive_before_stop = server.alive()
-        server.stop()
-        problems = server.log_problems()
-        result["server_alive_at_end"] = alive_before_stop
-        result["server_log_errors"] = problems["errors"] + problems["tracebacks"]
-        result["server_log_warnings"] = problems["warnings"]
-        if problems["excerpt"]:
-            log(f"server log: {len(problems['excerpt'])} problem lines, first ones:")
-            for line in problems["excerpt"][:20]:
-                print("    " + line, file=sys.stderr)
-        if code:
-            log("server log tail:\n" + server.log_tail(40))
+        server.stop_and_report(result, failed=bool(code))
         server.cleanup()
     return result, code

@@ -37,6 +37,17 @@ CHEAP_HASHING_NOTE = (
 )
 
 
+def finite(value: Any) -> Any:
+    """NaN and infinities are not JSON: report them as null (recursively)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
 def log(message: str) -> None:
     """Progress for humans, on stderr (stdout is kept for the final JSON line)."""
     print(f"[{time.monotonic() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
@@ -211,6 +222,18 @@ class HttpClient:
 
 
 # --- accounts --------------------------------------------------------------------------------
+async def create_live_space(http: HttpClient, host_handle: str, title: str) -> tuple[str, int]:
+    """A host account and a live space of theirs: (the host's token, the space's id)."""
+    host_token = await create_account(http, host_handle)
+    made = await http.request("POST", "/api/spaces", body={"title": title}, token=host_token)
+    if made.status != 201:
+        raise HttpError("create space", made)
+    space = made.json()["space"]
+    if space["state"] != "live":
+        raise RuntimeError(f"space is {space['state']}, expected live")
+    return host_token, int(space["id"])
+
+
 async def create_account(http: HttpClient, handle: str, password: str = "benchmark-pw") -> str:
     """Signs up `handle` and returns a personal API token (`pat_...`) for it."""
     signup = await http.request(
@@ -351,6 +374,22 @@ class Server:
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def stop_and_report(self, result: dict[str, Any], failed: bool) -> None:
+        """Stops the server and notes in `result` whether it was alive and what its log held;
+        shows the problem lines (and, after a failure, the log's tail) on stderr."""
+        result["server_alive_at_end"] = self.alive()
+        self.stop()
+        problems = self.log_problems()
+        result["server_log_errors"] = problems["errors"] + problems["tracebacks"]
+        result["server_log_warnings"] = problems["warnings"]
+        result["server_http_5xx"] = problems["http_5xx"]
+        if problems["excerpt"]:
+            log(f"server log: {len(problems['excerpt'])} problem lines, first ones:")
+            for line in problems["excerpt"][:20]:
+                print("    " + line, file=sys.stderr)
+        if failed:
+            log("server log tail:\n" + self.log_tail(40))
 
     def log_problems(self) -> dict[str, Any]:
         """Warnings, errors, tracebacks and 5xx answers found in the server log."""

@@ -51,14 +51,13 @@ from _audio import (
     TimedClient,
     align,
     close_all,
-    finite,
     make_stage,
     resample,
     run_against_server,
     speech,
     wait_connected,
 )
-from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log
+from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, finite, log
 from parley.media.client import GeneratedTrack
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
 from parley.media.opus import OpusDecoder

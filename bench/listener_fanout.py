@@ -64,6 +64,8 @@ from _common import (
     HttpError,
     Server,
     create_account,
+    create_live_space,
+    finite,
     log,
     try_uvloop,
 )
@@ -206,16 +208,7 @@ class Space:
 
 
 async def make_space(http: HttpClient) -> Space:
-    host_token = await create_account(http, "benchhost")
-    made = await http.request(
-        "POST", "/api/spaces", body={"title": "Listener fan-out"}, token=host_token
-    )
-    if made.status != 201:
-        raise HttpError("create space", made)
-    space = made.json()["space"]
-    if space["state"] != "live":
-        raise RuntimeError(f"space is {space['state']}, expected live")
-    sid = int(space["id"])
+    host_token, sid = await create_live_space(http, "benchhost", "Listener fan-out")
     unmuted = await http.request("POST", f"/api/spaces/{sid}/me/unmute", token=host_token)
     if unmuted.status != 200:
         raise HttpError("host unmute", unmuted)
@@ -936,16 +929,6 @@ def conclude(
     return out
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     server = Server(keep_data=args.keep_data)
     state: dict[str, Any] = {}
@@ -1039,7 +1022,7 @@ def main() -> None:
     args = parse_args()
     try_uvloop()
     result = asyncio.run(main_async(args))
-    print(json.dumps(_finite(result)), flush=True)
+    print(json.dumps(finite(result)), flush=True)
     if "error" in result:
         sys.exit(1)
 

@@ -45,8 +45,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _audio import TimedClient, close_all, finite, make_stage, run_against_server, wait_connected
-from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log, percentile
+from _audio import TimedClient, close_all, make_stage, run_against_server, wait_connected
+from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, finite, log, percentile
 from parley.media.client import GeneratedTrack, tone
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
 

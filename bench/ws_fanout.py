@@ -47,6 +47,8 @@ from _common import (
     HttpError,
     Server,
     create_account,
+    create_live_space,
+    finite,
     log,
     percentile,
     try_uvloop,
@@ -369,16 +371,8 @@ class Host:
 async def _setup_accounts(
     http: HttpClient, listeners: int, concurrency: int
 ) -> tuple[Host, list[str]]:
-    host_token = await create_account(http, "benchhost")
-    made = await http.request(
-        "POST", "/api/spaces", body={"title": "Fan-out benchmark"}, token=host_token
-    )
-    if made.status != 201:
-        raise HttpError("create space", made)
-    space = made.json()["space"]
-    if space["state"] != "live":
-        raise RuntimeError(f"space is {space['state']}, expected live")
-    host = Host(http=http, token=host_token, space_id=int(space["id"]))
+    host_token, space_id = await create_live_space(http, "benchhost", "Fan-out benchmark")
+    host = Host(http=http, token=host_token, space_id=space_id)
     tokens: list[str | None] = [None] * listeners
     slots = asyncio.Semaphore(concurrency)
     progress = {"done": 0}
@@ -408,17 +402,6 @@ async def _arecv(conn: Connection, timeout_s: float, what: str) -> Any:
             raise TimeoutError(f"no answer from {what} within {timeout_s:.0f}s")
         await asyncio.sleep(0.05)
     return conn.recv()
-
-
-def _finite(value: Any) -> Any:
-    """NaN is not JSON: report it as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> dict[str, Any]:
@@ -743,19 +726,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"FAILED: {result['error']}")
     finally:
         _stop_children(children)
-        alive_before_stop = server.alive()
-        server.stop()
-        problems = server.log_problems()
-        result["server_alive_at_end"] = alive_before_stop
-        result["server_log_errors"] = problems["errors"] + problems["tracebacks"]
-        result["server_log_warnings"] = problems["warnings"]
-        result["server_http_5xx"] = problems["http_5xx"]
-        if problems["excerpt"]:
-            log(f"server log: {len(problems['excerpt'])} problem lines, first ones:")
-            for line in problems["excerpt"][:20]:
-                print("    " + line, file=sys.stderr)
-        if code:
-            log("server log tail:\n" + server.log_tail(40))
+        server.stop_and_report(result, failed=bool(code))
         if args.keep_data:
             log(f"data folder and server log kept in {server.data_dir}")
         server.cleanup()
@@ -765,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
         if k in result
     )
     log(f"done: {summary}")
-    print(json.dumps(_finite(result), ensure_ascii=False))
+    print(json.dumps(finite(result), ensure_ascii=False))
     return code
 
 
