@@ -117,7 +117,7 @@ def _onsets(frames: list[tuple[float, int, Samples]]) -> list[tuple[float, int]]
 
 
 def _latencies(
-    onsets: list[tuple[float, int]], sent: list[tuple[float, int]]
+    onsets: list[tuple[float, int]], sent: list[tuple[float, int]], window_s: float = 2.0
 ) -> tuple[list[float], int]:
     """Latency (ms) per received impulse, matched to the latest sent impulse with its mark; and
     how many onsets matched nothing (spurious)."""
@@ -126,7 +126,7 @@ def _latencies(
     used: set[int] = set()
     for at, mark in onsets:
         candidates = [
-            (t, k) for k, (t, m) in enumerate(sent) if m == mark and t <= at and at - t < 2.0
+            (t, k) for k, (t, m) in enumerate(sent) if m == mark and t <= at and at - t < window_s
         ]
         if not candidates:
             spurious += 1

@@ -20,6 +20,11 @@ if [ "$want_test" = 1 ]; then
   command -v sox >/dev/null || apt_packages+=(sox)
   # Emoji glyphs for the reaction bar in the browser tests' screenshots.
   [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || apt_packages+=(fonts-noto-color-emoji)
+  # ffprobe reads our HLS in the tests; nginx serves it in the deployment test and the HLS
+  # serving benchmark, with wrk as its load.
+  command -v ffprobe >/dev/null || apt_packages+=(ffmpeg)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_packages+=(nginx)
+  command -v wrk >/dev/null || apt_packages+=(wrk)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "install: apt-get install ${apt_packages[*]}"

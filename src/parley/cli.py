@@ -25,6 +25,8 @@ def serve(
     from parley.api.app import create_app
 
     settings = Settings()
+    if port is not None:
+        settings.port = port  # the node's name on its recordings includes its port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
@@ -49,6 +51,49 @@ def migrate() -> None:
     url = settings.resolved_database_url
     asyncio.run(migrations.upgrade(url))
     typer.echo(f"migrated {url.split('@')[-1]} to {asyncio.run(migrations.current_revision(url))}")
+
+
+@cli.command()
+def purge() -> None:
+    """Delete the recordings and clips past their retention (PARLEY_RETENTION_DAYS)."""
+    from parley.actions import recordings
+    from parley.actions.base import Services
+    from parley.bus.memory import MemoryBus
+    from parley.store.db import Store
+
+    settings = Settings()
+
+    async def run() -> list[int]:
+        store = Store(settings.resolved_database_url)
+        try:
+            # Nothing is published by a purge: the in-process bus stands in for the node's.
+            services = Services.build(settings, store, MemoryBus())
+            return await recordings.purge_expired(services)
+        finally:
+            await store.close()
+
+    purged = asyncio.run(run())
+    typer.echo(f"purged the recordings of {len(purged)} spaces: {purged}")
+
+
+@cli.command("nginx-config")
+def nginx_config(
+    listen: Annotated[str, typer.Option(help="nginx's listen value")] = "80",
+    app: Annotated[str, typer.Option(help="the Parley server, host:port")] = "127.0.0.1:8000",
+) -> None:
+    """Print the nginx configuration of docs/deploy.md with this node's media folder and
+    URL-signing secret filled in (PARLEY_DATA_DIR, PARLEY_MEDIA_URL_SECRET)."""
+    from parley import deploy
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_media_url_secret()
+    typer.echo(
+        deploy.nginx_config(
+            listen=listen, app=app, media_dir=settings.media_dir, secret=settings.media_url_secret
+        ),
+        nl=False,
+    )
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +52,44 @@ class Settings(BaseSettings):
     listener_frame_ms: int = 60
     # Send listener packets from one fan-out loop (media/fanout.py), not a sender per listener.
     listener_fast_path: bool = True
+    # HLS of every live space (media/hls.py): AAC bitrate, segments in the live playlist.
+    hls_bitrate: int = 64000
+    hls_window_segments: int = 6
+    # Playlist and segment URLs carry a signature that expires (nginx `secure_link` checks the
+    # same one); empty: a secret is made once and kept in data_dir/media-url-secret.
+    media_url_secret: str = ""
+    hls_url_ttl_s: int = 6 * 3600
+    # WebRTC listeners this node takes before it sends further listeners to HLS.
+    webrtc_listener_capacity: int = 800
+    # Record every live space (an instance setting); recordings and clips are purged
+    # `retention_days` after their space ended, checked every `purge_interval_s`.
+    record_spaces: bool = True
+    retention_days: int = 30
+    purge_interval_s: float = 3600.0
+    # This node's name on the recordings it writes (resumed by it after a restart).
+    node_name: str = ""
     # argon2id cost; lower only for tests and benchmarks.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+
+    def ensure_media_url_secret(self) -> None:
+        """Makes the URL-signing secret once and keeps it in the data folder, so a restart does
+        not void the URLs handed out (set PARLEY_MEDIA_URL_SECRET on several nodes)."""
+        if self.media_url_secret:
+            return
+        path = self.data_dir / "media-url-secret"
+        if not path.is_file():
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        self.media_url_secret = path.read_text().strip()
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def resolved_node_name(self) -> str:
+        return self.node_name or f"{socket.gethostname()}:{self.port}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +35,14 @@ def utc_now() -> datetime:
 
 def space_channel(space_id: int) -> str:
     return f"space.{space_id}"
+
+
+# Node-wide notices of spaces going live, for the media engines (not for clients).
+LIFECYCLE_CHANNEL = "spaces"
+
+
+def space_live_notice(space_id: int) -> tuple[str, str]:
+    return LIFECYCLE_CHANNEL, json.dumps({"type": "space_live", "space_id": space_id})
 
 
 @dataclass

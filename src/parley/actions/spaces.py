@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.actions.base import Change, Services, change
+from parley.actions.base import Change, Services, change, space_live_notice
 from parley.domain import space as rules
 from parley.domain.accounts import check_host_eligibility
 from parley.domain.errors import (
@@ -53,6 +53,7 @@ async def create_space(
     topics: list[str],
     speaker_policy: SpeakerPolicy,
     scheduled_for: datetime | None,
+    record: bool = True,
 ) -> SpaceView:
     title = rules.check_title(title)
     topics = rules.check_topics(topics)
@@ -78,6 +79,7 @@ async def create_space(
             event_seq=0,
             # The host has the grace period to open the room, as after a drop.
             host_absent_since=unit.now if live else None,
+            record=record,
         )
         unit.session.add(space)
         await unit.session.flush()
@@ -94,6 +96,8 @@ async def create_space(
             )
         )
         await unit.session.flush()
+        if live:
+            unit.outbox.append(space_live_notice(space.id))
         return await views.space_view(unit.session, space)
 
 
@@ -117,6 +121,7 @@ async def _transition(
             space.started_at = unit.now
             host = await repo.member(unit.session, space_id, space.host_id)
             space.host_absent_since = None if host and host.connections > 0 else unit.now
+            unit.outbox.append(space_live_notice(space.id))
         else:
             space.ended_at = unit.now
             space.host_absent_since = None

@@ -11,7 +11,15 @@ from fastapi import FastAPI
 
 from parley import __version__
 from parley.actions.base import Clock, Services, utc_now
-from parley.api import errors, routes_accounts, routes_media, routes_spaces, static, ws
+from parley.api import (
+    errors,
+    routes_accounts,
+    routes_media,
+    routes_recordings,
+    routes_spaces,
+    static,
+    ws,
+)
 from parley.api.auth import ServicesDep
 from parley.api.schemas import Health, StoreHealth
 from parley.bus import create_bus
@@ -25,6 +33,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_media_url_secret()
         store = Store(settings.resolved_database_url)
         bus = create_bus(settings.redis_url)
         await bus.start()
@@ -37,6 +46,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         media = MediaEngine(services)
         app.state.media = media
         media.start()
+        await media.resume()
         # What start-up made lives as long as the process: keep it out of the collector's
         # full passes, which otherwise pause every thread (the media clock's too).
         gc.freeze()
@@ -72,6 +82,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(routes_accounts.router)
     app.include_router(routes_spaces.router)
     app.include_router(routes_media.router)
+    app.include_router(routes_recordings.router)
     app.include_router(ws.router)
     static.mount(app)
     return app

@@ -35,6 +35,7 @@ async def create_space(body: CreateSpaceBody, services: ServicesDep, user: UserD
         topics=body.topics,
         speaker_policy=body.speaker_policy,
         scheduled_for=body.scheduled_for,
+        record=body.record,
     )
     return SpaceOut(space=view)
 

@@ -9,7 +9,16 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict
 
 from parley.domain.space import SpeakerPolicy
-from parley.domain.views import MemberView, PinView, Profile, SpaceView, UserBrief
+from parley.domain.views import (
+    ClipView,
+    MemberView,
+    PinView,
+    Profile,
+    RecordingView,
+    ReplayView,
+    SpaceView,
+    UserBrief,
+)
 
 
 class Body(BaseModel):
@@ -41,6 +50,9 @@ class CreateSpaceBody(Body):
     topics: list[str] = []
     speaker_policy: SpeakerPolicy = SpeakerPolicy.EVERYONE
     scheduled_for: datetime | None = None
+    # Offer a replay of the recording afterwards (the mix is recorded either way while the
+    # instance records spaces; this decides whether it may be published).
+    record: bool = True
 
 
 class ReactionBody(Body):
@@ -114,3 +126,29 @@ class Health(BaseModel):
 
 # Identifiers fit the store's 32-bit integer keys; larger ones are refused as input errors.
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+class ClipBody(Body):
+    # 1 to 30 s (domain/recordings.py checks it).
+    duration_s: float = 30.0
+    # Where the clip starts in the recording; none: the last `duration_s` (of a live space).
+    start_s: float | None = None
+
+
+class ListenOut(BaseModel):
+    hls_url: str
+    hls_expires_at: datetime
+    # False when this node's WebRTC listeners are full: listen over HLS.
+    webrtc: bool
+
+
+class RecordingOut(BaseModel):
+    recording: RecordingView
+
+
+class ReplayOut(BaseModel):
+    replay: ReplayView
+
+
+class ClipOut(BaseModel):
+    clip: ClipView

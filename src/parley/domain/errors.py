@@ -94,3 +94,10 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class AtCapacity(DomainError):
+    """This node takes no more of something now (WebRTC listeners): go elsewhere (HLS)."""
+
+    status = 503
+    code = "capacity"

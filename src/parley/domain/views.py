@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from parley.domain.pins import PinKind
+from parley.domain.recordings import RecordingState
 from parley.domain.space import SpaceState, SpeakerPolicy
 from parley.domain.stage import Role, StageRequest
 
@@ -44,6 +45,8 @@ class SpaceView(View):
     created_at: datetime
     listener_count: int
     stage_count: int
+    # The host's choice: a replay of the recording may be offered.
+    record: bool
 
 
 class MemberView(View):
@@ -60,3 +63,47 @@ class PinView(View):
     text: str
     url: str | None
     created_at: datetime
+
+
+class RecordingView(View):
+    state: RecordingState
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float
+    bytes: int
+    download_url: str
+    expires_at: datetime | None
+    replay_published: bool
+
+
+class ClipView(View):
+    id: int
+    space_id: int
+    space_title: str
+    created_by: UserBrief
+    start_s: float
+    duration_s: float
+    created_at: datetime
+    audio_url: str
+    page_url: str
+
+
+class MarkerView(View):
+    """Where the speaker changed, on the replay's timeline."""
+
+    at_s: float
+    user: UserBrief
+
+
+class ListenerCountView(View):
+    at_s: float
+    count: int
+
+
+class ReplayView(View):
+    space: SpaceView
+    duration_s: float
+    playlist_url: str
+    published: bool
+    markers: list[MarkerView]
+    listener_counts: list[ListenerCountView]

@@ -25,9 +25,12 @@ from typing import Any, Literal, TypeVar
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from parley.actions.base import Services, publish, space_channel
+from parley.actions import recordings
+from parley.actions.base import LIFECYCLE_CHANNEL, Services, publish, space_channel
+from parley.domain.errors import AtCapacity
 from parley.domain.events import Levels
 from parley.domain.stage import ON_STAGE
+from parley.media import hls
 from parley.media.fanout import FastSender
 from parley.media.jitter import DecodingAudioBuffer, use_decoding_audio, use_immediate_audio
 from parley.media.sdp import advertise_address
@@ -84,6 +87,9 @@ class MediaEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock: asyncio.Lock | None = None
+        self.node = self.settings.resolved_node_name
+        # Work started from the API loop (opening spaces as they go live), referenced until done.
+        self._api_tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle (called on the API loop) --------------------------------------------------
     def start(self) -> None:
@@ -107,9 +113,50 @@ class MediaEngine:
         self._clock = MediaClock(self._loop, self._live, self._delivered)
         self._clock.start()
 
+    async def resume(self) -> None:
+        """Listens for spaces going live, and takes up this node's recordings a crash or restart
+        interrupted: a space still live records on (a new run of segments), one that ended
+        meanwhile gets its recording finished from what was written."""
+        await self.services.bus.subscribe(LIFECYCLE_CHANNEL, self._lifecycle)
+        for space_id, live in await recordings.unfinished(self.services, self.node):
+            if live:
+                await self.open_space(space_id)
+                continue
+            folder = recordings.media_folder(self.services, space_id)
+            segments = await asyncio.to_thread(
+                hls.close_playlists, folder, self.settings.hls_window_segments
+            )
+            await recordings.finish(self.services, space_id, segments)
+            log.info("space(%s) recording finished after a restart", space_id)
+
+    def _lifecycle(self, channel: str, message: str) -> None:
+        data = json.loads(message)
+        if data.get("type") == "space_live":
+            task = asyncio.ensure_future(self.open_space(int(data["space_id"])))
+            self._api_tasks.add(task)
+            task.add_done_callback(self._api_tasks.discard)
+
+    async def open_space(self, space_id: int) -> None:
+        """Starts a live space's media (its mix, HLS and recording) before anyone connects."""
+        if self._loop is None:
+            return
+        try:
+            await self._in_media(self._open_space(space_id))
+        except Exception:
+            log.exception("space(%s) media could not start", space_id)
+
+    async def _open_space(self, space_id: int) -> None:
+        assert self._lock is not None
+        async with self._lock:
+            await self._space(space_id)
+
     async def stop(self) -> None:
         if self._loop is None:
             return
+        await self.services.bus.unsubscribe(LIFECYCLE_CHANNEL, self._lifecycle)
+        for task in list(self._api_tasks):
+            task.cancel()
+        await asyncio.gather(*self._api_tasks, return_exceptions=True)
         await self._in_media(self._shutdown())
         if self._clock is not None:
             self._clock.stopping.set()
@@ -121,8 +168,9 @@ class MediaEngine:
         self._loop = None
 
     async def _shutdown(self) -> None:
+        # The spaces stay live: their recordings are taken up again at the next start.
         for space_id in list(self._spaces):
-            await self.close_space(space_id)
+            await self.close_space(space_id, ended=False)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -206,12 +254,32 @@ class MediaEngine:
                 space_id=space_id, encoder=encoder, stage_bitrate=self.settings.stage_bitrate
             )
             self._spaces[space_id] = space
-            self._spaces_list = list(self._spaces.values())
             # Listen to the room's changes before anything reads a seat, so none is missed.
             await self._on_api(self.services.bus.subscribe(space_channel(space_id), self._heard))
+            try:
+                await self._start_hls(space)
+            finally:
+                # Ticked only from here on: the recording starts with the space's first tick.
+                self._spaces_list = list(self._spaces.values())
         return space
 
-    async def close_space(self, space_id: int) -> None:
+    async def _start_hls(self, space: SpaceMedia) -> None:
+        """HLS and the recording, on the node that claims the space (one per space)."""
+        claimed = await self._on_api(recordings.claim(self.services, space.space_id, self.node))
+        if not claimed:
+            log.info("space(%s) media: not claimed by this node, no HLS here", space.space_id)
+            return
+        writer = hls.HlsWriter(
+            recordings.media_folder(self.services, space.space_id),
+            bitrate=self.settings.hls_bitrate,
+            window=self.settings.hls_window_segments,
+            clock=self.services.clock,
+        )
+        await asyncio.to_thread(writer.start)
+        space.hls = writer
+
+    async def close_space(self, space_id: int, *, ended: bool = True) -> None:
+        """Stops a space's media; `ended` (the space is over) also finishes its recording."""
         space = self._spaces.pop(space_id, None)
         if space is None:
             return
@@ -219,6 +287,21 @@ class MediaEngine:
         await self._on_api(self.services.bus.unsubscribe(space_channel(space_id), self._heard))
         for session in self._sessions_of(space_id):
             await self._close(session)
+        if space.hls is not None:
+            segments = await asyncio.to_thread(space.hls.finish)
+            if ended:
+                try:
+                    await self._on_api(recordings.finish(self.services, space_id, segments))
+                except Exception:
+                    log.exception("space(%s) recording could not be finished", space_id)
+
+    @property
+    def webrtc_listener_count(self) -> int:
+        return sum(1 for s in self._sessions.values() if s.kind == "whep")
+
+    @property
+    def webrtc_listeners_full(self) -> bool:
+        return self.webrtc_listener_count >= self.settings.webrtc_listener_capacity
 
     def _heard(self, channel: str, message: str) -> None:
         """A room change, on the API loop: handled on the media loop."""
@@ -246,6 +329,8 @@ class MediaEngine:
             space.member_seq[data["user_id"]] = data["seq"]
             self._set_allowed(space, data["user_id"], False)
             self._close_user(space, data["user_id"], kinds=("whip", "whep"))
+        elif kind == "presence" and space.hls is not None:
+            space.hls.note(listeners=int(data["listener_count"]))
         elif kind == "space_updated" and data["space"]["state"] in ("ended", "canceled"):
             self._spawn(self.close_space(space.space_id))
 
@@ -274,12 +359,15 @@ class MediaEngine:
         check: Callable[[], Awaitable[tuple[bool, int]]],
     ) -> tuple[str, str]:
         assert self._lock is not None
+        if kind == "whep" and self.webrtc_listeners_full:
+            raise AtCapacity("this server's low-latency listeners are full: listen over HLS")
         async with self._lock:
             space = await self._space(space_id)
         try:
             allowed, seat_seq = await self._on_api(check())
         except Exception:
-            if not self._sessions_of(space_id):
+            # A space with no live media of its own (not claimed here) needs none kept.
+            if not self._sessions_of(space_id) and space.hls is None:
                 await self.close_space(space_id)
             raise
         pc = RTCPeerConnection(self.configuration())

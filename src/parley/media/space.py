@@ -19,6 +19,7 @@ import av
 import numpy as np
 
 from parley.media.fanout import FastSender
+from parley.media.hls import HlsWriter
 from parley.media.mixer import (
     FRAME_MS,
     FRAME_SAMPLES,
@@ -42,6 +43,32 @@ TIME_BASE = fractions.Fraction(1, SAMPLE_RATE_HZ)
 # A member counts as making sound above about -51 dBFS, and for 300 ms after.
 AUDIBLE_LEVEL = 0.15
 AUDIBLE_HOLD_TICKS = 15
+# The replay marks a new speaker once they have been the loudest for half a second.
+SPEAKER_CHANGE_TICKS = 25
+
+
+class SpeakerChanges:
+    """Who holds the floor, for the replay's markers: the loudest audible member, once they have
+    been loudest for SPEAKER_CHANGE_TICKS in a row (a cough does not move the marker)."""
+
+    def __init__(self) -> None:
+        self.speaker: int | None = None
+        self._candidate: int | None = None
+        self._run = 0
+
+    def observe(self, loudest: int | None) -> int | None:
+        """Returns the new speaker when the floor changes hands this tick."""
+        if loudest is None or loudest == self.speaker:
+            self._candidate, self._run = None, 0
+            return None
+        if loudest == self._candidate:
+            self._run += 1
+        else:
+            self._candidate, self._run = loudest, 1
+        if self._run >= SPEAKER_CHANGE_TICKS:
+            self.speaker, self._candidate, self._run = loudest, None, 0
+            return loudest
+        return None
 
 
 class OpusEncoder:
@@ -118,6 +145,9 @@ class SpaceMedia:
     # The seq of the last change applied per member, so a slower read of their seat never
     # overrides a newer change already received.
     member_seq: dict[int, int] = field(default_factory=dict)
+    # The space's HLS and recording (media/hls.py), on the node that claimed the space.
+    hls: HlsWriter | None = None
+    speakers: SpeakerChanges = field(default_factory=SpeakerChanges)
 
     def __post_init__(self) -> None:
         self.stage_encoder = OpusEncoder.low_delay(self.stage_bitrate)
@@ -128,6 +158,7 @@ class SpaceMedia:
         self.ticks += 1
         pts = self.ticks * FRAME_SAMPLES
         active: dict[int, Samples] = {}
+        loudest, loudest_level = None, AUDIBLE_LEVEL
         for member, queue in inputs.items():
             block = queue.pop()
             if block is not None and member in allowed:
@@ -136,6 +167,8 @@ class SpaceMedia:
                 self.levels.add(member, loudness)
                 if loudness >= AUDIBLE_LEVEL:
                     self._audible_until[member] = self.ticks + AUDIBLE_HOLD_TICKS
+                if loudness >= loudest_level:
+                    loudest, loudest_level = member, loudness
         outputs = set(self.mix_minus_tracks)
         # Only a member who is making sound needs a mix of their own: for everyone else the
         # mix-minus is the full mix, encoded once and shared.
@@ -156,6 +189,12 @@ class SpaceMedia:
             shared = self.stage_encoder.encode(full, pts)
             for member in outputs - talking:
                 mix_minus[member] = shared
+        hls = self.hls
+        if hls is not None:
+            hls.push(full)
+            new_speaker = self.speakers.observe(loudest)
+            if new_speaker is not None:
+                hls.note(speaker=new_speaker)
         listening = self.listener_tracks or self.fast_listeners
         packets = self.encoder.encode(full, pts) if listening else []
         return TickOutput(mix_minus, packets, self.levels.tick(allowed & set(inputs)))

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from parley.actions import recordings
 from parley.actions import spaces as space_actions
 from parley.actions.base import Services, publish, space_channel
 from parley.domain.events import Ping, Presence, ReactionBy, Reactions
@@ -50,6 +51,7 @@ class RoomRuntime:
             self._every(s.presence_interval_s, self.flush_presence, "presence"),
             self._every(s.heartbeat_interval_s, self._heartbeat, "heartbeat"),
             self._every(s.grace_check_interval_s, self._end_abandoned, "host-grace"),
+            self._every(s.purge_interval_s, self._purge, "purge"),
             self._every(60.0, self._forget_full_buckets, "buckets"),
         ]
 
@@ -111,6 +113,9 @@ class RoomRuntime:
 
     async def _end_abandoned(self) -> None:
         await space_actions.end_abandoned_spaces(self.services)
+
+    async def _purge(self) -> None:
+        await recordings.purge_expired(self.services)
 
     async def _forget_full_buckets(self) -> None:
         now = time.monotonic()

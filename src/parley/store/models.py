@@ -133,6 +133,8 @@ class Space(Base):
     # both numbers the change and takes the space's write lock (row lock on PostgreSQL).
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     host_absent_since: Mapped[datetime | None]
+    # The host's choice: whether a replay of the recording may be offered.
+    record: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class SpaceMember(Base):
@@ -174,4 +176,36 @@ class SpaceEvent(Base):
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Recording(Base):
+    """A space's recording: its HLS segments in the media store, kept for the retention period.
+    The unique space_id is also the claim: the node that inserts it writes the space's media."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), unique=True)
+    node: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    replay_published_at: Mapped[datetime | None]
+
+
+class Clip(Base):
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    __tablename__ = "clips"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), index=True
+    )
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    start_ms: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

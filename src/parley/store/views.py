@@ -48,6 +48,7 @@ def _space_view(space: Space, host: User, listener_count: int, stage_count: int)
         created_at=space.created_at,
         listener_count=listener_count,
         stage_count=stage_count,
+        record=space.record,
     )
 
 

@@ -1,0 +1,316 @@
+"""Recordings, replays and clips: the only code that changes their rows.
+
+The files (segments, the .m4a, clips) live in the media store under the space's folder; rows are
+written in one transaction and files are removed only after the rows they belong to are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.actions.base import Services, change
+from parley.actions.spaces import present_member
+from parley.domain import recordings as rules
+from parley.domain.errors import Conflict, Forbidden, InvalidState, NotFound
+from parley.domain.recordings import RecordingState
+from parley.domain.space import SpaceState
+from parley.domain.views import ClipView, RecordingView, SpaceView, UserBrief
+from parley.media import hls, playlist
+from parley.store import repo, views
+from parley.store.models import Clip, Recording, Space
+
+log = logging.getLogger(__name__)
+
+
+def media_folder(services: Services, space_id: int) -> Path:
+    return services.settings.media_dir / str(space_id)
+
+
+def clip_file(services: Services, space_id: int, clip_id: int) -> Path:
+    return media_folder(services, space_id) / "clips" / f"{clip_id}.m4a"
+
+
+def recording_file(services: Services, space_id: int) -> Path:
+    return media_folder(services, space_id) / hls.RECORDING_FILE
+
+
+async def _recording(session: AsyncSession, space_id: int) -> Recording | None:
+    return (
+        await session.execute(select(Recording).where(Recording.space_id == space_id))
+    ).scalar_one_or_none()
+
+
+# --- the media engine's side -------------------------------------------------------------------
+async def claim(services: Services, space_id: int, node: str) -> bool:
+    """Whether this node writes the space's media: it is live and no other node has claimed it
+    (the unique recording row is the claim). A claim of our own is resumed."""
+    try:
+        async with change(services) as unit:
+            space = await repo.space(unit.session, space_id)
+            if space is None or space.state != SpaceState.LIVE.value:
+                return False
+            found = await _recording(unit.session, space_id)
+            if found is not None:
+                return found.node == node and found.state == RecordingState.RECORDING.value
+            unit.session.add(
+                Recording(
+                    space_id=space_id,
+                    node=node,
+                    state=RecordingState.RECORDING.value,
+                    started_at=unit.now,
+                    ended_at=None,
+                    duration_ms=0,
+                    size_bytes=0,
+                    replay_published_at=None,
+                )
+            )
+            return True
+    except IntegrityError:
+        return False  # another node claimed it first
+
+
+async def unfinished(services: Services, node: str) -> list[tuple[int, bool]]:
+    """This node's recordings still marked as recording (after a crash): (space id, still live)."""
+    async with services.store.read() as session:
+        rows = (
+            await session.execute(
+                select(Recording.space_id, Space.state)
+                .join(Space, Space.id == Recording.space_id)
+                .where(Recording.node == node, Recording.state == RecordingState.RECORDING.value)
+            )
+        ).all()
+    return [(space_id, state == SpaceState.LIVE.value) for space_id, state in rows]
+
+
+async def finish(services: Services, space_id: int, segments: list[playlist.Segment]) -> None:
+    """The space ended: its recording becomes the .m4a (made off the event loop), or, when the
+    instance does not record spaces, its files and row go."""
+    folder = media_folder(services, space_id)
+    if not services.settings.record_spaces:
+        async with change(services) as unit:
+            await unit.session.execute(delete(Recording).where(Recording.space_id == space_id))
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        return
+    size = 0
+    if segments:
+        size = await asyncio.to_thread(
+            hls.export_recording, folder, segments, recording_file(services, space_id)
+        )
+    async with change(services) as unit:
+        found = await _recording(unit.session, space_id)
+        if found is None:
+            return
+        space = await repo.space(unit.session, space_id)
+        found.state = rules.finish(RecordingState(found.state)).value
+        found.ended_at = (space.ended_at if space is not None else None) or unit.now
+        found.duration_ms = round(playlist.total_duration_s(segments) * 1000)
+        found.size_bytes = size
+
+
+# --- what people do ----------------------------------------------------------------------------
+def _view(services: Services, row: Recording) -> RecordingView:
+    days = services.settings.retention_days
+    return RecordingView(
+        state=RecordingState(row.state),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        duration_s=row.duration_ms / 1000,
+        bytes=row.size_bytes,
+        download_url=f"/api/spaces/{row.space_id}/recording.m4a",
+        expires_at=rules.expires_at(row.ended_at, days) if row.ended_at else None,
+        replay_published=row.replay_published_at is not None,
+    )
+
+
+async def _hosted(services: Services, space_id: int, actor_id: int) -> tuple[Space, Recording]:
+    async with services.store.read() as session:
+        space = await repo.space(session, space_id)
+        if space is None:
+            raise NotFound(f"no space {space_id}")
+        if space.host_id != actor_id:
+            raise Forbidden("only the host may see the recording")
+        found = await _recording(session, space_id)
+        if found is None:
+            raise NotFound(f"space {space_id} has no recording")
+        return space, found
+
+
+async def recording(services: Services, space_id: int, actor_id: int) -> RecordingView:
+    _, found = await _hosted(services, space_id, actor_id)
+    return _view(services, found)
+
+
+async def download(services: Services, space_id: int, actor_id: int) -> Path:
+    _, found = await _hosted(services, space_id, actor_id)
+    if found.state != RecordingState.COMPLETE.value:
+        raise InvalidState("the recording is ready when the space ends", state=found.state)
+    path = recording_file(services, space_id)
+    if not path.is_file():
+        raise NotFound(f"space {space_id} recorded no audio")
+    return path
+
+
+async def set_replay(services: Services, space_id: int, actor_id: int, *, published: bool) -> None:
+    async with change(services) as unit:
+        space = await repo.space(unit.session, space_id, lock=True)
+        if space is None:
+            raise NotFound(f"no space {space_id}")
+        if space.host_id != actor_id:
+            raise Forbidden("only the host may publish the replay")
+        found = await _recording(unit.session, space_id)
+        if found is None:
+            raise NotFound(f"space {space_id} has no recording")
+        if published and not space.record:
+            raise Conflict("the host chose not to offer a replay of this space", rule="record_off")
+        if published and found.state != RecordingState.COMPLETE.value:
+            raise InvalidState("a replay can be published once the space ends", state=found.state)
+        if published and found.replay_published_at is None:
+            found.replay_published_at = unit.now
+        elif not published:
+            found.replay_published_at = None
+
+
+@dataclass
+class Replay:
+    space: SpaceView
+    published: bool
+    segments: list[playlist.Segment]
+    timeline: list[dict[str, float]]
+    speakers: dict[int, UserBrief]
+
+
+async def replay(services: Services, space_id: int, viewer_id: int | None) -> Replay:
+    async with services.store.read() as session:
+        space = await repo.space(session, space_id)
+        if space is None:
+            raise NotFound(f"no space {space_id}")
+        found = await _recording(session, space_id)
+        is_host = viewer_id == space.host_id
+        if found is None or (found.replay_published_at is None and not is_host):
+            raise NotFound(f"space {space_id} has no published replay")
+        if found.state != RecordingState.COMPLETE.value:
+            raise InvalidState("the replay is ready when the space ends", state=found.state)
+        folder = media_folder(services, space_id)
+        recovered = await asyncio.to_thread(hls.recover, folder)
+        timeline = await asyncio.to_thread(hls.read_timeline, folder)
+        speaker_ids = sorted({int(line["speaker"]) for line in timeline if "speaker" in line})
+        users = await repo.users_by_id(session, speaker_ids)
+        return Replay(
+            space=await views.space_view(session, space),
+            published=found.replay_published_at is not None,
+            segments=recovered.segments,
+            timeline=timeline,
+            speakers={uid: views.user_brief(user) for uid, user in users.items()},
+        )
+
+
+async def create_clip(
+    services: Services,
+    space_id: int,
+    actor_id: int,
+    *,
+    start_s: float | None,
+    duration_s: float,
+) -> ClipView:
+    """The last `duration_s` of a live space (any participant), or a span of a published replay
+    (anyone who may see it). The audio is cut and encoded before the row is written."""
+    async with services.store.read() as session:
+        space = await repo.space(session, space_id)
+        if space is None:
+            raise NotFound(f"no space {space_id}")
+        found = await _recording(session, space_id)
+        if space.state == SpaceState.LIVE.value:
+            await present_member(session, space_id, actor_id)
+        elif found is None or (found.replay_published_at is None and space.host_id != actor_id):
+            raise InvalidState("clips are taken from a live space or a replay", state=space.state)
+        if found is None:
+            raise NotFound(f"space {space_id} has no recording yet")
+        recording_id = found.id
+    folder = media_folder(services, space_id)
+    segments = (await asyncio.to_thread(hls.recover, folder)).segments
+    recorded_s = playlist.total_duration_s(segments)
+    if recorded_s <= 0:
+        raise InvalidState("nothing is recorded yet", state=space.state)
+    start_s, duration_s = rules.clip_span(
+        start_s=start_s, duration_s=duration_s, recorded_s=recorded_s
+    )
+    audio = await asyncio.to_thread(hls.decode_span, folder, segments, start_s, duration_s)
+    pending = folder / "clips" / f"pending-{uuid.uuid4().hex}.m4a"
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    size = await asyncio.to_thread(hls.export_clip, audio, pending, services.settings.hls_bitrate)
+    try:
+        async with change(services) as unit:
+            clip = Clip(
+                recording_id=recording_id,
+                space_id=space_id,
+                created_by=actor_id,
+                start_ms=round(start_s * 1000),
+                duration_ms=round(audio.size / hls.SAMPLE_RATE_HZ * 1000),
+                size_bytes=size,
+                created_at=unit.now,
+            )
+            unit.session.add(clip)
+            await unit.session.flush()
+            pending.replace(clip_file(services, space_id, clip.id))
+            return await _clip_view(unit.session, clip)
+    finally:
+        pending.unlink(missing_ok=True)
+
+
+async def _clip_view(session: AsyncSession, clip: Clip) -> ClipView:
+    space = await repo.space(session, clip.space_id)
+    users = await repo.users_by_id(session, [clip.created_by])
+    assert space is not None
+    return ClipView(
+        id=clip.id,
+        space_id=clip.space_id,
+        space_title=space.title,
+        created_by=views.user_brief(users[clip.created_by]),
+        start_s=clip.start_ms / 1000,
+        duration_s=clip.duration_ms / 1000,
+        created_at=clip.created_at,
+        audio_url=f"/api/clips/{clip.id}/audio.m4a",
+        page_url=f"/clips/{clip.id}",
+    )
+
+
+async def clip(services: Services, clip_id: int) -> tuple[ClipView, Path]:
+    """A clip is public to whoever has its link (it is made to be shared)."""
+    async with services.store.read() as session:
+        row = await session.get(Clip, clip_id)
+        if row is None:
+            raise NotFound(f"no clip {clip_id}")
+        return await _clip_view(session, row), clip_file(services, row.space_id, row.id)
+
+
+# --- retention ---------------------------------------------------------------------------------
+async def purge_expired(services: Services) -> list[int]:
+    """Deletes the recordings (and their clips) whose retention has passed: the rows in one
+    transaction, then their files. Returns the spaces whose recordings went."""
+    now = services.clock()
+    days = services.settings.retention_days
+    async with change(services) as unit:
+        rows = (
+            await unit.session.execute(
+                select(Recording).where(Recording.state == RecordingState.COMPLETE.value)
+            )
+        ).scalars()
+        expired = [row for row in rows if rules.is_expired(row.ended_at, now, days)]
+        space_ids = [row.space_id for row in expired]
+        if expired:
+            ids = [row.id for row in expired]
+            await unit.session.execute(delete(Clip).where(Clip.recording_id.in_(ids)))
+            await unit.session.execute(delete(Recording).where(Recording.id.in_(ids)))
+    for space_id in space_ids:
+        await asyncio.to_thread(shutil.rmtree, media_folder(services, space_id), True)
+        log.info("space(%s) recording purged after %d days", space_id, days)
+    return space_ids

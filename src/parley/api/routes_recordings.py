@@ -1,0 +1,209 @@
+"""HLS of live spaces, recordings, replays and clips."""
+
+from __future__ import annotations
+
+import html
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+from fastapi.responses import FileResponse, HTMLResponse
+
+from parley.actions import media as media_actions
+from parley.actions import recordings
+from parley.api.auth import OptionalUserDep, ServicesDep, UserDep
+from parley.api.schemas import (
+    ClipBody,
+    ClipOut,
+    Id,
+    ListenOut,
+    RecordingOut,
+    ReplayOut,
+)
+from parley.api.static import STATIC_DIR
+from parley.domain.errors import DomainError, Forbidden, NotFound
+from parley.domain.views import ListenerCountView, MarkerView, ReplayView
+from parley.media import playlist, urls
+from parley.media.engine import MediaEngine
+
+router = APIRouter(tags=["recordings"])
+
+MediaFile = Annotated[str, Path(min_length=1, max_length=40)]
+Signature = Annotated[str, Path(min_length=1, max_length=64)]
+Expires = Annotated[int, Path(ge=0, le=99_999_999_999)]
+
+_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".m4s": "audio/mp4", ".mp4": "audio/mp4"}
+
+
+class LinkExpired(DomainError):
+    status = 410
+    code = "expired"
+
+
+def _signed(request: Request, space_id: int, file: str) -> tuple[str, datetime]:
+    settings = request.app.state.services.settings
+    expires = int(time.time()) + settings.hls_url_ttl_s
+    url = urls.hls_url(space_id, expires, settings.media_url_secret, file)
+    return url, datetime.fromtimestamp(expires, UTC)
+
+
+@router.get("/api/spaces/{space_id}/listen")
+async def listen(space_id: Id, request: Request, services: ServicesDep, user: UserDep) -> ListenOut:
+    """How to listen: the live HLS playlist (signed, expiring) and whether this node still takes
+    low-latency WebRTC listeners."""
+    await media_actions.check_listen(services, space_id, user.id)
+    url, expires_at = _signed(request, space_id, playlist.LIVE_PLAYLIST)
+    engine: MediaEngine = request.app.state.media
+    return ListenOut(
+        hls_url=url, hls_expires_at=expires_at, webrtc=not engine.webrtc_listeners_full
+    )
+
+
+@router.get("/hls/{space_id}/{expires}/{signature}/{file}", include_in_schema=False)
+async def hls_file(
+    space_id: Id,
+    expires: Expires,
+    signature: Signature,
+    file: MediaFile,
+    services: ServicesDep,
+) -> Response:
+    """A space's playlist or segment, as nginx serves them in production (docs/deploy.md)."""
+    checked = urls.check(
+        space_id, expires, signature, services.settings.media_url_secret, time.time()
+    )
+    if checked is urls.Check.BAD:
+        raise Forbidden("the media link's signature is not valid")
+    if checked is urls.Check.EXPIRED:
+        raise LinkExpired("the media link has expired: ask for a new one")
+    if not playlist.is_media_file(file):
+        raise NotFound(f"no media file {file}")
+    path = recordings.media_folder(services, space_id) / file
+    if not path.is_file():
+        raise NotFound(f"no media file {file}")
+    suffix = path.suffix
+    # Playlists change every segment; a segment never changes once written (RFC 8216 s6.2.2).
+    cache = "no-cache" if suffix == ".m3u8" else "public, max-age=31536000, immutable"
+    return FileResponse(
+        path,
+        media_type=_TYPES[suffix],
+        headers={"Cache-Control": cache, "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/api/spaces/{space_id}/recording")
+async def recording(space_id: Id, services: ServicesDep, user: UserDep) -> RecordingOut:
+    return RecordingOut(recording=await recordings.recording(services, space_id, user.id))
+
+
+@router.get(
+    "/api/spaces/{space_id}/recording.m4a",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/mp4": {}}}},
+)
+async def download_recording(space_id: Id, services: ServicesDep, user: UserDep) -> FileResponse:
+    """The whole recording as one .m4a file (the host only, once the space has ended)."""
+    path = await recordings.download(services, space_id, user.id)
+    return FileResponse(path, media_type="audio/mp4", filename=f"space-{space_id}.m4a")
+
+
+async def _replay_view(request: Request, space_id: int, viewer_id: int | None) -> ReplayView:
+    services = request.app.state.services
+    found = await recordings.replay(services, space_id, viewer_id)
+    url, _ = _signed(request, space_id, playlist.INDEX_PLAYLIST)
+    markers = [
+        MarkerView(at_s=float(line["at_s"]), user=found.speakers[int(line["speaker"])])
+        for line in found.timeline
+        if "speaker" in line and int(line["speaker"]) in found.speakers
+    ]
+    counts = [
+        ListenerCountView(at_s=float(line["at_s"]), count=int(line["listeners"]))
+        for line in found.timeline
+        if "listeners" in line
+    ]
+    return ReplayView(
+        space=found.space,
+        duration_s=playlist.total_duration_s(found.segments),
+        playlist_url=url,
+        published=found.published,
+        markers=markers,
+        listener_counts=counts,
+    )
+
+
+@router.get("/api/spaces/{space_id}/replay")
+async def replay(space_id: Id, request: Request, viewer: OptionalUserDep) -> ReplayOut:
+    """A published replay: the recording's playlist, speaker markers and listener counts."""
+    return ReplayOut(replay=await _replay_view(request, space_id, viewer.id if viewer else None))
+
+
+@router.post("/api/spaces/{space_id}/replay")
+async def publish_replay(
+    space_id: Id, request: Request, services: ServicesDep, user: UserDep
+) -> ReplayOut:
+    await recordings.set_replay(services, space_id, user.id, published=True)
+    return ReplayOut(replay=await _replay_view(request, space_id, user.id))
+
+
+@router.delete("/api/spaces/{space_id}/replay")
+async def unpublish_replay(
+    space_id: Id, request: Request, services: ServicesDep, user: UserDep
+) -> ReplayOut:
+    await recordings.set_replay(services, space_id, user.id, published=False)
+    return ReplayOut(replay=await _replay_view(request, space_id, user.id))
+
+
+@router.post("/api/spaces/{space_id}/clips", status_code=status.HTTP_201_CREATED)
+async def create_clip(
+    space_id: Id, body: ClipBody, services: ServicesDep, user: UserDep
+) -> ClipOut:
+    """Clip the last 30 s (at most) of a live space, or a span of a replay."""
+    view = await recordings.create_clip(
+        services, space_id, user.id, start_s=body.start_s, duration_s=body.duration_s
+    )
+    return ClipOut(clip=view)
+
+
+@router.get("/api/clips/{clip_id}")
+async def get_clip(clip_id: Id, services: ServicesDep) -> ClipOut:
+    view, _ = await recordings.clip(services, clip_id)
+    return ClipOut(clip=view)
+
+
+@router.get(
+    "/api/clips/{clip_id}/audio.m4a",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/mp4": {}}}},
+)
+async def clip_audio(clip_id: Id, services: ServicesDep) -> FileResponse:
+    _, path = await recordings.clip(services, clip_id)
+    if not path.is_file():
+        raise NotFound(f"clip {clip_id} has no audio")
+    return FileResponse(path, media_type="audio/mp4", filename=f"clip-{clip_id}.m4a")
+
+
+@router.get("/clips/{clip_id}", include_in_schema=False)
+async def clip_page(clip_id: Id, request: Request, services: ServicesDep) -> Response:
+    """The web client's page, with the clip's Open Graph tags in its head for link previews
+    (crawlers do not run the page's scripts)."""
+    view, _ = await recordings.clip(services, clip_id)
+    index = STATIC_DIR / "index.html"
+    page = index.read_text() if index.is_file() else "<!doctype html><html><head></head></html>"
+    base = str(request.base_url).rstrip("/")
+    title = f"Clip from “{view.space_title}”"
+    description = f"{view.duration_s:.0f} s clipped by @{view.created_by.handle} on Parley"
+    tags = {
+        "og:type": "music.song",
+        "og:title": title,
+        "og:description": description,
+        "og:url": base + view.page_url,
+        "og:audio": base + view.audio_url,
+        "og:audio:type": "audio/mp4",
+        "twitter:card": "summary",
+    }
+    meta = "".join(
+        f'<meta property="{key}" content="{html.escape(value)}">' for key, value in tags.items()
+    )
+    return HTMLResponse(
+        page.replace("</head>", meta + "</head>", 1), headers={"Cache-Control": "no-cache"}
+    )

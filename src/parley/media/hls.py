@@ -1,0 +1,417 @@
+"""A live space's full mix as HLS (RFC 8216): AAC-LC in fragmented MP4, 1 s segments.
+
+The media clock hands each tick's mix to `HlsWriter.push`; a thread of the writer's own encodes
+AAC, lets PyAV's MP4 muxer cut a fragment about every second, and writes each fragment as a
+segment file, then appends it to `index.m3u8` and rewrites the live window. The segments are the
+recording too: a segment is written under a temporary name and renamed when whole, and only then
+listed, so after a `kill -9` every listed segment is complete and the playlist is the journal the
+next start reads back (`recover`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+import numpy as np
+
+from parley.media import playlist
+from parley.media.playlist import Segment
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 48000
+AAC_FRAME_SAMPLES = 1024
+TIMELINE = "timeline.jsonl"
+RECORDING_FILE = "recording.m4a"
+
+
+class Fmp4Splitter:
+    """Cuts the muxer's fragmented-MP4 byte stream into the init segment (ftyp + moov) and media
+    segments (moof + mdat), counting each fragment's samples from its `trun` box."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._pending: list[bytes] = []
+        self._samples = 0
+
+    def feed(self, data: bytes) -> list[tuple[str, bytes, int]]:
+        """Returns the whole units the data completed: ("init", bytes, 0) or
+        ("segment", bytes, sample_count)."""
+        self._buffer += data
+        units: list[tuple[str, bytes, int]] = []
+        while len(self._buffer) >= 8:
+            size = int.from_bytes(self._buffer[0:4], "big")
+            kind = bytes(self._buffer[4:8])
+            if size == 1 and len(self._buffer) >= 16:
+                size = int.from_bytes(self._buffer[8:16], "big")
+            if size < 8:
+                raise ValueError(f"bad MP4 box size {size} for {kind!r}")
+            if len(self._buffer) < size:
+                break
+            box = bytes(self._buffer[:size])
+            del self._buffer[:size]
+            self._pending.append(box)
+            if kind == b"moov":
+                units.append(("init", b"".join(self._pending), 0))
+                self._pending = []
+            elif kind == b"moof":
+                self._samples = trun_sample_count(box)
+            elif kind == b"mdat":
+                units.append(("segment", b"".join(self._pending), self._samples))
+                self._pending, self._samples = [], 0
+        return units
+
+
+def _children(box: bytes, header: int = 8) -> dict[bytes, bytes]:
+    found: dict[bytes, bytes] = {}
+    at = header
+    while at + 8 <= len(box):
+        size = int.from_bytes(box[at : at + 4], "big")
+        if size < 8:
+            break
+        found.setdefault(box[at + 4 : at + 8], box[at : at + size])
+        at += size
+    return found
+
+
+def trun_sample_count(moof: bytes) -> int:
+    """ISO/IEC 14496-12 s8.8.8: the track run's sample_count follows its version and flags."""
+    traf = _children(moof).get(b"traf", b"")
+    trun = _children(traf).get(b"trun", b"")
+    if len(trun) < 16:
+        return 0
+    return int.from_bytes(trun[12:16], "big")
+
+
+class _Sink:
+    """The file-like object PyAV's muxer writes to (never seeks: fragmented output)."""
+
+    def __init__(self, on_bytes: Callable[[bytes], None]) -> None:
+        self.on_bytes = on_bytes
+
+    def write(self, data: bytes) -> int:
+        self.on_bytes(bytes(data))
+        return len(data)
+
+
+def _write_atomically(path: Path, data: bytes | str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    if isinstance(data, str):
+        temporary.write_text(data)
+    else:
+        temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+@dataclass
+class Recovered:
+    segments: list[Segment]
+    ended: bool
+
+
+def recover(folder: Path) -> Recovered:
+    """Reads a media folder back: the listed segments whose files are whole (listing happens only
+    after the rename, so a missing file means the folder was tampered with, not a crash)."""
+    index = folder / playlist.INDEX_PLAYLIST
+    if not index.is_file():
+        return Recovered([], False)
+    segments, ended = playlist.parse(index.read_text())
+    whole = []
+    for segment in segments:
+        if not (folder / playlist.segment_name(segment.number)).is_file():
+            break
+        whole.append(segment)
+    return Recovered(whole, ended)
+
+
+def close_playlists(folder: Path, window: int) -> list[Segment]:
+    """Ends a folder's playlists (EXT-X-ENDLIST), e.g. after a crash: what was listed stays."""
+    found = recover(folder)
+    index = folder / playlist.INDEX_PLAYLIST
+    if found.segments or index.is_file():
+        text = playlist.header(playlist_type="EVENT")
+        for i, segment in enumerate(found.segments):
+            text += playlist.entry(segment, with_map=i == 0)
+        _write_atomically(index, text + playlist.ENDLIST)
+        _write_atomically(
+            folder / playlist.LIVE_PLAYLIST,
+            playlist.live_playlist(found.segments, window, ended=True),
+        )
+    return found.segments
+
+
+class HlsWriter:
+    """Writes one space's mix as HLS into its media folder, on a thread of its own."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        bitrate: int,
+        window: int,
+        clock: Callable[[], datetime],
+        segment_s: float = 1.0,
+    ) -> None:
+        self.folder = folder
+        self.bitrate = bitrate
+        self.window = window
+        self.clock = clock
+        self.segment_s = segment_s
+        self.segments: list[Segment] = []
+        self.bytes_written = 0
+        self._queue: queue.SimpleQueue[tuple[str, object] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="parley-hls", daemon=True)
+        self._run_number = 1
+        self._run_started_at: datetime | None = None
+        self._run_samples = 0  # samples written to segments in this run
+        self._offset_s = 0.0  # audio in earlier runs
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._pts = 0
+        self._failed = False
+
+    # --- on the media clock's thread ----------------------------------------------------------
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        found = recover(self.folder)
+        self.segments = list(found.segments)
+        if self.segments:
+            # A restart mid-space: carry on after what was written, as a new run.
+            self._run_number = self.segments[-1].run + 1
+            self._offset_s = playlist.total_duration_s(self.segments)
+            # Rewrite the index without a torn tail (or an ENDLIST) before appending to it.
+            text = playlist.header(playlist_type="EVENT")
+            for i, segment in enumerate(self.segments):
+                text += playlist.entry(segment, with_map=i == 0)
+            _write_atomically(self.folder / playlist.INDEX_PLAYLIST, text)
+        else:
+            _write_atomically(
+                self.folder / playlist.INDEX_PLAYLIST, playlist.header(playlist_type="EVENT")
+            )
+        self._thread.start()
+
+    def push(self, samples: np.ndarray) -> None:
+        """One tick of the mix (int16 mono at 48 kHz); copied, the caller reuses its buffer."""
+        self._queue.put(("audio", samples.copy()))
+
+    def note(self, **fields: int) -> None:
+        """A line for the replay's timeline (speaker changes, listener counts), stamped with the
+        recording's position when the writer thread reaches it."""
+        self._queue.put(("note", dict(fields)))
+
+    def finish(self, timeout_s: float = 10.0) -> list[Segment]:
+        """Writes what is left, ends the playlists and stops the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+        return self.segments
+
+    @property
+    def position_s(self) -> float:
+        return self._offset_s + self._pts / SAMPLE_RATE_HZ
+
+    # --- on the writer's thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        splitter = Fmp4Splitter()
+        units: list[tuple[str, bytes, int]] = []
+        output = av.open(
+            _Sink(lambda data: units.extend(splitter.feed(data))),
+            "w",
+            format="mp4",
+            options={
+                # A fragment per segment, written whole when the next packet passes the mark;
+                # empty_moov makes the init segment; no index at the end (never seeks).
+                "movflags": "empty_moov+default_base_moof+skip_trailer",
+                "frag_duration": str(int(self.segment_s * 1_000_000)),
+            },
+        )
+        stream = output.add_stream("aac", rate=SAMPLE_RATE_HZ)
+        stream.codec_context.layout = "mono"
+        stream.codec_context.bit_rate = self.bitrate
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    break
+                kind, value = item
+                if kind == "note":
+                    assert isinstance(value, dict)
+                    self._append_timeline({"at_s": round(self.position_s, 3), **value})
+                    continue
+                assert isinstance(value, np.ndarray)
+                if self._run_started_at is None:
+                    self._run_started_at = self.clock()
+                self._encode(stream, output, value)
+                self._write_units(units)
+            for packet in stream.encode(None):
+                output.mux(packet)
+            output.close()
+            self._write_units(units)
+        except Exception:
+            self._failed = True
+            log.exception("hls(%s) writer failed", self.folder.name)
+        finally:
+            self._end_playlists()
+
+    def _encode(
+        self, stream: av.AudioStream, output: av.container.OutputContainer, samples: np.ndarray
+    ) -> None:
+        self._pending = np.concatenate([self._pending, samples.astype(np.float32) / 32768.0])
+        while self._pending.size >= AAC_FRAME_SAMPLES:
+            block, self._pending = (
+                self._pending[:AAC_FRAME_SAMPLES],
+                self._pending[AAC_FRAME_SAMPLES:],
+            )
+            frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format="fltp", layout="mono")
+            frame.sample_rate = SAMPLE_RATE_HZ
+            frame.pts = self._pts
+            self._pts += AAC_FRAME_SAMPLES
+            for packet in stream.encode(frame):
+                output.mux(packet)
+
+    def _write_units(self, units: list[tuple[str, bytes, int]]) -> None:
+        while units:
+            kind, data, sample_count = units.pop(0)
+            if kind == "init":
+                _write_atomically(self.folder / playlist.init_name(self._run_number), data)
+                continue
+            assert self._run_started_at is not None
+            number = self.segments[-1].number + 1 if self.segments else 1
+            starts_at = self._run_started_at + timedelta(seconds=self._run_samples / SAMPLE_RATE_HZ)
+            # As the playlist states them, so what is read back after a restart is the same.
+            duration_s = round(sample_count * AAC_FRAME_SAMPLES / SAMPLE_RATE_HZ, 5)
+            starts_at = starts_at.replace(microsecond=starts_at.microsecond // 1000 * 1000)
+            first_of_run = self._run_samples == 0
+            self._run_samples += sample_count * AAC_FRAME_SAMPLES
+            segment = Segment(
+                number=number,
+                duration_s=duration_s,
+                run=self._run_number,
+                starts_at=starts_at,
+                discontinuity=first_of_run and self._run_number > 1,
+            )
+            _write_atomically(self.folder / playlist.segment_name(number), data)
+            self.bytes_written += len(data)
+            with (self.folder / playlist.INDEX_PLAYLIST).open("a") as index:
+                index.write(playlist.entry(segment, with_map=number == 1))
+            self.segments = [*self.segments, segment]
+            _write_atomically(
+                self.folder / playlist.LIVE_PLAYLIST,
+                playlist.live_playlist(self.segments, self.window, ended=False),
+            )
+
+    def _append_timeline(self, line: dict[str, object]) -> None:
+        with (self.folder / TIMELINE).open("a") as timeline:
+            timeline.write(json.dumps(line) + "\n")
+
+    def _end_playlists(self) -> None:
+        try:
+            with (self.folder / playlist.INDEX_PLAYLIST).open("a") as index:
+                index.write(playlist.ENDLIST)
+            _write_atomically(
+                self.folder / playlist.LIVE_PLAYLIST,
+                playlist.live_playlist(self.segments, self.window, ended=True),
+            )
+        except OSError:
+            log.exception("hls(%s) could not end the playlists", self.folder.name)
+
+
+def read_timeline(folder: Path) -> list[dict[str, float]]:
+    path = folder / TIMELINE
+    if not path.is_file():
+        return []
+    lines = []
+    for raw in path.read_text().splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except ValueError:
+            break  # torn by a crash
+    return lines
+
+
+# --- files made from the segments ---------------------------------------------------------------
+def _runs(folder: Path, segments: list[Segment]) -> list[bytes]:
+    """Each run's init segment followed by its media segments: one playable fMP4 stream each."""
+    streams: list[bytes] = []
+    current: list[bytes] = []
+    run = None
+    for segment in segments:
+        if segment.run != run:
+            if current:
+                streams.append(b"".join(current))
+            run = segment.run
+            current = [(folder / playlist.init_name(run)).read_bytes()]
+        current.append((folder / playlist.segment_name(segment.number)).read_bytes())
+    if current:
+        streams.append(b"".join(current))
+    return streams
+
+
+def export_recording(folder: Path, segments: list[Segment], target: Path) -> int:
+    """The whole recording as one .m4a (AAC copied, not re-encoded): the runs of a space that
+    outlived a restart are joined end to end. Returns its size in bytes."""
+    temporary = target.with_name(target.name + ".tmp")
+    with av.open(str(temporary), "w", format="ipod", options={"movflags": "faststart"}) as out:
+        out_stream = None
+        offset = 0
+        for data in _runs(folder, segments):
+            with av.open(io.BytesIO(data), "r", format="mp4") as source:
+                in_stream = source.streams.audio[0]
+                if out_stream is None:
+                    out_stream = out.add_stream_from_template(in_stream)
+                last = offset
+                for packet in source.demux(in_stream):
+                    if packet.dts is None or packet.size == 0:
+                        continue
+                    packet.pts = (packet.pts or 0) + offset
+                    packet.dts = packet.dts + offset
+                    last = max(last, packet.pts + (packet.duration or AAC_FRAME_SAMPLES))
+                    packet.stream = out_stream
+                    out.mux(packet)
+                offset = last
+    temporary.replace(target)
+    return target.stat().st_size
+
+
+def decode_span(
+    folder: Path, segments: list[Segment], start_s: float, duration_s: float
+) -> np.ndarray:
+    """The recording's audio over [start_s, start_s + duration_s), as float32 mono at 48 kHz."""
+    chosen = playlist.span(segments, start_s, duration_s)
+    pieces: list[np.ndarray] = []
+    for data in _runs(folder, chosen.segments):
+        with av.open(io.BytesIO(data), "r", format="mp4") as source:
+            for frame in source.decode(audio=0):
+                pieces.append(frame.to_ndarray().reshape(-1).astype(np.float32))
+    audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    skip = round(chosen.skip_s * SAMPLE_RATE_HZ)
+    return audio[skip : skip + round(chosen.duration_s * SAMPLE_RATE_HZ)]
+
+
+def export_clip(audio: np.ndarray, target: Path, bitrate: int) -> int:
+    """A clip as a standalone .m4a (re-encoded, so it starts and ends on the exact sample)."""
+    temporary = target.with_name(target.name + ".tmp")
+    with av.open(str(temporary), "w", format="ipod", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("aac", rate=SAMPLE_RATE_HZ)
+        stream.codec_context.layout = "mono"
+        stream.codec_context.bit_rate = bitrate
+        for at in range(0, audio.size, AAC_FRAME_SAMPLES):
+            block = audio[at : at + AAC_FRAME_SAMPLES]
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(block.reshape(1, -1)), format="fltp", layout="mono"
+            )
+            frame.sample_rate = SAMPLE_RATE_HZ
+            frame.pts = at
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    temporary.replace(target)
+    return target.stat().st_size

@@ -1,0 +1,238 @@
+"""HLS of a live space, its recording, replay and clips, on a real server with a real speaker."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+import subprocess
+import time
+from datetime import datetime
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from media_support import tone_level
+from parley.media import playlist
+from parley.media.client import GeneratedTrack, WebRtcClient, tone
+from support import Client, Running
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+HZ = 440.0
+HEARD = 0.05
+GONE = 0.01
+FFPROBE = shutil.which("ffprobe")
+
+
+def ffprobe(target: str, entries: str) -> dict[str, Any]:
+    assert FFPROBE is not None, "ffprobe is installed by scripts/install.sh --test"
+    done = subprocess.run(
+        [FFPROBE, "-v", "error", "-show_entries", entries, "-of", "json", target],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+def ffprobe_duration_s(target: str) -> float:
+    return float(ffprobe(target, "format=duration")["format"]["duration"])
+
+
+def decode(data: bytes) -> np.ndarray:
+    """AAC from an .m4a, as int16-scaled samples at 48 kHz."""
+    with av.open(io.BytesIO(data)) as container:
+        samples = [f.to_ndarray().reshape(-1) for f in container.decode(audio=0)]
+    return np.concatenate(samples).astype(np.float64) * 32767
+
+
+def level_at(audio: np.ndarray, start_s: float, end_s: float) -> float:
+    window = audio[int(start_s * 48000) : int(end_s * 48000)]
+    assert window.size > 0, (start_s, end_s, audio.size)
+    return tone_level(window, HZ)
+
+
+async def _wait_for(predicate, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+async def _speaking_host(server: Running) -> tuple[Client, int, WebRtcClient]:
+    host = await server.signup("host")
+    space = await host.create_space("Recorded")
+    sid = space["id"]
+    socket = await host.socket(sid)  # the host present: no grace period ends the space
+    await socket.until_type("snapshot")
+    speaker = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(HZ)))
+    assert (await speaker.connect()).status_code == 201
+    return host, sid, speaker
+
+
+async def test_live_hls_recording_and_clip_hold_the_tone_when_it_was_played(
+    server: Running,
+) -> None:
+    host, sid, speaker = await _speaking_host(server)
+    try:
+        listen = await host.ok("GET", f"/api/spaces/{sid}/listen")
+        assert listen["webrtc"] is True
+        live_url = server.base_url + listen["hls_url"]
+        index_url = live_url.replace(playlist.LIVE_PLAYLIST, playlist.INDEX_PLAYLIST)
+
+        async def segments_listed() -> bool:
+            response = await host.get(listen["hls_url"])
+            return response.status_code == 200 and ".m4s" in response.text
+
+        await _wait_for(segments_listed)
+        await asyncio.sleep(1.5)
+        # Muted (the default), the host's tone is not in the mix; unmuted, it is from then on.
+        unmuted_at = time.time()
+        await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
+        await asyncio.sleep(2.5)
+        muted_at = time.time()
+        await host.ok("POST", f"/api/spaces/{sid}/me/mute")
+        await asyncio.sleep(2.0)
+
+        live = await host.get(listen["hls_url"])
+        assert live.headers["content-type"] == "application/vnd.apple.mpegurl"
+        assert "#EXT-X-ENDLIST" not in live.text
+        live_segments, _ = playlist.parse(live.text)
+        assert 1 <= len(live_segments) <= server.app.state.services.settings.hls_window_segments
+        # ffprobe reads the live playlist and its segments over HTTP: AAC-LC, mono, 48 kHz.
+        (stream,) = ffprobe(live_url, "stream=codec_name,profile,sample_rate,channels")["streams"]
+        assert stream == {
+            "codec_name": "aac",
+            "profile": "LC",
+            "sample_rate": "48000",
+            "channels": 1,
+        }
+
+        # A clip of the last 30 s of the live space: all of it, here, tone included.
+        clip = (await host.ok("POST", f"/api/spaces/{sid}/clips", json={}, status=201))["clip"]
+        assert 0 < clip["duration_s"] <= 30
+        assert (
+            await host.post(f"/api/spaces/{sid}/clips", json={"duration_s": 31})
+        ).status_code == 422
+    finally:
+        await speaker.close()
+
+    index = await host.get(index_url[len(server.base_url) :])
+    segments, ended = playlist.parse(index.text)
+    assert not ended and segments
+    recording_started = segments[0].starts_at.timestamp()
+    tone_from, tone_to = unmuted_at - recording_started, muted_at - recording_started
+
+    ended_space = await host.ok("POST", f"/api/spaces/{sid}/end")
+    time_live_s = (
+        datetime.fromisoformat(ended_space["space"]["ended_at"])
+        - datetime.fromisoformat(ended_space["space"]["started_at"])
+    ).total_seconds()
+
+    async def complete() -> bool:
+        response = await host.get(f"/api/spaces/{sid}/recording")
+        return response.status_code == 200 and response.json()["recording"]["state"] == "complete"
+
+    await _wait_for(complete)
+    recording = (await host.ok("GET", f"/api/spaces/{sid}/recording"))["recording"]
+    assert abs(recording["duration_s"] - time_live_s) <= 0.05 * time_live_s
+    # The finished playlist: ffprobe's total matches the time live within 5 %.
+    assert abs(ffprobe_duration_s(index_url) - time_live_s) <= 0.05 * time_live_s
+
+    download = await host.get(f"/api/spaces/{sid}/recording.m4a")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "audio/mp4"
+    audio = decode(download.content)
+    assert abs(audio.size / 48000 - time_live_s) <= 0.05 * time_live_s
+    # The tone is in the recording when it was played (the WebRTC path adds well under 0.3 s).
+    assert level_at(audio, tone_from + 0.3, tone_to) > HEARD
+    assert level_at(audio, max(0.0, tone_from - 1.2), tone_from - 0.1) < GONE
+    assert level_at(audio, tone_to + 0.4, tone_to + 1.5) < GONE
+
+    # The clip taken over it holds it at the same place.
+    clip_audio = decode((await host.get(clip["audio_url"])).content)
+    assert abs(clip_audio.size / 48000 - clip["duration_s"]) < 0.05
+    in_clip = tone_from - clip["start_s"]
+    assert level_at(clip_audio, in_clip + 0.3, in_clip + 2.0) > HEARD
+    assert level_at(clip_audio, max(0.0, in_clip - 1.2), in_clip - 0.1) < GONE
+
+
+async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Running) -> None:
+    host, sid, speaker = await _speaking_host(server)
+    guest = await server.signup("guest")
+    await guest.join(sid)
+    try:
+        await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
+        await asyncio.sleep(3.0)
+        # Not over yet: nothing to download or publish.
+        assert (await host.get(f"/api/spaces/{sid}/recording.m4a")).status_code == 409
+        assert (await host.post(f"/api/spaces/{sid}/replay")).status_code == 409
+    finally:
+        await speaker.close()
+    await host.ok("POST", f"/api/spaces/{sid}/end")
+
+    async def complete() -> bool:
+        response = await host.get(f"/api/spaces/{sid}/recording")
+        return response.json()["recording"]["state"] == "complete"
+
+    await _wait_for(complete)
+    assert (await guest.get(f"/api/spaces/{sid}/recording")).status_code == 403
+    assert (await guest.get(f"/api/spaces/{sid}/recording.m4a")).status_code == 403
+    assert (await guest.get(f"/api/spaces/{sid}/replay")).status_code == 404
+    assert (await guest.post(f"/api/spaces/{sid}/replay")).status_code == 403
+
+    replay = (await host.ok("POST", f"/api/spaces/{sid}/replay"))["replay"]
+    assert replay["published"] is True
+    assert replay["duration_s"] > 2
+    # The host was the one speaking: a marker names them.
+    assert [m["user"]["id"] for m in replay["markers"]] == [host.id]
+    seen = (await guest.ok("GET", f"/api/spaces/{sid}/replay"))["replay"]
+    vod = await guest.get(seen["playlist_url"])
+    assert vod.text.rstrip().endswith("#EXT-X-ENDLIST")
+
+    clip = (
+        await guest.ok(
+            "POST", f"/api/spaces/{sid}/clips", json={"start_s": 1.0, "duration_s": 2.0}, status=201
+        )
+    )["clip"]
+    assert clip["start_s"] == 1.0 and clip["duration_s"] == pytest.approx(2.0, abs=0.01)
+    assert clip["created_by"]["id"] == guest.id
+    page = await guest.get(clip["page_url"])
+    assert 'property="og:audio"' in page.text and "Recorded" in page.text
+    bad = await guest.post(f"/api/spaces/{sid}/clips", json={"start_s": 999.0, "duration_s": 5})
+    assert bad.status_code == 422 and bad.json()["field"] == "start_s"
+
+
+async def test_media_links_are_signed_and_expire(server: Running) -> None:
+    host = await server.signup("host")
+    sid = (await host.create_space("Signed"))["id"]
+    listen = await host.ok("GET", f"/api/spaces/{sid}/listen")
+    _, _, space, expires, signature, name = listen["hls_url"].split("/")
+
+    async def status(path: str) -> int:
+        return (await host.get(path)).status_code
+
+    await _wait_for(lambda: _is(status(listen["hls_url"]), 200))
+    assert await status(f"/hls/{space}/{expires}/{signature[:-2]}xx/{name}") == 403
+    assert await status(f"/hls/{int(space) + 1}/{expires}/{signature}/{name}") == 403
+    assert await status(f"/hls/{space}/{int(expires) + 1}/{signature}/{name}") == 403
+    assert await status(f"/hls/{space}/{expires}/{signature}/parley.db") == 404
+    assert await status(f"/hls/{space}/{expires}/{signature}/seg-999999.m4s") == 404
+    assert await status(f"/hls/{space}/{expires}/{signature}/recording.m4a") == 404
+    secret = server.app.state.services.settings.media_url_secret
+    from parley.media import urls
+
+    old = urls.hls_url(int(space), int(time.time()) - 5, secret, name)
+    assert await status(old) == 410
+
+
+async def _is(value: object, expected: object) -> bool:
+    return await value == expected  # type: ignore[misc]
