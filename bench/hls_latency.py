@@ -152,7 +152,7 @@ async def run(
         frame = s // FRAME_SAMPLES * FRAME_SAMPLES
         if frame in sent_at:
             sent.append((sent_at[frame] + (s - frame) / SAMPLE_RATE_HZ, k % len(MARKS_HZ)))
-    onsets = _onsets(follower.frames())
+    onsets = _onsets(follower.frames(), offset_in_block=False)
     # A match may lag by up to 4 periods (the marks' cycle): more than any latency here.
     latencies_ms, spurious = _latencies(onsets, sent, window_s=4 * args.period_ms / 1000)
     values = [v / 1000 for v in latencies_ms]

@@ -95,8 +95,12 @@ def _mark(samples: Samples) -> int:
     return int(np.argmax(powers))
 
 
-def _onsets(frames: list[tuple[float, int, Samples]]) -> list[tuple[float, int]]:
-    """(arrival time of the onset sample, mark) for each impulse found in a recording."""
+def _onsets(
+    frames: list[tuple[float, int, Samples]], *, offset_in_block: bool = True
+) -> list[tuple[float, int]]:
+    """(arrival time of the onset sample, mark) for each impulse found in a recording. A block
+    that plays as it arrives reaches its onset `offset` samples later; one that arrives whole
+    (an HLS segment) holds it from its arrival (`offset_in_block=False`)."""
     if not frames:
         return []
     stream = np.concatenate([s for _, _, s in frames])
@@ -111,7 +115,8 @@ def _onsets(frames: list[tuple[float, int, Samples]]) -> list[tuple[float, int]]
         if index - last > quiet:
             offset = int(index - block_start[index])
             burst = stream[index : index + BURST_MS * SAMPLE_RATE_HZ // 1000]
-            found.append((float(block_at[index]) + offset / SAMPLE_RATE_HZ, _mark(burst)))
+            later = offset / SAMPLE_RATE_HZ if offset_in_block else 0.0
+            found.append((float(block_at[index]) + later, _mark(burst)))
         last = int(index)
     return found
 

@@ -196,6 +196,11 @@ class HlsWriter:
             _write_atomically(
                 self.folder / playlist.INDEX_PLAYLIST, playlist.header(playlist_type="EVENT")
             )
+        # A player that comes before the first segment finds a playlist to wait on, not a 404.
+        _write_atomically(
+            self.folder / playlist.LIVE_PLAYLIST,
+            playlist.live_playlist(self.segments, self.window, ended=False),
+        )
         self._thread.start()
 
     def push(self, samples: np.ndarray) -> None:
