@@ -14,6 +14,7 @@ export default defineConfig({
   server: {
     proxy: {
       '/api': { target: 'http://127.0.0.1:8000', ws: true },
+      '/hls': { target: 'http://127.0.0.1:8000' },
     },
   },
 });

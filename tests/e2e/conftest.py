@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -23,6 +24,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+
+from browser_support import SPEECH
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
@@ -250,3 +253,19 @@ def unique_handle() -> Callable[[str], str]:
         return f"{prefix[:6]}{run}{next(_counter)}"[:15]
 
     return make
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few seconds of speech, 48 kHz mono 16-bit, for Chromium's fake microphone."""
+    espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
+    if espeak is None or sox is None:
+        reason = "espeak-ng and sox make the test speech (apt-get install espeak-ng sox)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"missing tools in CI: {reason}")
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("speech")
+    raw, wav = folder / "raw.wav", folder / "speech.wav"
+    subprocess.run([espeak, "-s", "165", "-w", str(raw), SPEECH], check=True)
+    subprocess.run([sox, str(raw), "-r", "48000", "-c", "1", "-b", "16", str(wav)], check=True)
+    return wav

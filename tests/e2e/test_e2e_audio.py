@@ -11,9 +11,6 @@ listening without leaving the room.
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,20 +18,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from browser_support import AUTOPLAY, SILENCE_MAX_RMS, SPEAKING_MIN_RMS
+
 if TYPE_CHECKING:
     from conftest import Client
 
 pytestmark = pytest.mark.e2e
 
-SPEECH = (
-    "Welcome to the stage. This is a test of live audio in Parley, spoken by a machine "
-    "so that every listener in the room can hear a steady stream of words without long pauses."
-)
-AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
-# RMS of the received signal (full scale 1.0): speech at the fake microphone's level gives
-# about -20 dBFS; an idle Opus stream decodes to (near) digital silence.
-SPEAKING_MIN_RMS = 0.01
-SILENCE_MAX_RMS = 0.002
 AUDIO_TIMEOUT_MS = 20_000
 
 # Samples the room's <audio> element stream through an AnalyserNode for `ms` milliseconds.
@@ -93,22 +83,6 @@ def wait_for_energy(page: Page, above: bool, limit_s: float = 15.0) -> dict[str,
             return last
     want = f"above {SPEAKING_MIN_RMS}" if above else f"below {SILENCE_MAX_RMS}"
     pytest.fail(f"received audio never went {want}: last {last} ({_dbfs(last.get('rms', 0))})")
-
-
-@pytest.fixture(scope="module")
-def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A few seconds of speech, 48 kHz mono 16-bit, for Chromium's fake microphone."""
-    espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
-    if espeak is None or sox is None:
-        reason = "espeak-ng and sox make the test speech (apt-get install espeak-ng sox)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"missing tools in CI: {reason}")
-        pytest.skip(reason)
-    folder = tmp_path_factory.mktemp("speech")
-    raw, wav = folder / "raw.wav", folder / "speech.wav"
-    subprocess.run([espeak, "-s", "165", "-w", str(raw), SPEECH], check=True)
-    subprocess.run([sox, str(raw), "-r", "48000", "-c", "1", "-b", "16", str(wav)], check=True)
-    return wav
 
 
 def audio_status(client: Client) -> Any:

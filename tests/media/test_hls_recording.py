@@ -207,6 +207,9 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     assert clip["created_by"]["id"] == guest.id
     page = await guest.get(clip["page_url"])
     assert 'property="og:audio"' in page.text and "Recorded" in page.text
+    missing = await guest.get("/clips/999999")
+    assert missing.status_code == 404 and "og:audio" not in missing.text
+    assert missing.headers["content-type"].startswith("text/html")  # the app's page says so
     bad = await guest.post(f"/api/spaces/{sid}/clips", json={"start_s": 999.0, "duration_s": 5})
     assert bad.status_code == 422 and bad.json()["field"] == "start_s"
 

@@ -10,6 +10,8 @@ import { AuthPage } from './pages/Auth';
 import { NewSpacePage } from './pages/NewSpace';
 import { ProfilePage } from './pages/Profile';
 import { RoomPage } from './pages/Room';
+import { ReplayPage } from './pages/Replay';
+import { ClipPage } from './pages/Clip';
 import { NotFoundPage } from './pages/NotFound';
 
 interface Announcement { id: number; text: string }
@@ -88,6 +90,8 @@ export function App() {
     case 'new': page = <NewSpacePage />; break;
     case 'profile': page = <ProfilePage key={route.handle} handle={route.handle} />; break;
     case 'space': page = <RoomPage key={route.id} spaceId={route.id} />; break;
+    case 'replay': page = <ReplayPage key={route.id} spaceId={route.id} />; break;
+    case 'clip': page = <ClipPage key={route.id} clipId={route.id} />; break;
     default: page = <NotFoundPage />;
   }
 

@@ -82,6 +82,7 @@ export async function api<T = unknown>(method: Method, path: string, body?: unkn
 
 export const get = <T>(path: string) => api<T>('GET', path);
 export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body);
+export const del = <T>(path: string) => api<T>('DELETE', path);
 
 /** Human text for an error of any kind, for the alert region. */
 export function errorMessage(error: unknown): string {

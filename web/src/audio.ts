@@ -1,12 +1,17 @@
-// Live audio of one space over WebRTC (docs/api.md): WHEP to listen to the full mix, WHIP to
-// publish from the stage (sendrecv: the answer sends back my mix-minus on the same
-// connection). No trickle ICE: the offer goes out once ICE gathering is complete.
+// Live audio of one space (docs/api.md), over one of two paths:
+// - WebRTC (webrtcPath.ts): WHEP to listen to the full mix; on stage, once the microphone is
+//   on, WHIP to publish (its answer carries my mix-minus). Under a second behind.
+// - HLS (hlsPlayer.ts): a few seconds behind, for listeners who choose "Standard", or when this
+//   node's low-latency listeners are full (the listen answer's webrtc=false, or WHEP 503
+//   {"error": "capacity"}).
+// playback.playbackModeFor picks the path. A switch is seamless: the new path starts at volume
+// 0 while the old one plays, and the old one stops only once the new one is heard to play
+// (WebRTC connected; HLS time advancing).
 //
-// Remote audio plays through one <audio> element for the whole app (an AudioContext alone
-// hears silence in Chromium), so it keeps playing across client-side navigation.
-import { ApiError, readCookie } from './api';
+// Each path plays through one <audio> element for the whole app (an AudioContext alone hears
+// silence in Chromium), so the room keeps playing across client-side navigation.
+import { get } from './api';
 import {
-  isRetryableStatus,
   mediaKindFor,
   micStateForError,
   type AudioStatus,
@@ -14,183 +19,127 @@ import {
   type MediaKind,
   type MicState,
 } from './audioRules';
-import { backoffDelayMs } from './roomSocket';
-
-const ICE_GATHERING_TIMEOUT_MS = 3000;
-/** A `disconnected` connection often recovers by itself; after this long it is set up again. */
-const DISCONNECTED_GRACE_MS = 3000;
+import { HlsPlayer, type HlsSource } from './hlsPlayer';
+import { isCapacityRefusal, parsePreferredMode, playbackFallback, playbackModeFor, type PlaybackMode } from './playback';
+import type { ListenInfo } from './types';
+import { WebrtcPath } from './webrtcPath';
+/** On HLS for want of low-latency room: ask this often whether there is room again. */
+const LISTEN_RECHECK_MS = 60_000;
+/** A cached listen answer's HLS URL is used only if it has this long left. */
+const LISTEN_URL_MIN_LIFE_MS = 15_000;
+const PREFERENCE_KEY = 'parley.playback';
 const MIC_CONSTRAINTS: MediaStreamConstraints = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
   video: false,
 };
 
-// --- the one <audio> element -----------------------------------------------------------------
+// --- the app's <audio> elements --------------------------------------------------------------
 let audioElement: HTMLAudioElement | null = null;
+let hlsElement: HTMLAudioElement | null = null;
 
+function hiddenAudio(testId: string): HTMLAudioElement {
+  const element = document.createElement('audio');
+  element.autoplay = true;
+  element.hidden = true;
+  element.setAttribute('data-testid', testId);
+  document.body.appendChild(element);
+  return element;
+}
+
+/** WebRTC audio: its `srcObject` is the remote stream. */
 export function roomAudioElement(): HTMLAudioElement {
-  if (!audioElement) {
-    audioElement = document.createElement('audio');
-    audioElement.autoplay = true;
-    audioElement.hidden = true;
-    audioElement.setAttribute('data-testid', 'room-audio');
-    document.body.appendChild(audioElement);
-  }
+  audioElement ??= hiddenAudio('room-audio');
   return audioElement;
 }
 
-// --- sessions --------------------------------------------------------------------------------
-/** Session URLs still open, so leaving the page can close them on the server. */
-const openLocations = new Set<string>();
-let pagehideInstalled = false;
-
-function csrfHeaders(): Record<string, string> {
-  const csrf = readCookie('parley_csrf');
-  return csrf ? { 'X-CSRF-Token': csrf } : {};
+/** Live HLS audio (hls.js attaches to it, or its `src` is the playlist in Safari). */
+export function hlsAudioElement(): HTMLAudioElement {
+  hlsElement ??= hiddenAudio('hls-audio');
+  return hlsElement;
 }
 
-function deleteSession(location: string, keepalive = false): void {
-  openLocations.delete(location);
-  void fetch(location, {
-    method: 'DELETE', credentials: 'same-origin', headers: csrfHeaders(), keepalive,
-  }).catch(() => undefined);
-}
-
-function installPagehide(): void {
-  if (pagehideInstalled) return;
-  pagehideInstalled = true;
-  window.addEventListener('pagehide', () => {
-    for (const location of [...openLocations]) deleteSession(location, true);
-  });
-}
-
-async function postOffer(path: string, sdp: string): Promise<{ answer: string; location: string }> {
-  let response: Response;
+function storedPreference(): PlaybackMode {
   try {
-    response = await fetch(path, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/sdp', Accept: 'application/sdp, application/json', ...csrfHeaders() },
-      body: sdp,
-    });
+    return parsePreferredMode(localStorage.getItem(PREFERENCE_KEY));
   } catch {
-    throw new ApiError(0, { error: 'network', message: 'Could not reach the server for audio.' }, null);
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    let body: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-    } catch {
-      /* not JSON */
-    }
-    throw new ApiError(response.status, body, null);
-  }
-  const location = response.headers.get('Location');
-  if (!location) throw new ApiError(502, { error: 'bad_answer', message: 'The audio answer had no session URL.' }, null);
-  return { answer: text, location: new URL(location, window.location.href).pathname };
-}
-
-function iceGatheringComplete(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      window.clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    };
-    const check = () => {
-      if (pc.iceGatheringState === 'complete') done();
-    };
-    // With no ICE servers gathering ends fast; if it lingers, go with what is there.
-    const timer = window.setTimeout(done, ICE_GATHERING_TIMEOUT_MS);
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
-
-class MediaSession {
-  private location: string | null = null;
-  private closed = false;
-  stream: MediaStream | null = null;
-
-  private constructor(readonly kind: MediaKind, readonly pc: RTCPeerConnection) {}
-
-  static async open(
-    kind: MediaKind,
-    spaceId: number,
-    mic: MediaStreamTrack | null,
-    onState: (session: MediaSession, state: RTCPeerConnectionState) => void,
-  ): Promise<MediaSession> {
-    installPagehide();
-    const pc = new RTCPeerConnection({ iceServers: [] });
-    const session = new MediaSession(kind, pc);
-    pc.ontrack = (event) => {
-      if (event.track.kind === 'audio') session.stream = event.streams[0] ?? new MediaStream([event.track]);
-    };
-    pc.onconnectionstatechange = () => {
-      if (!session.closed) onState(session, pc.connectionState);
-    };
-    try {
-      if (kind === 'whip') {
-        if (!mic) throw new Error('no microphone to publish');
-        pc.addTransceiver(mic, { direction: 'sendrecv' });
-      } else {
-        pc.addTransceiver('audio', { direction: 'recvonly' });
-      }
-      await pc.setLocalDescription(await pc.createOffer());
-      await iceGatheringComplete(pc);
-      const offer = pc.localDescription?.sdp;
-      if (!offer) throw new Error('no local offer');
-      const { answer, location } = await postOffer(`/api/spaces/${spaceId}/${kind}`, offer);
-      session.location = location;
-      openLocations.add(location);
-      if (session.closed) throw new Error('closed');
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      if (!session.stream) {
-        const track = pc.getReceivers().map((r) => r.track).find((t) => t.kind === 'audio');
-        if (track) session.stream = new MediaStream([track]);
-      }
-      return session;
-    } catch (err) {
-      session.close();
-      throw err;
-    }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.pc.close();
-    if (this.location) deleteSession(this.location);
+    return 'webrtc';
   }
 }
 
 // --- one space's audio ----------------------------------------------------------------------
 export interface AudioState {
-  /** The session held now (or being set up). */
+  /** The WebRTC session held now (or being set up). */
   kind: MediaKind | null;
+  /** The state of the chosen path (`mode`). */
   status: AudioStatus;
   mic: MicState;
   /** The browser refused to start playback without a user gesture. */
   blocked: boolean;
+  /** The path heard now; null while nothing plays. */
+  playback: PlaybackMode | null;
+  /** The path chosen: what playback is or is switching to; null when not live. */
+  mode: PlaybackMode | null;
+  /** The listener's choice: low latency (WebRTC) or standard (HLS). */
+  preferred: PlaybackMode;
+  /** Why HLS plays although low latency was chosen. */
+  fallback: 'capacity' | null;
 }
 
 export class RoomAudio {
-  state: AudioState = { kind: null, status: 'off', mic: 'off', blocked: false };
+  state: AudioState;
   private wants: AudioWants = { live: false, onStage: false, muted: true };
-  private session: MediaSession | null = null;
-  private target: MediaKind | null = null;
-  private generation = 0;
-  private attempt = 0;
-  private retryTimer: number | undefined;
-  private graceTimer: number | undefined;
+  private mode: PlaybackMode | null = null;
+  private playback: PlaybackMode | null = null;
+  private readonly rtc: WebrtcPath;
+  // HLS
+  private hls: HlsPlayer | null = null;
+  /** The HLS player was heard to play (time advanced). */
+  private hlsPlaying = false;
+  private listen: ListenInfo | null = null;
+  private listenLoading: Promise<void> | null = null;
+  private whepRefused = false;
+  private recheckTimer: number | undefined;
+  // microphone
   private mic: MediaStream | null = null;
   /** The user turned the microphone on once: take it again on the next return to the stage. */
   private micWanted = false;
   private publishRefused = false;
   private stopped = false;
 
-  constructor(private readonly spaceId: number, private readonly onChange: () => void) {}
+  constructor(private readonly spaceId: number, private readonly onChange: () => void) {
+    this.state = {
+      kind: null, status: 'off', mic: 'off', blocked: false,
+      playback: null, mode: null, preferred: storedPreference(), fallback: null,
+    };
+    this.rtc = new WebrtcPath({
+      spaceId,
+      element: roomAudioElement(),
+      micTrack: () => this.mic?.getAudioTracks()[0] ?? null,
+      // A listener asks where to listen first: low latency may be full on this node.
+      beforeListen: () => (this.listen ? Promise.resolve() : this.loadListen()),
+      wanted: () => !this.stopped && this.mode === 'webrtc',
+      onRefused: (kind, err) => {
+        if (this.stopped) return;
+        if (kind === 'whep' && isCapacityRefusal(err.status, err.code)) {
+          // No low-latency room on this node: listen over HLS.
+          this.whepRefused = true;
+          this.reconcile();
+        } else if (kind === 'whip') {
+          // Not (or no longer) allowed on stage: listen instead until my seat changes.
+          this.publishRefused = true;
+          this.reconcile();
+        }
+      },
+      onChange: () => {
+        if (this.stopped) return;
+        this.settle();
+        this.sync();
+      },
+      onBlocked: (blocked) => {
+        if (!this.stopped && blocked !== this.state.blocked) this.sync({ blocked });
+      },
+    });
+  }
 
   /** Follow the room: call after every change of the space's state or of my seat. */
   update(wants: AudioWants): void {
@@ -208,25 +157,42 @@ export class RoomAudio {
     this.reconcile();
   }
 
+  /** The playback control: low latency (WebRTC) or standard (HLS). Remembered in this browser. */
+  setPreferred(preferred: PlaybackMode): void {
+    if (this.stopped || preferred === this.state.preferred) return;
+    try {
+      localStorage.setItem(PREFERENCE_KEY, preferred);
+    } catch {
+      /* private mode: the choice lasts for this page */
+    }
+    this.state = { ...this.state, preferred };
+    if (preferred === 'webrtc') {
+      // Asked for low latency again: look afresh whether there is room for it.
+      this.whepRefused = false;
+      this.listen = null;
+    }
+    this.reconcile();
+  }
+
   /** Ask for the microphone (after the page explained why). */
   async enableMic(): Promise<void> {
     if (this.stopped || this.state.mic === 'asking' || this.mic) return;
     if (!navigator.mediaDevices?.getUserMedia) {
-      this.set({ mic: 'unavailable' });
+      this.sync({ mic: 'unavailable' });
       return;
     }
-    this.set({ mic: 'asking' });
+    this.sync({ mic: 'asking' });
     let stream: MediaStream;
     try {
       stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
     } catch (err) {
-      this.set({ mic: micStateForError(err instanceof Error ? err.name : '') });
+      this.sync({ mic: micStateForError(err instanceof Error ? err.name : '') });
       return;
     }
     const track = stream.getAudioTracks()[0];
     if (this.stopped || !this.wants.onStage || !this.wants.live || !track) {
       for (const t of stream.getTracks()) t.stop();
-      this.set({ mic: track ? 'off' : 'unavailable' });
+      this.sync({ mic: track ? 'off' : 'unavailable' });
       return;
     }
     this.mic = stream;
@@ -236,23 +202,29 @@ export class RoomAudio {
       // The device went away (unplugged, revoked): back to listening.
       if (this.mic !== stream) return;
       this.mic = null;
-      this.set({ mic: 'unavailable' });
+      this.sync({ mic: 'unavailable' });
       this.reconcile();
     });
-    this.set({ mic: 'on' });
+    this.sync({ mic: 'on' });
     this.applyMute();
     this.reconcile();
   }
 
   /** Start playback after the browser blocked autoplay (call from a click). */
   async resume(): Promise<void> {
-    const element = roomAudioElement();
-    try {
-      await element.play();
-      this.set({ blocked: false });
-    } catch {
-      this.set({ blocked: true });
+    const elements: HTMLAudioElement[] = [];
+    const room = roomAudioElement();
+    if (room.srcObject) elements.push(room);
+    if (this.hls) elements.push(hlsAudioElement());
+    let refused = false;
+    for (const element of elements) {
+      try {
+        await element.play();
+      } catch {
+        refused = true;
+      }
     }
+    this.sync({ blocked: refused });
   }
 
   /** Mirror the server's mute on the microphone track, so a muted mic sends nothing. */
@@ -263,10 +235,16 @@ export class RoomAudio {
 
   stop(): void {
     if (this.stopped) return;
-    this.connect(null, false);
+    this.mode = null;
+    this.rtc.want(null);
+    this.stopHls();
+    window.clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
     this.stopped = true;
     this.releaseMic();
     this.micWanted = false;
+    this.settle();
+    this.sync({ blocked: false });
   }
 
   private releaseMic(): void {
@@ -274,134 +252,165 @@ export class RoomAudio {
       for (const track of this.mic.getTracks()) track.stop();
       this.mic = null;
     }
-    if (this.state.mic === 'on' || this.state.mic === 'asking') this.set({ mic: 'off' });
+    if (this.state.mic === 'on' || this.state.mic === 'asking') this.sync({ mic: 'off' });
   }
 
-  private set(patch: Partial<AudioState>): void {
-    this.state = { ...this.state, ...patch };
+  /** Publish the state: the chosen path's status, the path heard, and `patch`. */
+  private sync(patch: Partial<AudioState> = {}): void {
+    const mode = this.mode;
+    const status: AudioStatus = mode === 'hls' ? (this.hls?.status ?? 'connecting') : mode === 'webrtc' ? this.rtc.status : 'off';
+    const preferred = patch.preferred ?? this.state.preferred;
+    this.state = {
+      ...this.state,
+      ...patch,
+      kind: this.rtc.kind,
+      status,
+      playback: this.playback,
+      mode,
+      fallback: playbackFallback(mode, preferred),
+    };
     this.onChange();
   }
 
   private reconcile(): void {
     if (this.stopped) return;
     const kind = mediaKindFor(this.wants, this.mic !== null, this.publishRefused);
-    if (kind === this.target) return;
-    this.attempt = 0;
-    this.connect(kind, false);
+    const mode = playbackModeFor({
+      kind,
+      preferred: this.state.preferred,
+      webrtcOffered: this.listen?.webrtc ?? true,
+      whepRefused: this.whepRefused,
+    });
+    this.mode = mode;
+    if (mode === null) {
+      this.stopHls();
+      this.rtc.want(null);
+    } else if (mode === 'webrtc') {
+      // HLS, if it plays, goes on until the WebRTC session is up (settle).
+      this.rtc.want(kind);
+    } else {
+      this.startHls();
+      // A session still being set up is not wanted any more; one that plays goes on until
+      // HLS plays (settle).
+      if (!this.rtc.audible) this.rtc.want(null);
+    }
+    this.scheduleRecheck();
+    this.settle();
+    this.sync(mode === null ? { blocked: false } : {});
   }
 
-  private clearTimers(): void {
-    window.clearTimeout(this.retryTimer);
-    window.clearTimeout(this.graceTimer);
-    this.retryTimer = undefined;
-    this.graceTimer = undefined;
+  /**
+   * Stop the old path once the chosen one plays, and set which path is heard. The path not
+   * heard is at volume 0, so the two never play over each other while switching.
+   */
+  private settle(): void {
+    const rtcAudible = this.rtc.audible;
+    const hlsAudible = this.hls !== null && this.hlsPlaying;
+    if (this.mode === 'webrtc' && rtcAudible) {
+      this.stopHls();
+      this.playback = 'webrtc';
+    } else if (this.mode === 'hls' && hlsAudible) {
+      this.rtc.want(null);
+      this.playback = 'hls';
+    } else if (this.mode === null) {
+      this.playback = null;
+    } else {
+      this.playback = rtcAudible ? 'webrtc' : hlsAudible ? 'hls' : null;
+    }
+    if (audioElement) audioElement.volume = this.playback === 'hls' ? 0 : 1;
+    if (hlsElement) hlsElement.volume = this.playback === 'webrtc' ? 0 : 1;
   }
 
-  private connect(kind: MediaKind | null, retry: boolean): void {
-    if (this.stopped) return;
-    this.clearTimers();
-    const generation = ++this.generation;
-    this.target = kind;
-    if (kind === null) {
-      this.closeSession();
-      this.set({ kind: null, status: 'off', blocked: false });
+  // --- HLS ------------------------------------------------------------------------------------
+  /** GET listen before a WHEP offer. Without an answer (an older server, a blip) WebRTC is tried. */
+  private loadListen(): Promise<void> {
+    this.listenLoading ??= get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`)
+      .then(
+        (info) => {
+          this.listen = info;
+        },
+        () => undefined,
+      )
+      .then(() => {
+        this.listenLoading = null;
+        this.reconcile();
+      });
+    return this.listenLoading;
+  }
+
+  /** A fresh signed HLS URL (for the player's start, refresh and recovery). */
+  private async fetchHlsSource(): Promise<HlsSource> {
+    const info = await get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`);
+    const offeredBefore = this.listen?.webrtc;
+    this.listen = info;
+    if (!this.stopped && offeredBefore !== undefined && offeredBefore !== info.webrtc) this.reconcile();
+    return { url: info.hls_url, expiresAt: info.hls_expires_at };
+  }
+
+  private cachedHlsSource(): HlsSource | null {
+    const info = this.listen;
+    if (!info?.hls_url) return null;
+    const expires = Date.parse(info.hls_expires_at);
+    if (!Number.isNaN(expires) && expires - Date.now() < LISTEN_URL_MIN_LIFE_MS) return null;
+    return { url: info.hls_url, expiresAt: info.hls_expires_at };
+  }
+
+  private startHls(): void {
+    if (this.hls || this.stopped) return;
+    const element = hlsAudioElement();
+    element.volume = this.playback === 'webrtc' ? 0 : 1;
+    const player: HlsPlayer = new HlsPlayer({
+      element,
+      live: true,
+      refresh: () => this.fetchHlsSource(),
+      onStatus: () => {
+        if (this.hls !== player) return;
+        this.settle();
+        this.sync();
+      },
+      onPlaying: () => {
+        if (this.hls !== player) return;
+        this.hlsPlaying = true;
+        this.settle();
+        this.sync();
+      },
+      onBlocked: (blocked) => {
+        if (this.hls === player && blocked !== this.state.blocked) this.sync({ blocked });
+      },
+    });
+    this.hls = player;
+    this.hlsPlaying = false;
+    player.start(this.cachedHlsSource());
+  }
+
+  private stopHls(): void {
+    const player = this.hls;
+    if (!player) return;
+    this.hls = null;
+    this.hlsPlaying = false;
+    player.destroy();
+  }
+
+  /** On HLS for want of room while low latency is chosen: look again now and then. */
+  private scheduleRecheck(): void {
+    const wanted = this.mode === 'hls' && this.state.preferred === 'webrtc';
+    if (!wanted) {
+      window.clearTimeout(this.recheckTimer);
+      this.recheckTimer = undefined;
       return;
     }
-    this.set({ kind, status: retry ? 'reconnecting' : 'connecting' });
-    const mic = kind === 'whip' ? this.mic?.getAudioTracks()[0] ?? null : null;
-    MediaSession.open(kind, this.spaceId, mic, (session, state) => this.onSessionState(session, state)).then(
-      (session) => {
-        if (generation !== this.generation || this.stopped) {
-          session.close();
-          return;
-        }
-        // The new session is up: only now drop the old one (WHEP while switching to WHIP),
-        // so the room is not silent in between and I never hear myself.
-        const old = this.session;
-        this.session = session;
-        old?.close();
-        this.attach(session.stream);
-        if (session.pc.connectionState === 'connected') this.onSessionState(session, 'connected');
-      },
-      (err: unknown) => {
-        if (generation !== this.generation || this.stopped) return;
-        const status = err instanceof ApiError ? err.status : 0;
-        if (err instanceof ApiError && !isRetryableStatus(status)) {
-          if (kind === 'whip') {
-            // Not (or no longer) allowed on stage: listen instead until my seat changes.
-            this.publishRefused = true;
-            this.reconcile();
-          } else {
-            this.closeSession();
-            this.set({ status: 'unavailable' });
-          }
-          return;
-        }
-        this.scheduleRetry(kind, generation);
-      },
-    );
-  }
-
-  private scheduleRetry(kind: MediaKind, generation: number): void {
-    this.set({ status: 'reconnecting' });
-    const delay = backoffDelayMs(this.attempt);
-    this.attempt += 1;
-    window.clearTimeout(this.retryTimer);
-    this.retryTimer = window.setTimeout(() => {
-      if (generation === this.generation && this.target === kind) this.connect(kind, true);
-    }, delay);
-  }
-
-  private onSessionState(session: MediaSession, state: RTCPeerConnectionState): void {
-    if (session !== this.session || this.stopped) return;
-    if (state === 'connected') {
-      window.clearTimeout(this.graceTimer);
-      this.attempt = 0;
-      this.set({ status: 'connected' });
-    } else if (state === 'failed' || state === 'closed') {
-      this.reconnect(session);
-    } else if (state === 'disconnected') {
-      this.set({ status: 'reconnecting' });
-      window.clearTimeout(this.graceTimer);
-      this.graceTimer = window.setTimeout(() => {
-        if (session === this.session && session.pc.connectionState !== 'connected') this.reconnect(session);
-      }, DISCONNECTED_GRACE_MS);
-    }
-  }
-
-  /** The connection was lost: drop it and set up the same kind again, with backoff. */
-  private reconnect(session: MediaSession): void {
-    const kind = this.target;
-    if (session !== this.session || kind === null) return;
-    this.closeSession();
-    const generation = ++this.generation;
-    this.scheduleRetry(kind, generation);
-  }
-
-  private closeSession(): void {
-    const session = this.session;
-    this.session = null;
-    if (session) {
-      session.close();
-      const element = roomAudioElement();
-      if (element.srcObject === session.stream) element.srcObject = null;
-    }
-  }
-
-  private attach(stream: MediaStream | null): void {
-    const element = roomAudioElement();
-    if (element.srcObject !== stream) element.srcObject = stream;
-    if (!stream) return;
-    element.play().then(
-      () => {
-        if (this.state.blocked) this.set({ blocked: false });
-      },
-      (err: unknown) => {
-        // NotAllowedError: autoplay needs a gesture. AbortError: replaced by a newer stream.
-        if (err instanceof Error && err.name === 'NotAllowedError' && element.srcObject === stream) {
-          this.set({ blocked: true });
-        }
-      },
-    );
+    if (this.recheckTimer !== undefined) return;
+    this.recheckTimer = window.setTimeout(() => {
+      this.recheckTimer = undefined;
+      get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`).then(
+        (info) => {
+          if (this.stopped) return;
+          this.listen = info;
+          if (info.webrtc) this.whepRefused = false;
+          this.reconcile();
+        },
+        () => this.reconcile(),
+      );
+    }, LISTEN_RECHECK_MS);
   }
 }

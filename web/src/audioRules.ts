@@ -1,4 +1,5 @@
 // Pure rules of the live audio (no WebRTC, no DOM), so they can be unit tested.
+import type { PlaybackMode } from './playback';
 
 /** WHIP publishes (stage members; the answer carries their mix-minus), WHEP listens. */
 export type MediaKind = 'whip' | 'whep';
@@ -51,10 +52,25 @@ export interface AudioView {
   kind: MediaKind | null;
   status: AudioStatus;
   blocked: boolean;
+  /** The path heard now; absent means WebRTC only. */
+  playback?: PlaybackMode | null;
+  /** The path chosen (what playback moves to); absent means WebRTC only. */
+  mode?: PlaybackMode | null;
 }
 
 /** A short status line for the room page and the mini-player. */
 export function audioStatusText(view: AudioView): string {
+  const mode = view.mode === undefined ? (view.kind ? 'webrtc' : null) : view.mode;
+  const setting = view.status === 'connecting' || view.status === 'reconnecting';
+  if (mode === 'hls') {
+    if (view.status === 'off') return 'Audio off';
+    if (view.status === 'unavailable') return 'Audio unavailable';
+    if (view.blocked) return 'Audio paused by the browser';
+    if (view.status === 'connected') return 'Listening (standard)';
+    if (view.playback === 'webrtc') return 'Switching to standard playback…';
+    return view.status === 'reconnecting' ? 'Audio reconnecting…' : 'Connecting audio…';
+  }
+  if (mode === 'webrtc' && view.playback === 'hls' && setting) return 'Switching to low latency…';
   if (view.kind === null || view.status === 'off') return 'Audio off';
   if (view.status === 'unavailable') return 'Audio unavailable';
   if (view.status === 'reconnecting') return 'Audio reconnecting…';

@@ -66,6 +66,8 @@ export type Route =
   | { name: 'new' }
   | { name: 'profile'; handle: string }
   | { name: 'space'; id: number }
+  | { name: 'replay'; id: number }
+  | { name: 'clip'; id: number }
   | { name: 'not-found' };
 
 export function matchRoute(path: string): Route {
@@ -80,5 +82,9 @@ export function matchRoute(path: string): Route {
   if (m) return { name: 'profile', handle: m[1] };
   m = /^\/s\/(\d{1,15})$/.exec(p);
   if (m) return { name: 'space', id: Number(m[1]) };
+  m = /^\/(?:spaces|s)\/(\d{1,15})\/replay$/.exec(p);
+  if (m) return { name: 'replay', id: Number(m[1]) };
+  m = /^\/clips\/(\d{1,15})$/.exec(p);
+  if (m) return { name: 'clip', id: Number(m[1]) };
   return { name: 'not-found' };
 }

@@ -32,6 +32,8 @@ export interface Space {
   created_at: string;
   listener_count: number;
   stage_count: number;
+  /** The host chose to offer a replay of the recording. */
+  record: boolean;
 }
 
 export type Role = 'host' | 'cohost' | 'speaker' | 'listener';
@@ -102,4 +104,57 @@ export function onStage(member: Member | null | undefined): boolean {
 
 export function isModerator(member: Member | null | undefined): boolean {
   return !!member && (member.role === 'host' || member.role === 'cohost');
+}
+
+// Listening over HLS, clips, recordings and replays.
+
+/** GET /api/spaces/{id}/listen: where to listen; webrtc=false means low latency is full here. */
+export interface ListenInfo {
+  hls_url: string;
+  hls_expires_at: string;
+  webrtc: boolean;
+}
+
+export interface Clip {
+  id: number;
+  space_id: number;
+  space_title: string;
+  created_by: UserBrief;
+  start_s: number;
+  duration_s: number;
+  created_at: string;
+  audio_url: string;
+  page_url: string;
+}
+
+export interface Recording {
+  state: 'recording' | 'complete';
+  started_at: string;
+  ended_at: string | null;
+  duration_s: number;
+  bytes: number;
+  download_url: string;
+  expires_at: string;
+  replay_published: boolean;
+}
+
+/** Where the speaker changed, seconds into the recording. */
+export interface SpeakerMarker {
+  at_s: number;
+  user: UserBrief;
+}
+
+/** How many listened while live, from `at_s` on (until the next point). */
+export interface ListenerCountPoint {
+  at_s: number;
+  count: number;
+}
+
+export interface Replay {
+  space: Space;
+  duration_s: number;
+  playlist_url: string;
+  published: boolean;
+  markers: SpeakerMarker[];
+  listener_counts: ListenerCountPoint[];
 }

@@ -9,7 +9,7 @@ const space: Space = {
   id: 7, title: 'Room', topics: [], speaker_policy: 'everyone', state: 'live',
   host: { id: 1, handle: 'hana', display_name: 'Hana' }, scheduled_for: null,
   started_at: '2026-01-01T00:00:00Z', ended_at: null, created_at: '2026-01-01T00:00:00Z',
-  listener_count: 1, stage_count: 1,
+  listener_count: 1, stage_count: 1, record: true,
 };
 
 function member(id: number, name: string, role: Role, extra: { muted?: boolean; stage_request?: StageRequest } = {}): Member {

@@ -186,9 +186,13 @@ async def clip_audio(clip_id: Id, services: ServicesDep) -> FileResponse:
 async def clip_page(clip_id: Id, request: Request, services: ServicesDep) -> Response:
     """The web client's page, with the clip's Open Graph tags in its head for link previews
     (crawlers do not run the page's scripts)."""
-    view, _ = await recordings.clip(services, clip_id)
     index = STATIC_DIR / "index.html"
     page = index.read_text() if index.is_file() else "<!doctype html><html><head></head></html>"
+    try:
+        view, _ = await recordings.clip(services, clip_id)
+    except NotFound:
+        # The app's own page, which says the clip is gone (purged, or never was).
+        return HTMLResponse(page, status_code=404, headers={"Cache-Control": "no-cache"})
     base = str(request.base_url).rstrip("/")
     title = f"Clip from “{view.space_title}”"
     description = f"{view.duration_s:.0f} s clipped by @{view.created_by.handle} on Parley"

@@ -1,13 +1,15 @@
 import type { RoomAudio } from '../audio';
 import { audioStatusText } from '../audioRules';
+import type { PlaybackMode } from '../playback';
 
 /** The audio's state in a line, and the way out when the browser blocks playback. */
 export function AudioControls({ audio, compact = false }: { audio: RoomAudio; compact?: boolean }) {
-  const { kind, status, blocked } = audio.state;
+  const { kind, status, blocked, playback, mode } = audio.state;
   return (
     <div class={`audio-bar${compact ? ' compact' : ''}`}>
       <p class="audio-status" role="status" data-testid="audio-status"
-        data-audio-kind={kind ?? 'off'} data-audio-status={status} data-audio-blocked={blocked ? 'true' : 'false'}>
+        data-audio-kind={kind ?? 'off'} data-audio-status={status} data-audio-blocked={blocked ? 'true' : 'false'}
+        data-playback={playback ?? 'off'} data-playback-target={mode ?? 'off'}>
         <span class={`audio-dot status-${status}`} aria-hidden="true" />
         {audioStatusText(audio.state)}
       </p>
@@ -16,6 +18,30 @@ export function AudioControls({ audio, compact = false }: { audio: RoomAudio; co
           Audio blocked — tap to listen
         </button>
       )}
+    </div>
+  );
+}
+
+/**
+ * Low latency (WebRTC) or standard (HLS, a few seconds behind). Publishing from the stage is
+ * always low latency; the choice applies again once off stage.
+ */
+export function PlaybackControl({ audio }: { audio: RoomAudio }) {
+  const { preferred, fallback, kind } = audio.state;
+  let hint = '';
+  if (kind === 'whip') hint = 'On stage you hear the room with low latency.';
+  else if (fallback === 'capacity') hint = 'Low latency is full right now, so the room plays a few seconds behind.';
+  else if (preferred === 'hls') hint = 'Standard plays a few seconds behind.';
+  return (
+    <div class="playback-mode">
+      <label for="playback-mode">Playback mode</label>
+      <select id="playback-mode" data-testid="playback-mode" value={preferred}
+        aria-describedby={hint ? 'playback-hint' : undefined}
+        onChange={(e) => audio.setPreferred(e.currentTarget.value as PlaybackMode)}>
+        <option value="webrtc">Low latency</option>
+        <option value="hls">Standard (HLS)</option>
+      </select>
+      {hint && <span id="playback-hint" class="hint">{hint}</span>}
     </div>
   );
 }

@@ -1,7 +1,12 @@
 import { useRef, useState } from 'preact/hooks';
 
-export function ShareButton({ spaceId }: { spaceId: number }) {
-  const link = `${location.origin}/s/${spaceId}`;
+/**
+ * Copy an address to the clipboard; where the clipboard is not available, show it selected
+ * in a field to copy by hand.
+ */
+export function CopyLinkButton({ url, label, inputId, inputLabel }: {
+  url: string; label: string; inputId: string; inputLabel: string;
+}) {
   const [status, setStatus] = useState('');
   const [showFallback, setShowFallback] = useState(false);
   const inputRef = useRef<HTMLInputElement>(null);
@@ -9,7 +14,7 @@ export function ShareButton({ spaceId }: { spaceId: number }) {
   const copy = async () => {
     try {
       if (!navigator.clipboard || !window.isSecureContext) throw new Error('no clipboard');
-      await navigator.clipboard.writeText(link);
+      await navigator.clipboard.writeText(url);
       setShowFallback(false);
       setStatus('Link copied to the clipboard.');
     } catch {
@@ -24,15 +29,22 @@ export function ShareButton({ spaceId }: { spaceId: number }) {
 
   return (
     <div class="share">
-      <button type="button" class="secondary" onClick={() => void copy()}>Copy link</button>
+      <button type="button" class="secondary" onClick={() => void copy()}>{label}</button>
       {showFallback && (
         <span class="share-fallback">
-          <label for="share-link" class="sr-only">Link to this space</label>
-          <input id="share-link" ref={inputRef} type="text" readOnly value={link}
+          <label for={inputId} class="sr-only">{inputLabel}</label>
+          <input id={inputId} ref={inputRef} type="text" readOnly value={url}
             onFocus={(e) => e.currentTarget.select()} />
         </span>
       )}
       <span role="status" class="hint share-status">{status}</span>
     </div>
+  );
+}
+
+export function ShareButton({ spaceId }: { spaceId: number }) {
+  return (
+    <CopyLinkButton url={`${location.origin}/s/${spaceId}`} label="Copy link"
+      inputId="share-link" inputLabel="Link to this space" />
   );
 }

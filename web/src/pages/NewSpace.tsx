@@ -27,6 +27,7 @@ export function NewSpacePage() {
   const [topics, setTopics] = useState(['', '', '']);
   const [policy, setPolicy] = useState<SpeakerPolicy>('everyone');
   const [when, setWhen] = useState('');
+  const [record, setRecord] = useState(true);
   const [busy, setBusy] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const formRef = useRef<HTMLFormElement>(null);
@@ -52,6 +53,7 @@ export function NewSpacePage() {
       title: title.trim(),
       topics: topics.map((t) => t.trim()).filter(Boolean),
       speaker_policy: policy,
+      record,
     };
     if (when) {
       const date = new Date(when);
@@ -127,6 +129,16 @@ export function NewSpacePage() {
               onInput={(e) => setWhen(e.currentTarget.value)} aria-describedby={d} aria-invalid={invalid || undefined} />
           )}
         </Field>
+
+        <div class="checkbox">
+          <input type="checkbox" id="space-record" name="record" checked={record}
+            aria-describedby="space-record-hint" onChange={(e) => setRecord(e.currentTarget.checked)} />
+          <label for="space-record">Offer a replay afterwards</label>
+          <p class="hint" id="space-record-hint">
+            The space is recorded and kept for 30 days either way; you can download it. With this
+            on, you can publish a replay that anyone can listen to and clip.
+          </p>
+        </div>
 
         <div class="actions">
           <button type="submit" disabled={busy}>{when ? 'Schedule space' : 'Start now'}</button>

@@ -8,11 +8,13 @@ import { Requests, Stage } from '../components/Stage';
 import { useApp } from '../context';
 import { formatWhen, plural } from '../format';
 import { usePageTitle } from '../hooks';
-import { AudioControls, MicPanel } from '../components/Audio';
+import { AudioControls, MicPanel, PlaybackControl } from '../components/Audio';
+import { ClipMaker } from '../components/Clips';
+import { RecordingPanel, replayPath } from '../components/Recording';
 import { openRoom, useLiveRoom, type LiveDelegate, type LiveRoom } from '../live';
 import { pendingInvitations, pendingRequests, stageMembers } from '../room';
 import type { SocketStatus } from '../roomSocket';
-import { isModerator, onStage, type Member, type Space } from '../types';
+import { isModerator, onStage, type Member, type Replay, type Space } from '../types';
 import { SignInPrompt } from './NotFound';
 
 type Phase =
@@ -136,6 +138,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   pushReactionsRef.current = pushReactions;
   const announceRef = useRef(announce);
   announceRef.current = announce;
+  const [replayPublished, setReplayPublished] = useState(false);
 
   const current = room?.space ?? space;
   usePageTitle(current ? current.title : 'Space');
@@ -262,6 +265,19 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     return () => window.clearInterval(timer);
   }, [phase.kind, spaceId, load]);
 
+  // An ended space may have a published replay (the host also sees an unpublished one).
+  const ended = phase.kind === 'over' && (room?.space ?? space)?.state === 'ended';
+  useEffect(() => {
+    if (!ended) return undefined;
+    let active = true;
+    get<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`)
+      .then((body) => active && setReplayPublished(body.replay.published))
+      .catch(() => active && setReplayPublished(false));
+    return () => {
+      active = false;
+    };
+  }, [ended, spaceId]);
+
   // Keep keyboard focus in place when the control that had it disappears (an approved
   // request, a member moved down): send it to the heading of the section it was in.
   useLayoutEffect(() => {
@@ -348,7 +364,12 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
       <header class="room-head">
         <h1 id="room-title">{current.title}</h1>
         <StateBanner space={current} phase={phase} socketStatus={socketStatus} />
-        {live && link && <AudioControls audio={link.audio} />}
+        {live && link && (
+          <div class="audio-row">
+            <AudioControls audio={link.audio} />
+            <PlaybackControl audio={link.audio} />
+          </div>
+        )}
         <p class="meta">
           Hosted by <a href={`/u/${current.host.handle}`}>{current.host.display_name}</a>
           <span class="handle"> @{current.host.handle}</span>
@@ -380,8 +401,13 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
             {current.state === 'canceled' ? 'The host canceled this space.' : `This space has ended${current.ended_at ? ` (${formatWhen(current.ended_at)})` : ''}.`}
             {' '}<a href="/">See what is live</a>.
           </p>
+          {ended && replayPublished && (
+            <p><a class="button" href={replayPath(spaceId)} data-testid="replay-link">Listen to the replay</a></p>
+          )}
         </div>
       )}
+
+      {ended && isHost && <RecordingPanel spaceId={spaceId} offerReplay={space?.record ?? true} onPublished={setReplayPublished} />}
 
       {phase.kind === 'scheduled' && (
         <section aria-labelledby="when-title" class="panel">
@@ -420,6 +446,15 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
           <Pins spaceId={spaceId} pins={room.pins} canPin={moderator} live={live} />
 
           {live && <ReactionBar spaceId={spaceId} />}
+
+          {live && me && (
+            <section aria-labelledby="clips-title" class="panel">
+              <h2 id="clips-title">Clips</h2>
+              <ClipMaker spaceId={spaceId} label="Clip last 30 s" testId="clip-live"
+                hint="Saves the last 30 seconds of the room as a clip you can share."
+                request={() => ({ duration_s: 30, start_s: null })} />
+            </section>
+          )}
 
           {live && (
             <ListenersPanel spaceId={spaceId} listenerCount={listenerCount} canModerate={moderator}

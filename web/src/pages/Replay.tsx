@@ -1,0 +1,192 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, errorMessage, get } from '../api';
+import type { AudioStatus } from '../audioRules';
+import { ClipMaker } from '../components/Clips';
+import { ListenerChart } from '../components/ListenerChart';
+import { useApp } from '../context';
+import { formatClock, formatSpoken, formatWhen } from '../format';
+import { HlsPlayer } from '../hlsPlayer';
+import { expiresFromHlsUrl } from '../playback';
+import { usePageTitle } from '../hooks';
+import { CLIP_MAX_S, clipFrom, currentMarkerIndex, markerLabel } from '../replayRules';
+import type { Replay, SpeakerMarker } from '../types';
+import { SignInPrompt } from './NotFound';
+
+type Phase =
+  | { kind: 'loading' }
+  | { kind: 'signin' }
+  | { kind: 'missing' }
+  | { kind: 'error'; message: string }
+  | { kind: 'ready'; replay: Replay };
+
+function Markers({ markers, current, seek }: { markers: SpeakerMarker[]; current: number; seek: (s: number) => void }) {
+  return (
+    <section aria-labelledby="markers-title" class="panel">
+      <h2 id="markers-title">Speakers</h2>
+      {markers.length === 0 ? <p class="hint">No speaker changes were marked.</p> : (
+        <>
+          <p class="hint">Jump to where each speaker started.</p>
+          <ol class="markers" data-testid="markers">
+            {markers.map((m, i) => (
+              <li key={`${m.at_s}-${m.user.id}`}>
+                <button type="button" class={`secondary small marker${i === current ? ' is-current' : ''}`}
+                  data-testid="marker" data-at={m.at_s} aria-current={i === current ? 'true' : undefined}
+                  onClick={() => seek(m.at_s)}>
+                  {markerLabel(m)}
+                </button>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** The replay's <audio controls>, fed by hls.js (or Safari's own HLS). */
+function usePlayer(spaceId: number, playlistUrl: string | null) {
+  const audioRef = useRef<HTMLAudioElement>(null);
+  const [positionS, setPositionS] = useState(0);
+  const [status, setStatus] = useState<AudioStatus>('off');
+  const pendingSeek = useRef<number | null>(null);
+
+  useEffect(() => {
+    const element = audioRef.current;
+    if (!element || !playlistUrl) return undefined;
+    const player = new HlsPlayer({
+      element,
+      live: false,
+      // The playlist's URL is signed and expires: a fresh one before then, and after a failure.
+      refresh: async () => {
+        const body = await get<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`);
+        return { url: body.replay.playlist_url, expiresAt: expiresFromHlsUrl(body.replay.playlist_url) };
+      },
+      onStatus: setStatus,
+    });
+    player.start({ url: playlistUrl, expiresAt: expiresFromHlsUrl(playlistUrl) });
+    const onTime = () => setPositionS(element.currentTime);
+    const onMetadata = () => {
+      if (pendingSeek.current !== null) {
+        element.currentTime = pendingSeek.current;
+        pendingSeek.current = null;
+      }
+    };
+    element.addEventListener('timeupdate', onTime);
+    element.addEventListener('seeked', onTime);
+    element.addEventListener('loadedmetadata', onMetadata);
+    return () => {
+      element.removeEventListener('timeupdate', onTime);
+      element.removeEventListener('seeked', onTime);
+      element.removeEventListener('loadedmetadata', onMetadata);
+      player.destroy();
+    };
+  }, [spaceId, playlistUrl]);
+
+  const seek = useCallback((s: number) => {
+    const element = audioRef.current;
+    if (!element) return;
+    setPositionS(s);
+    // Before the playlist is read the element cannot seek: do it once it can.
+    if (element.readyState < HTMLMediaElement.HAVE_METADATA) pendingSeek.current = s;
+    else element.currentTime = s;
+    if (element.paused) void element.play().catch(() => undefined);
+  }, []);
+
+  const position = useCallback(() => audioRef.current?.currentTime ?? positionS, [positionS]);
+
+  return { audioRef, positionS, status, seek, position };
+}
+
+export function ReplayPage({ spaceId }: { spaceId: number }) {
+  const { user } = useApp();
+  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const replay = phase.kind === 'ready' ? phase.replay : null;
+  usePageTitle(replay ? `Replay: ${replay.space.title}` : 'Replay');
+  const { audioRef, positionS, status, seek, position } = usePlayer(spaceId, replay?.playlist_url ?? null);
+
+  const load = useCallback(async () => {
+    try {
+      const body = await get<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`);
+      setPhase({ kind: 'ready', replay: body.replay });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) setPhase({ kind: 'signin' });
+      else if (err instanceof ApiError && err.status === 404) setPhase({ kind: 'missing' });
+      else setPhase({ kind: 'error', message: errorMessage(err) });
+    }
+  }, [spaceId]);
+
+  useEffect(() => {
+    void load();
+  }, [load, user]);
+
+  if (phase.kind === 'loading') return <p class="loading">Loading…</p>;
+  if (phase.kind === 'signin') {
+    return (
+      <section aria-labelledby="replay-title">
+        <h1 id="replay-title">Replay</h1>
+        <SignInPrompt what="to listen to this replay" />
+      </section>
+    );
+  }
+  if (phase.kind === 'missing') {
+    return (
+      <section aria-labelledby="replay-title">
+        <h1 id="replay-title">No replay</h1>
+        <p>This space has no published replay. <a href={`/s/${spaceId}`}>Go to the space</a>.</p>
+      </section>
+    );
+  }
+  if (phase.kind === 'error') {
+    return (
+      <section aria-labelledby="replay-title">
+        <h1 id="replay-title">Could not open this replay</h1>
+        <p>{phase.message}</p>
+        <button type="button" onClick={() => void load()}>Try again</button>
+      </section>
+    );
+  }
+
+  const r = phase.replay;
+  const space = r.space;
+  const current = currentMarkerIndex(r.markers, positionS);
+  const clipWindow = clipFrom(positionS, r.duration_s);
+  const clipHint = clipWindow
+    ? (clipWindow.duration_s < CLIP_MAX_S
+      ? `From ${formatClock(clipWindow.start_s)}, ${formatSpoken(clipWindow.duration_s)} to the end.`
+      : `From ${formatClock(clipWindow.start_s)}.`)
+    : 'Less than a second is left: move back to clip.';
+
+  return (
+    <article aria-labelledby="replay-title" class="replay" data-testid="replay">
+      <header class="room-head">
+        <p class="eyebrow">Replay</p>
+        <h1 id="replay-title">{space.title}</h1>
+        <p class="meta">
+          Hosted by <a href={`/u/${space.host.handle}`}>{space.host.display_name}</a>
+          <span class="handle"> @{space.host.handle}</span>
+          {space.started_at && <> · {formatWhen(space.started_at)}</>}
+          {' '}· {formatSpoken(r.duration_s)}
+        </p>
+        {!r.published && (
+          <p class="hint" data-testid="replay-unpublished">Not published: only you can hear this replay.</p>
+        )}
+      </header>
+
+      <section aria-labelledby="player-title" class="panel">
+        <h2 id="player-title">Listen</h2>
+        <audio ref={audioRef} controls preload="metadata" class="replay-audio" data-testid="replay-audio"
+          data-status={status} aria-label={`Replay of ${space.title}`} />
+        <p class="hint" data-testid="replay-position">
+          At {formatClock(positionS)} of {formatClock(r.duration_s)}
+        </p>
+        {status === 'unavailable' && <p class="field-error" role="alert">The replay could not be loaded.</p>}
+        <ClipMaker spaceId={space.id} label="Clip 30 s from here" testId="clip-from-here" hint={clipHint}
+          request={() => clipFrom(position(), r.duration_s)} />
+      </section>
+
+      <Markers markers={r.markers} current={current} seek={seek} />
+      <ListenerChart points={r.listener_counts} durationS={r.duration_s} />
+      <p><a href={`/s/${space.id}`}>Go to the space</a></p>
+    </article>
+  );
+}
