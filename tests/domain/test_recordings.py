@@ -57,6 +57,7 @@ def test_a_replay_clip_is_cut_at_the_recordings_end() -> None:
         (-1.0, 10, "start_s", "min"),
         (float("nan"), 10, "start_s", "min"),
         (100.0, 10, "start_s", "max"),
+        (99.5, 10, "start_s", "max"),  # it would be a half-second clip
     ],
 )
 def test_bad_clip_spans_name_the_field_and_rule(
@@ -72,3 +73,10 @@ def test_only_a_recording_in_progress_can_be_finished() -> None:
     with pytest.raises(InvalidState) as raised:
         rules.finish(RecordingState.COMPLETE)
     assert raised.value.state == "complete"
+
+
+def test_a_live_space_is_only_clipped_from_its_last_seconds() -> None:
+    assert rules.clip_span(start_s=None, duration_s=30, recorded_s=100, live=True) == (70, 30)
+    with pytest.raises(Invalid) as raised:
+        rules.clip_span(start_s=10, duration_s=5, recorded_s=100, live=True)
+    assert (raised.value.field, raised.value.rule) == ("start_s", "live")

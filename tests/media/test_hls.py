@@ -82,10 +82,13 @@ def test_a_restart_carries_on_as_a_new_run(tmp_path: Path) -> None:
     first = _writer(tmp_path)
     _push(first, 120, tone_ticks=range(120))
     before = first.finish()
-    # What a crash leaves: the index without its end, and a half-written segment.
+    # What a crash leaves: the index without its end and with a torn line, the next segment
+    # renamed into place but never listed, and one half-written under its temporary name.
     index = tmp_path / "index.m3u8"
     index.write_text(index.read_text().replace(playlist.ENDLIST, "") + "#EXTINF:1.0")
-    (tmp_path / "seg-000009.m4s.tmp").write_bytes(b"\0" * 100)
+    unlisted = playlist.segment_name(before[-1].number + 1)
+    (tmp_path / unlisted).write_bytes(b"\0" * 100)
+    (tmp_path / f"{playlist.segment_name(before[-1].number + 2)}.tmp").write_bytes(b"\0" * 50)
 
     second = _writer(tmp_path)
     _push(second, 120)
@@ -95,6 +98,7 @@ def test_a_restart_carries_on_as_a_new_run(tmp_path: Path) -> None:
     assert resumed.number == before[-1].number + 1
     assert resumed.run == 2 and resumed.discontinuity
     assert (tmp_path / "init-2.mp4").is_file()
+    assert (tmp_path / unlisted).read_bytes()[4:8] == b"moof"  # written over, whole
     audio = hls.decode_span(tmp_path, after, 0, 100)
     total = playlist.total_duration_s(after)
     assert audio.size / 48000 == pytest.approx(total, abs=0.05)
@@ -141,3 +145,23 @@ def test_the_floor_changes_hands_after_half_a_second() -> None:
     heard = [changes.observe(2) for _ in range(SPEAKER_CHANGE_TICKS)]
     assert heard[-1] == 2
     assert changes.observe(None) is None and changes.speaker == 2
+
+
+def test_a_server_that_only_stops_leaves_the_playlists_open(tmp_path: Path) -> None:
+    writer = _writer(tmp_path)
+    _push(writer, 120)
+    segments = writer.finish(end_playlists=False)
+    # Players keep polling through a restart instead of ending the space.
+    assert playlist.parse((tmp_path / "live.m3u8").read_text()) == (segments[-3:], False)
+    assert playlist.parse((tmp_path / "index.m3u8").read_text()) == (segments, False)
+
+
+def test_a_failed_writer_stops_taking_audio(tmp_path: Path) -> None:
+    writer = _writer(tmp_path)
+    (tmp_path / "init-1.mp4").mkdir()  # the init segment cannot be written there
+    _push(writer, 120)
+    writer.finish()
+    assert writer._failed
+    queued = writer._queue.qsize()
+    writer.push(np.zeros(BLOCK, dtype=np.int16))
+    assert writer._queue.qsize() == queued <= 1  # at most finish()'s own marker

@@ -169,14 +169,20 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     host, sid, speaker = await _speaking_host(server)
     guest = await server.signup("guest")
     await guest.join(sid)
+    listening = await guest.socket(sid)  # a listener present while live: counted
+    await listening.until_type("snapshot")
     try:
         await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
         await asyncio.sleep(3.0)
         # Not over yet: nothing to download or publish.
         assert (await host.get(f"/api/spaces/{sid}/recording.m4a")).status_code == 409
         assert (await host.post(f"/api/spaces/{sid}/replay")).status_code == 409
+        # A live space is clipped from its last seconds only.
+        from_start = await guest.post(f"/api/spaces/{sid}/clips", json={"start_s": 0.5})
+        assert from_start.status_code == 422 and from_start.json()["rule"] == "live"
     finally:
         await speaker.close()
+        await listening.close()
     await host.ok("POST", f"/api/spaces/{sid}/end")
 
     async def complete() -> bool:
@@ -194,6 +200,9 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     assert replay["duration_s"] > 2
     # The host was the one speaking: a marker names them.
     assert [m["user"]["id"] for m in replay["markers"]] == [host.id]
+    assert 0 < replay["markers"][0]["at_s"] < 2.0
+    # The listener count while live: the guest's presence was noted.
+    assert max(c["count"] for c in replay["listener_counts"]) == 1
     seen = (await guest.ok("GET", f"/api/spaces/{sid}/replay"))["replay"]
     vod = await guest.get(seen["playlist_url"])
     assert vod.text.rstrip().endswith("#EXT-X-ENDLIST")
@@ -228,6 +237,7 @@ async def test_media_links_are_signed_and_expire(server: Running) -> None:
     assert await status(f"/hls/{int(space) + 1}/{expires}/{signature}/{name}") == 403
     assert await status(f"/hls/{space}/{int(expires) + 1}/{signature}/{name}") == 403
     assert await status(f"/hls/{space}/{expires}/{signature}/parley.db") == 404
+    assert await status(f"/hls/{space}/{expires}/%C3%A9/{name}") == 422
     assert await status(f"/hls/{space}/{expires}/{signature}/seg-999999.m4s") == 404
     assert await status(f"/hls/{space}/{expires}/{signature}/recording.m4a") == 404
     secret = server.app.state.services.settings.media_url_secret
@@ -239,3 +249,25 @@ async def test_media_links_are_signed_and_expire(server: Running) -> None:
 
 async def _is(value: object, expected: object) -> bool:
     return await value == expected  # type: ignore[misc]
+
+
+@pytest.mark.parley_settings(record_spaces=False)
+async def test_an_instance_that_does_not_record_serves_hls_and_keeps_nothing(
+    server: Running,
+) -> None:
+    host = await server.signup("host")
+    sid = (await host.create_space("Unrecorded"))["id"]
+    listen = await host.ok("GET", f"/api/spaces/{sid}/listen")
+
+    async def segments_listed() -> bool:
+        return ".m4s" in (await host.get(listen["hls_url"])).text
+
+    await _wait_for(segments_listed)
+    await host.ok("POST", f"/api/spaces/{sid}/end")
+    folder = server.app.state.services.settings.media_dir / str(sid)
+
+    async def gone() -> bool:
+        return (await host.get(f"/api/spaces/{sid}/recording")).status_code == 404
+
+    await _wait_for(gone)
+    assert not folder.exists()

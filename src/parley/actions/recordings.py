@@ -241,13 +241,19 @@ async def create_clip(
     if recorded_s <= 0:
         raise InvalidState("nothing is recorded yet", state=space.state)
     start_s, duration_s = rules.clip_span(
-        start_s=start_s, duration_s=duration_s, recorded_s=recorded_s
+        start_s=start_s,
+        duration_s=duration_s,
+        recorded_s=recorded_s,
+        live=space.state == SpaceState.LIVE.value,
     )
     audio = await asyncio.to_thread(hls.decode_span, folder, segments, start_s, duration_s)
     pending = folder / "clips" / f"pending-{uuid.uuid4().hex}.m4a"
-    pending.parent.mkdir(parents=True, exist_ok=True)
-    size = await asyncio.to_thread(hls.export_clip, audio, pending, services.settings.hls_bitrate)
+    placed: Path | None = None
     try:
+        await asyncio.to_thread(pending.parent.mkdir, parents=True, exist_ok=True)
+        size = await asyncio.to_thread(
+            hls.export_clip, audio, pending, services.settings.hls_bitrate
+        )
         async with change(services) as unit:
             clip = Clip(
                 recording_id=recording_id,
@@ -260,10 +266,19 @@ async def create_clip(
             )
             unit.session.add(clip)
             await unit.session.flush()
-            pending.replace(clip_file(services, space_id, clip.id))
-            return await _clip_view(unit.session, clip)
+            placed = clip_file(services, space_id, clip.id)
+            pending.replace(placed)
+            view = await _clip_view(unit.session, clip)
+        placed = None  # committed: the file is the clip's
+        return view
+    except IntegrityError:
+        raise NotFound(f"space {space_id}'s recording was deleted meanwhile") from None
     finally:
-        pending.unlink(missing_ok=True)
+        # Whatever did not become a clip goes: the encoded file, or one placed before a failed
+        # commit, and the encoder's temporary file.
+        for leftover in (pending, pending.with_name(pending.name + ".tmp"), placed):
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
 
 
 async def _clip_view(session: AsyncSession, clip: Clip) -> ClipView:

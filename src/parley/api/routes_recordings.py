@@ -30,7 +30,7 @@ from parley.media.engine import MediaEngine
 router = APIRouter(tags=["recordings"])
 
 MediaFile = Annotated[str, Path(min_length=1, max_length=40)]
-Signature = Annotated[str, Path(min_length=1, max_length=64)]
+Signature = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Expires = Annotated[int, Path(ge=0, le=99_999_999_999)]
 
 _TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".m4s": "audio/mp4", ".mp4": "audio/mp4"}

@@ -35,10 +35,15 @@ def is_expired(ended_at: datetime | None, now: datetime, retention_days: int) ->
 
 
 def clip_span(
-    *, start_s: float | None, duration_s: float, recorded_s: float
+    *, start_s: float | None, duration_s: float, recorded_s: float, live: bool = False
 ) -> tuple[float, float]:
     """The [start, start + duration) a clip takes from a recording of `recorded_s` seconds.
-    No start means the last `duration_s` (a clip of a live space). Never longer than 30 s."""
+    No start means the last `duration_s`: what a clip of a live space always is (as on Spaces;
+    a span of the past is for the replay). Never longer than 30 s, nor shorter than 1 s."""
+    if live and start_s is not None:
+        raise Invalid(
+            "start_s", "live", "a live space is clipped from its last seconds: no start_s"
+        )
     if not (math.isfinite(duration_s) and CLIP_MIN_S <= duration_s <= CLIP_MAX_S):
         raise Invalid(
             "duration_s", "range", f"a clip lasts {CLIP_MIN_S:g} to {CLIP_MAX_S:g} seconds"
@@ -47,6 +52,8 @@ def clip_span(
         start_s = max(0.0, recorded_s - duration_s)
     if not math.isfinite(start_s) or start_s < 0:
         raise Invalid("start_s", "min", "start_s must be 0 or more")
-    if start_s >= recorded_s:
-        raise Invalid("start_s", "max", f"the recording is only {recorded_s:.1f} s long")
+    if start_s > recorded_s - CLIP_MIN_S:
+        raise Invalid(
+            "start_s", "max", f"the recording is {recorded_s:.1f} s long: start 1 s before its end"
+        )
     return start_s, min(duration_s, recorded_s - start_s)

@@ -122,12 +122,16 @@ class MediaEngine:
             if live:
                 await self.open_space(space_id)
                 continue
-            folder = recordings.media_folder(self.services, space_id)
-            segments = await asyncio.to_thread(
-                hls.close_playlists, folder, self.settings.hls_window_segments
-            )
-            await recordings.finish(self.services, space_id, segments)
-            log.info("space(%s) recording finished after a restart", space_id)
+            try:
+                folder = recordings.media_folder(self.services, space_id)
+                segments = await asyncio.to_thread(
+                    hls.close_playlists, folder, self.settings.hls_window_segments
+                )
+                await recordings.finish(self.services, space_id, segments)
+                log.info("space(%s) recording finished after a restart", space_id)
+            except Exception:
+                # One damaged recording must not keep the node from starting.
+                log.exception("space(%s) recording could not be finished", space_id)
 
     def _lifecycle(self, channel: str, message: str) -> None:
         data = json.loads(message)
@@ -148,7 +152,10 @@ class MediaEngine:
     async def _open_space(self, space_id: int) -> None:
         assert self._lock is not None
         async with self._lock:
-            await self._space(space_id)
+            space = await self._space(space_id)
+        if space.hls is None and not self._sessions_of(space_id):
+            # Not ours to mix (claimed elsewhere, or it ended before the notice came).
+            await self.close_space(space_id, ended=False)
 
     async def stop(self) -> None:
         if self._loop is None:
@@ -258,6 +265,9 @@ class MediaEngine:
             await self._on_api(self.services.bus.subscribe(space_channel(space_id), self._heard))
             try:
                 await self._start_hls(space)
+            except Exception:
+                # The room still sounds over WebRTC; the claim stays for a restart to take up.
+                log.exception("space(%s) HLS could not start", space_id)
             finally:
                 # Ticked only from here on: the recording starts with the space's first tick.
                 self._spaces_list = list(self._spaces.values())
@@ -280,20 +290,24 @@ class MediaEngine:
 
     async def close_space(self, space_id: int, *, ended: bool = True) -> None:
         """Stops a space's media; `ended` (the space is over) also finishes its recording."""
-        space = self._spaces.pop(space_id, None)
-        if space is None:
-            return
-        self._spaces_list = list(self._spaces.values())
+        assert self._lock is not None
+        # Under the lock: a space still being opened (claim, writer start) is closed after it.
+        async with self._lock:
+            space = self._spaces.pop(space_id, None)
+            if space is None:
+                return
+            self._spaces_list = list(self._spaces.values())
         await self._on_api(self.services.bus.unsubscribe(space_channel(space_id), self._heard))
         for session in self._sessions_of(space_id):
             await self._close(session)
         if space.hls is not None:
-            segments = await asyncio.to_thread(space.hls.finish)
-            if ended:
-                try:
+            try:
+                segments = await asyncio.to_thread(space.hls.finish, end_playlists=ended)
+                if ended:
                     await self._on_api(recordings.finish(self.services, space_id, segments))
-                except Exception:
-                    log.exception("space(%s) recording could not be finished", space_id)
+            except Exception:
+                # Left `recording`: the next start finishes it from what was written.
+                log.exception("space(%s) recording could not be finished", space_id)
 
     @property
     def webrtc_listener_count(self) -> int:

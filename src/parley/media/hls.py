@@ -177,6 +177,7 @@ class HlsWriter:
         self._pending = np.zeros(0, dtype=np.float32)
         self._pts = 0
         self._failed = False
+        self._end_lists = True
 
     # --- on the media clock's thread ----------------------------------------------------------
     def start(self) -> None:
@@ -204,18 +205,26 @@ class HlsWriter:
         self._thread.start()
 
     def push(self, samples: np.ndarray) -> None:
-        """One tick of the mix (int16 mono at 48 kHz); copied, the caller reuses its buffer."""
-        self._queue.put(("audio", samples.copy()))
+        """One tick of the mix (int16 mono at 48 kHz); copied, the caller reuses its buffer.
+        Dropped once the writer has failed, so nothing piles up behind a dead thread."""
+        if not self._failed:
+            self._queue.put(("audio", samples.copy()))
 
     def note(self, **fields: int) -> None:
         """A line for the replay's timeline (speaker changes, listener counts), stamped with the
         recording's position when the writer thread reaches it."""
         self._queue.put(("note", dict(fields)))
 
-    def finish(self, timeout_s: float = 10.0) -> list[Segment]:
-        """Writes what is left, ends the playlists and stops the thread."""
+    def finish(self, *, end_playlists: bool = True, timeout_s: float = 30.0) -> list[Segment]:
+        """Writes what is left and stops the thread; `end_playlists` marks them ended
+        (EXT-X-ENDLIST): not when the server only stops, as players would stop with it.
+        Raises if the thread is still writing after `timeout_s`: what it returned would be
+        short of what it is still adding."""
+        self._end_lists = end_playlists
         self._queue.put(None)
         self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise TimeoutError(f"hls({self.folder.name}) writer still busy after {timeout_s} s")
         return self.segments
 
     @property
@@ -226,21 +235,21 @@ class HlsWriter:
     def _run(self) -> None:
         splitter = Fmp4Splitter()
         units: list[tuple[str, bytes, int]] = []
-        output = av.open(
-            _Sink(lambda data: units.extend(splitter.feed(data))),
-            "w",
-            format="mp4",
-            options={
-                # A fragment per segment, written whole when the next packet passes the mark;
-                # empty_moov makes the init segment; no index at the end (never seeks).
-                "movflags": "empty_moov+default_base_moof+skip_trailer",
-                "frag_duration": str(int(self.segment_s * 1_000_000)),
-            },
-        )
-        stream = output.add_stream("aac", rate=SAMPLE_RATE_HZ)
-        stream.codec_context.layout = "mono"
-        stream.codec_context.bit_rate = self.bitrate
         try:
+            output = av.open(
+                _Sink(lambda data: units.extend(splitter.feed(data))),
+                "w",
+                format="mp4",
+                options={
+                    # A fragment per segment, written whole when the next packet passes the
+                    # mark; empty_moov makes the init segment; no index at the end (never seeks).
+                    "movflags": "empty_moov+default_base_moof+skip_trailer",
+                    "frag_duration": str(int(self.segment_s * 1_000_000)),
+                },
+            )
+            stream = output.add_stream("aac", rate=SAMPLE_RATE_HZ)
+            stream.codec_context.layout = "mono"
+            stream.codec_context.bit_rate = self.bitrate
             while True:
                 item = self._queue.get()
                 if item is None:
@@ -262,8 +271,11 @@ class HlsWriter:
         except Exception:
             self._failed = True
             log.exception("hls(%s) writer failed", self.folder.name)
+            while not self._queue.empty():  # what was queued will never be written
+                self._queue.get_nowait()
         finally:
-            self._end_playlists()
+            if self._end_lists:
+                self._end_playlists()
 
     def _encode(
         self, stream: av.AudioStream, output: av.container.OutputContainer, samples: np.ndarray

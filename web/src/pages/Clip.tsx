@@ -1,38 +1,16 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, errorMessage, get } from '../api';
+
 import { CopyLinkButton } from '../components/Share';
 import { useApp } from '../context';
 import { formatClock, formatSpoken, formatWhen } from '../format';
-import { usePageTitle } from '../hooks';
+import { useLoaded, usePageTitle } from '../hooks';
 import type { Clip } from '../types';
 import { SignInPrompt } from './NotFound';
 
-type Phase =
-  | { kind: 'loading' }
-  | { kind: 'signin' }
-  | { kind: 'missing' }
-  | { kind: 'error'; message: string }
-  | { kind: 'ready'; clip: Clip };
-
 export function ClipPage({ clipId }: { clipId: number }) {
   const { user } = useApp();
-  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const [loaded, load] = useLoaded<{ clip: Clip }>(`/api/clips/${clipId}`, user);
+  const phase = loaded.kind === 'ready' ? { kind: 'ready' as const, clip: loaded.value.clip } : loaded;
   usePageTitle(phase.kind === 'ready' ? `Clip: ${phase.clip.space_title}` : 'Clip');
-
-  const load = useCallback(async () => {
-    try {
-      const body = await get<{ clip: Clip }>(`/api/clips/${clipId}`);
-      setPhase({ kind: 'ready', clip: body.clip });
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) setPhase({ kind: 'signin' });
-      else if (err instanceof ApiError && err.status === 404) setPhase({ kind: 'missing' });
-      else setPhase({ kind: 'error', message: errorMessage(err) });
-    }
-  }, [clipId]);
-
-  useEffect(() => {
-    void load();
-  }, [load, user]);
 
   if (phase.kind === 'loading') return <p class="loading">Loading…</p>;
   if (phase.kind === 'signin') {
@@ -56,7 +34,7 @@ export function ClipPage({ clipId }: { clipId: number }) {
       <section aria-labelledby="clip-title">
         <h1 id="clip-title">Could not open this clip</h1>
         <p>{phase.message}</p>
-        <button type="button" onClick={() => void load()}>Try again</button>
+        <button type="button" onClick={load}>Try again</button>
       </section>
     );
   }

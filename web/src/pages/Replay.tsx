@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, errorMessage, get } from '../api';
+import { get } from '../api';
 import type { AudioStatus } from '../audioRules';
 import { ClipMaker } from '../components/Clips';
 import { ListenerChart } from '../components/ListenerChart';
@@ -7,17 +7,10 @@ import { useApp } from '../context';
 import { formatClock, formatSpoken, formatWhen } from '../format';
 import { HlsPlayer } from '../hlsPlayer';
 import { expiresFromHlsUrl } from '../playback';
-import { usePageTitle } from '../hooks';
+import { useLoaded, usePageTitle } from '../hooks';
 import { CLIP_MAX_S, clipFrom, currentMarkerIndex, markerLabel } from '../replayRules';
 import type { Replay, SpeakerMarker } from '../types';
 import { SignInPrompt } from './NotFound';
-
-type Phase =
-  | { kind: 'loading' }
-  | { kind: 'signin' }
-  | { kind: 'missing' }
-  | { kind: 'error'; message: string }
-  | { kind: 'ready'; replay: Replay };
 
 function Markers({ markers, current, seek }: { markers: SpeakerMarker[]; current: number; seek: (s: number) => void }) {
   return (
@@ -99,25 +92,11 @@ function usePlayer(spaceId: number, playlistUrl: string | null) {
 
 export function ReplayPage({ spaceId }: { spaceId: number }) {
   const { user } = useApp();
-  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const [loaded, load] = useLoaded<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`, user);
+  const phase = loaded.kind === 'ready' ? { kind: 'ready' as const, replay: loaded.value.replay } : loaded;
   const replay = phase.kind === 'ready' ? phase.replay : null;
   usePageTitle(replay ? `Replay: ${replay.space.title}` : 'Replay');
   const { audioRef, positionS, status, seek, position } = usePlayer(spaceId, replay?.playlist_url ?? null);
-
-  const load = useCallback(async () => {
-    try {
-      const body = await get<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`);
-      setPhase({ kind: 'ready', replay: body.replay });
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) setPhase({ kind: 'signin' });
-      else if (err instanceof ApiError && err.status === 404) setPhase({ kind: 'missing' });
-      else setPhase({ kind: 'error', message: errorMessage(err) });
-    }
-  }, [spaceId]);
-
-  useEffect(() => {
-    void load();
-  }, [load, user]);
 
   if (phase.kind === 'loading') return <p class="loading">Loading…</p>;
   if (phase.kind === 'signin') {
@@ -141,7 +120,7 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
       <section aria-labelledby="replay-title">
         <h1 id="replay-title">Could not open this replay</h1>
         <p>{phase.message}</p>
-        <button type="button" onClick={() => void load()}>Try again</button>
+        <button type="button" onClick={load}>Try again</button>
       </section>
     );
   }
