@@ -644,6 +644,8 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
     # The host holds no room WebSocket here: without this the space would end as abandoned
     # after the host grace period (180 s by default) in the middle of the run.
     server.extra_env["PARLEY_HOST_GRACE_S"] = "3600"
+    # What one node can take is what this measures: no cap sending listeners to HLS.
+    server.extra_env["PARLEY_WEBRTC_LISTENER_CAPACITY"] = "1000000"
     if args.stock_sender:
         server.extra_env["PARLEY_LISTENER_FAST_PATH"] = "false"
     result["server_tree"] = await asyncio.to_thread(source_state)
