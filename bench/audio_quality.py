@@ -58,6 +58,7 @@ from _audio import (
     wait_connected,
 )
 from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, finite, log
+from parley.config import Settings
 from parley.media.client import GeneratedTrack
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
 from parley.media.opus import OpusDecoder
@@ -121,12 +122,12 @@ def score(reference: Samples, received: Samples) -> dict[str, Any]:
     return {"pesq": round(value, 3), "lag_ms": round(lag / 48, 1), "correlation": round(corr, 4)}
 
 
-def offline_chain(reference: Samples, listener_bitrate: int) -> float:
+def offline_chain(reference: Samples, listener_bitrate: int, listener_frame_ms: int) -> float:
     """The speech through a browser-like sender's encoder (Opus voice mode, 64 kbit/s, FEC), the
-    server's receive decoder, the listeners' encoder and a listener's decoder, in process: the
-    ceiling the codecs set."""
+    server's receive decoder, the listeners' encoder (the server's settings: bitrate and frame
+    length) and a listener's decoder, in process: the ceiling the codecs set."""
     sender = OpusEncoder.voice(64000)
-    listener = OpusEncoder.voice(listener_bitrate)
+    listener = OpusEncoder.voice(listener_bitrate, listener_frame_ms)
     server_decoder, listener_decoder = OpusDecoder(), OpusDecoder()
     padded = np.concatenate([reference, np.zeros(5 * FRAME_SAMPLES, dtype=np.int16)])
     out: list[Samples] = []
@@ -146,8 +147,13 @@ async def run(
     reference = speech(TEXT, level_dbfs=args.level_dbfs)
     log(f"speech: {reference.size / SAMPLE_RATE_HZ:.1f} s at 48 kHz (espeak-ng + sox)")
     result["speech_seconds"] = round(reference.size / SAMPLE_RATE_HZ, 2)
-    listener_bitrate = int(os.environ.get("PARLEY_LISTENER_BITRATE", "48000"))
-    result["pesq_wb_offline_codec_chain"] = offline_chain(reference, listener_bitrate)
+    defaults = Settings()
+    listener_bitrate = int(os.environ.get("PARLEY_LISTENER_BITRATE", defaults.listener_bitrate))
+    listener_frame_ms = int(os.environ.get("PARLEY_LISTENER_FRAME_MS", defaults.listener_frame_ms))
+    result["pesq_wb_offline_codec_chain"] = offline_chain(
+        reference, listener_bitrate, listener_frame_ms
+    )
+    result["listener_bitrate"], result["listener_frame_ms"] = listener_bitrate, listener_frame_ms
     log(f"offline codec chain PESQ WB: {result['pesq_wb_offline_codec_chain']}")
 
     server.start()

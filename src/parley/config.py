@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once). 60 ms
     # frames mean a third of the packets to protect and send per listener (bench/listener_fanout
     # .py: about twice the listeners per core of 20 ms) for 40 ms more delay (~90 ms in all).
-    listener_bitrate: int = 64000
+    # 96 kbit/s: the mix is the second Opus encode in a row (after the speaker's browser), and at
+    # 60 ms frames 64 kbit/s left PESQ below 4.0 (bench/audio_quality.py, docs/benchmarks.md).
+    listener_bitrate: int = 96000
     listener_frame_ms: int = 60
     # Send listener packets from one fan-out loop (media/fanout.py), not a sender per listener.
     listener_fast_path: bool = True
