@@ -156,7 +156,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         requests = wrk_summary["requests"]
         rate = requests / (wrk_summary["duration_us"] / 1e6)
         segments, _ = playlist.parse(
-            (server.data_dir / "media" / str(stage.space_id) / "live.m3u8").read_text()  # type: ignore[operator]
+            (server.data_dir / "media" / "live" / str(stage.space_id) / "live.m3u8").read_text()  # type: ignore[operator]
         )
         segment_s = sum(s.duration_s for s in segments) / max(1, len(segments))
         listeners = int(rate * segment_s / 2)

@@ -120,13 +120,16 @@ async def test_a_live_space_plays_through_nginx(server: Running, nginx: str) -> 
             assert tone_level(audio * 32767, HZ) > 0.05
 
             # The signed link is checked by nginx as by the app.
-            _, _, space, expires, signature, name = listen["hls_url"].split("/")
-            forged = await anyone.get(f"/hls/{space}/{expires}/AAAA{signature[4:]}/{name}")
+            _, _, space, scope, expires, signature, name = listen["hls_url"].split("/")
+            base = f"/hls/{space}/{scope}/{expires}"
+            forged = await anyone.get(f"{base}/AAAA{signature[4:]}/{name}")
             assert forged.status_code == 403
+            rescoped = await anyone.get(f"/hls/{space}/replay/{expires}/{signature}/{name}")
+            assert rescoped.status_code == 403
             secret = server.app.state.services.settings.media_url_secret
-            old = await anyone.get(urls.hls_url(int(space), int(time.time()) - 5, secret, name))
-            assert old.status_code == 410
-            hidden = await anyone.get(f"/hls/{space}/{expires}/{signature}/timeline.jsonl")
+            stale = urls.hls_url(int(space), "live", int(time.time()) - 5, secret, name)
+            assert (await anyone.get(stale)).status_code == 410
+            hidden = await anyone.get(f"{base}/{signature}/timeline.jsonl")
             assert hidden.status_code == 404
         # ffprobe plays the live playlist from nginx.
         probed = await asyncio.to_thread(

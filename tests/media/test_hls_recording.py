@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from media_support import tone_level
-from parley.media import playlist
+from parley.media import playlist, urls
 from parley.media.client import GeneratedTrack, WebRtcClient, tone
+from parley.media.folders import MediaFolders
 from support import Client, Running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -144,8 +145,14 @@ async def test_live_hls_recording_and_clip_hold_the_tone_when_it_was_played(
     await _wait_for(complete)
     recording = (await host.ok("GET", f"/api/spaces/{sid}/recording"))["recording"]
     assert abs(recording["duration_s"] - time_live_s) <= 0.05 * time_live_s
-    # The finished playlist: ffprobe's total matches the time live within 5 %.
-    assert abs(ffprobe_duration_s(index_url) - time_live_s) <= 0.05 * time_live_s
+    # The live link reaches nothing once the space is over (its files left the live scope).
+    assert (await host.get(index_url[len(server.base_url) :])).status_code == 404
+    # The finished playlist (the host's own link to the recording, no replay published):
+    # ffprobe's total matches the time live within 5 %.
+    preview = (await host.ok("GET", f"/api/spaces/{sid}/replay"))["replay"]
+    assert preview["published"] is False and "/recording/" in preview["playlist_url"]
+    finished_url = server.base_url + preview["playlist_url"]
+    assert abs(ffprobe_duration_s(finished_url) - time_live_s) <= 0.05 * time_live_s
 
     download = await host.get(f"/api/spaces/{sid}/recording.m4a")
     assert download.status_code == 200
@@ -204,8 +211,15 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     # The listener count while live: the guest's presence was noted.
     assert max(c["count"] for c in replay["listener_counts"]) == 1
     seen = (await guest.ok("GET", f"/api/spaces/{sid}/replay"))["replay"]
+    assert "/replay/" in seen["playlist_url"]
     vod = await guest.get(seen["playlist_url"])
     assert vod.text.rstrip().endswith("#EXT-X-ENDLIST")
+    # The host's preview link (recording scope) was never given to the guest; the replay link
+    # stops working as soon as the replay is unpublished, before it expires.
+    await host.ok("DELETE", f"/api/spaces/{sid}/replay")
+    assert (await guest.get(seen["playlist_url"])).status_code == 404
+    await host.ok("POST", f"/api/spaces/{sid}/replay")
+    assert (await guest.get(seen["playlist_url"])).status_code == 200
 
     clip = (
         await guest.ok(
@@ -227,23 +241,26 @@ async def test_media_links_are_signed_and_expire(server: Running) -> None:
     host = await server.signup("host")
     sid = (await host.create_space("Signed"))["id"]
     listen = await host.ok("GET", f"/api/spaces/{sid}/listen")
-    _, _, space, expires, signature, name = listen["hls_url"].split("/")
+    _, _, space, scope, expires, signature, name = listen["hls_url"].split("/")
+    assert scope == "live"
 
     async def status(path: str) -> int:
         return (await host.get(path)).status_code
 
     await _wait_for(lambda: _is(status(listen["hls_url"]), 200))
-    assert await status(f"/hls/{space}/{expires}/{signature[:-2]}xx/{name}") == 403
-    assert await status(f"/hls/{int(space) + 1}/{expires}/{signature}/{name}") == 403
-    assert await status(f"/hls/{space}/{int(expires) + 1}/{signature}/{name}") == 403
-    assert await status(f"/hls/{space}/{expires}/{signature}/parley.db") == 404
-    assert await status(f"/hls/{space}/{expires}/%C3%A9/{name}") == 422
-    assert await status(f"/hls/{space}/{expires}/{signature}/seg-999999.m4s") == 404
-    assert await status(f"/hls/{space}/{expires}/{signature}/recording.m4a") == 404
+    base = f"/hls/{space}/{scope}/{expires}"
+    assert await status(f"{base}/{signature[:-2]}xx/{name}") == 403
+    assert await status(f"/hls/{int(space) + 1}/{scope}/{expires}/{signature}/{name}") == 403
+    assert await status(f"/hls/{space}/{scope}/{int(expires) + 1}/{signature}/{name}") == 403
+    # A live link does not open the other scopes (the same signature, another folder).
+    assert await status(f"/hls/{space}/recording/{expires}/{signature}/{name}") == 403
+    assert await status(f"/hls/{space}/other/{expires}/{signature}/{name}") == 422
+    assert await status(f"{base}/{signature}/parley.db") == 404
+    assert await status(f"{base}/%C3%A9/{name}") == 422
+    assert await status(f"{base}/{signature}/seg-999999.m4s") == 404
+    assert await status(f"{base}/{signature}/recording.m4a") == 404
     secret = server.app.state.services.settings.media_url_secret
-    from parley.media import urls
-
-    old = urls.hls_url(int(space), int(time.time()) - 5, secret, name)
+    old = urls.hls_url(int(space), "live", int(time.time()) - 5, secret, name)
     assert await status(old) == 410
 
 
@@ -264,10 +281,10 @@ async def test_an_instance_that_does_not_record_serves_hls_and_keeps_nothing(
 
     await _wait_for(segments_listed)
     await host.ok("POST", f"/api/spaces/{sid}/end")
-    folder = server.app.state.services.settings.media_dir / str(sid)
+    folders = MediaFolders(server.app.state.services.settings.media_dir)
 
     async def gone() -> bool:
         return (await host.get(f"/api/spaces/{sid}/recording")).status_code == 404
 
     await _wait_for(gone)
-    assert not folder.exists()
+    assert not folders.live(sid).exists() and not folders.recording(sid).exists()

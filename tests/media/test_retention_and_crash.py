@@ -21,6 +21,7 @@ import pytest
 from media_support import tone_level
 from parley.media import playlist
 from parley.media.client import GeneratedTrack, WebRtcClient, tone
+from parley.media.folders import MediaFolders
 from support import Client, Running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -59,7 +60,8 @@ async def test_the_server_purges_a_30_day_old_recording_and_its_clips(server: Ru
             "POST", f"/api/spaces/{sid}/clips", json={"start_s": 0, "duration_s": 1}, status=201
         )
     )["clip"]
-    folder = server.app.state.services.settings.media_dir / str(sid)
+    folders = MediaFolders(server.app.state.services.settings.media_dir)
+    folder = folders.recording(sid)
     recording = (await host.ok("GET", f"/api/spaces/{sid}/recording"))["recording"]
     assert recording["expires_at"] is not None
 
@@ -67,7 +69,7 @@ async def test_the_server_purges_a_30_day_old_recording_and_its_clips(server: Ru
     await asyncio.sleep(1.0)  # several purge passes
     assert (await host.get(f"/api/spaces/{sid}/recording")).status_code == 200
     assert (await host.get(clip["audio_url"])).status_code == 200
-    assert (folder / "recording.m4a").is_file()
+    assert (folder / "recording.m4a").is_file() and folders.clips(sid).is_dir()
 
     server.clock.advance(hours=1)
 
@@ -77,7 +79,7 @@ async def test_the_server_purges_a_30_day_old_recording_and_its_clips(server: Ru
     await _until(purged)
     assert (await host.get(f"/api/clips/{clip['id']}")).status_code == 404
     assert (await host.get(clip["audio_url"])).status_code == 404
-    assert not folder.exists()
+    assert not folder.exists() and not folders.clips(sid).exists()
     # The space itself stays, with no replay to offer.
     assert (await host.get(f"/api/spaces/{sid}")).status_code == 200
     assert (await host.get(f"/api/spaces/{sid}/replay")).status_code == 404
@@ -164,7 +166,7 @@ def test_parley_purge_deletes_what_is_past_retention(tmp_path: Path) -> None:
             served.stop()
 
     sid = asyncio.run(record())
-    folder = tmp_path / "media" / str(sid)
+    folder = MediaFolders(tmp_path / "media").recording(sid)
     assert (folder / "recording.m4a").is_file()
     kept = served.parley("purge")
     assert "purged the recordings of 0 spaces" in kept.stdout and folder.exists()
@@ -192,7 +194,8 @@ async def test_kill_9_mid_space_loses_nothing_written_and_the_next_start_finishe
             await client.post(served.url(f"/api/spaces/{sid}/me/unmute"), headers=auth)
             speaker = WebRtcClient(served.url(""), token, sid, "whip", GeneratedTrack(tone(HZ)))
             assert (await speaker.connect()).status_code == 201
-            folder = tmp_path / "media" / str(sid)
+            folders = MediaFolders(tmp_path / "media")
+            folder = folders.live(sid)
             index = folder / playlist.INDEX_PLAYLIST
 
             async def enough() -> bool:
@@ -237,6 +240,9 @@ async def test_kill_9_mid_space_loses_nothing_written_and_the_next_start_finishe
             await speaker.close()
         served.stop()
 
+    # Ended: the segments left the live scope for the recording's.
+    assert not folder.exists()
+    index = folders.recording(sid) / playlist.INDEX_PLAYLIST
     final, closed = playlist.parse(index.read_text())
     assert closed and final[: len(listed)] == listed
     assert any(s.discontinuity and s.run == 2 for s in final)

@@ -111,7 +111,8 @@ export function rewriteHlsUrl(url: string, oldFolders: readonly string[], curren
  * Unix seconds) as ISO, for answers that do not state it (a replay's playlist); null otherwise.
  */
 export function expiresFromHlsUrl(url: string): string | null {
-  const m = /\/hls\/\d+\/(\d{1,12})\/[^/]+\/[^/]+$/.exec(splitUrl(url).path);
+  // /hls/{space}/{scope}/{expires}/{signature}/{file}
+  const m = /\/hls\/\d+\/[a-z]+\/(\d{1,12})\/[^/]+\/[^/]+$/.exec(splitUrl(url).path);
   if (!m) return null;
   const date = new Date(Number(m[1]) * 1000);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();

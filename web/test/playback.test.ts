@@ -103,8 +103,8 @@ describe('signed HLS URLs', () => {
     assert.equal(rewriteHlsUrl('/hls/7/1/aaa/live.m3u8', old, '/hls/7/2/bbb/'), '/hls/7/2/bbb/live.m3u8');
   });
   it('reads the expiry written into a signed URL', () => {
-    assert.equal(expiresFromHlsUrl('/hls/7/1767225600/sig/index.m3u8'), '2026-01-01T00:00:00.000Z');
-    assert.equal(expiresFromHlsUrl('https://cdn.example.org/hls/7/1767225600/sig/index.m3u8?x=1'), '2026-01-01T00:00:00.000Z');
+    assert.equal(expiresFromHlsUrl('/hls/7/replay/1767225600/sig/index.m3u8'), '2026-01-01T00:00:00.000Z');
+    assert.equal(expiresFromHlsUrl('https://cdn.example.org/hls/7/replay/1767225600/sig/index.m3u8?x=1'), '2026-01-01T00:00:00.000Z');
     assert.equal(expiresFromHlsUrl('/media/7/index.m3u8'), null);
   });
   it('leaves other URLs alone', () => {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,22 +24,23 @@ from parley.domain.recordings import RecordingState
 from parley.domain.space import SpaceState
 from parley.domain.views import ClipView, RecordingView, SpaceView, UserBrief
 from parley.media import hls, playlist
+from parley.media.folders import MediaFolders
 from parley.store import repo, views
 from parley.store.models import Clip, Recording, Space
 
 log = logging.getLogger(__name__)
 
 
-def media_folder(services: Services, space_id: int) -> Path:
-    return services.settings.media_dir / str(space_id)
+def folders(services: Services) -> MediaFolders:
+    return MediaFolders(services.settings.media_dir)
 
 
 def clip_file(services: Services, space_id: int, clip_id: int) -> Path:
-    return media_folder(services, space_id) / "clips" / f"{clip_id}.m4a"
+    return folders(services).clips(space_id) / f"{clip_id}.m4a"
 
 
 def recording_file(services: Services, space_id: int) -> Path:
-    return media_folder(services, space_id) / hls.RECORDING_FILE
+    return folders(services).recording(space_id) / hls.RECORDING_FILE
 
 
 async def _recording(session: AsyncSession, space_id: int) -> Recording | None:
@@ -94,12 +94,13 @@ async def unfinished(services: Services, node: str) -> list[tuple[int, bool]]:
 async def finish(services: Services, space_id: int, segments: list[playlist.Segment]) -> None:
     """The space ended: its recording becomes the .m4a (made off the event loop), or, when the
     instance does not record spaces, its files and row go."""
-    folder = media_folder(services, space_id)
     if not services.settings.record_spaces:
         async with change(services) as unit:
             await unit.session.execute(delete(Recording).where(Recording.space_id == space_id))
-        await asyncio.to_thread(shutil.rmtree, folder, True)
+        await asyncio.to_thread(folders(services).remove, space_id)
         return
+    # Out of the live scope first: from here no live link reaches the segments.
+    folder = await asyncio.to_thread(folders(services).archive, space_id)
     size = 0
     if segments:
         size = await asyncio.to_thread(
@@ -177,6 +178,9 @@ async def set_replay(services: Services, space_id: int, actor_id: int, *, publis
             found.replay_published_at = unit.now
         elif not published:
             found.replay_published_at = None
+        # The replay scope's link follows the row (set before the commit: a failed link fails
+        # the change; the next publish or unpublish mends a link left by a failed commit).
+        await asyncio.to_thread(folders(services).publish, space_id, published)
 
 
 @dataclass
@@ -199,7 +203,7 @@ async def replay(services: Services, space_id: int, viewer_id: int | None) -> Re
             raise NotFound(f"space {space_id} has no published replay")
         if found.state != RecordingState.COMPLETE.value:
             raise InvalidState("the replay is ready when the space ends", state=found.state)
-        folder = media_folder(services, space_id)
+        folder = folders(services).recording(space_id)
         recovered = await asyncio.to_thread(hls.recover, folder)
         timeline = await asyncio.to_thread(hls.read_timeline, folder)
         speaker_ids = sorted({int(line["speaker"]) for line in timeline if "speaker" in line})
@@ -235,7 +239,7 @@ async def create_clip(
         if found is None:
             raise NotFound(f"space {space_id} has no recording yet")
         recording_id = found.id
-    folder = media_folder(services, space_id)
+    folder = folders(services).current(space_id)
     segments = (await asyncio.to_thread(hls.recover, folder)).segments
     recorded_s = playlist.total_duration_s(segments)
     if recorded_s <= 0:
@@ -247,7 +251,7 @@ async def create_clip(
         live=space.state == SpaceState.LIVE.value,
     )
     audio = await asyncio.to_thread(hls.decode_span, folder, segments, start_s, duration_s)
-    pending = folder / "clips" / f"pending-{uuid.uuid4().hex}.m4a"
+    pending = folders(services).clips(space_id) / f"pending-{uuid.uuid4().hex}.m4a"
     placed: Path | None = None
     try:
         await asyncio.to_thread(pending.parent.mkdir, parents=True, exist_ok=True)
@@ -326,6 +330,6 @@ async def purge_expired(services: Services) -> list[int]:
             await unit.session.execute(delete(Clip).where(Clip.recording_id.in_(ids)))
             await unit.session.execute(delete(Recording).where(Recording.id.in_(ids)))
     for space_id in space_ids:
-        await asyncio.to_thread(shutil.rmtree, media_folder(services, space_id), True)
+        await asyncio.to_thread(folders(services).remove, space_id)
         log.info("space(%s) recording purged after %d days", space_id, days)
     return space_ids

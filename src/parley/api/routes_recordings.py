@@ -26,6 +26,7 @@ from parley.domain.errors import DomainError, Forbidden, NotFound
 from parley.domain.views import ListenerCountView, MarkerView, ReplayView
 from parley.media import playlist, urls
 from parley.media.engine import MediaEngine
+from parley.media.folders import Scope
 
 router = APIRouter(tags=["recordings"])
 
@@ -41,10 +42,10 @@ class LinkExpired(DomainError):
     code = "expired"
 
 
-def _signed(request: Request, space_id: int, file: str) -> tuple[str, datetime]:
+def _signed(request: Request, space_id: int, scope: Scope, file: str) -> tuple[str, datetime]:
     settings = request.app.state.services.settings
     expires = int(time.time()) + settings.hls_url_ttl_s
-    url = urls.hls_url(space_id, expires, settings.media_url_secret, file)
+    url = urls.hls_url(space_id, scope, expires, settings.media_url_secret, file)
     return url, datetime.fromtimestamp(expires, UTC)
 
 
@@ -53,16 +54,17 @@ async def listen(space_id: Id, request: Request, services: ServicesDep, user: Us
     """How to listen: the live HLS playlist (signed, expiring) and whether this node still takes
     low-latency WebRTC listeners."""
     await media_actions.check_listen(services, space_id, user.id)
-    url, expires_at = _signed(request, space_id, playlist.LIVE_PLAYLIST)
+    url, expires_at = _signed(request, space_id, "live", playlist.LIVE_PLAYLIST)
     engine: MediaEngine = request.app.state.media
     return ListenOut(
         hls_url=url, hls_expires_at=expires_at, webrtc=not engine.webrtc_listeners_full
     )
 
 
-@router.get("/hls/{space_id}/{expires}/{signature}/{file}", include_in_schema=False)
+@router.get("/hls/{space_id}/{scope}/{expires}/{signature}/{file}", include_in_schema=False)
 async def hls_file(
     space_id: Id,
+    scope: Scope,
     expires: Expires,
     signature: Signature,
     file: MediaFile,
@@ -70,7 +72,7 @@ async def hls_file(
 ) -> Response:
     """A space's playlist or segment, as nginx serves them in production (docs/deploy.md)."""
     checked = urls.check(
-        space_id, expires, signature, services.settings.media_url_secret, time.time()
+        space_id, scope, expires, signature, services.settings.media_url_secret, time.time()
     )
     if checked is urls.Check.BAD:
         raise Forbidden("the media link's signature is not valid")
@@ -78,7 +80,7 @@ async def hls_file(
         raise LinkExpired("the media link has expired: ask for a new one")
     if not playlist.is_media_file(file):
         raise NotFound(f"no media file {file}")
-    path = recordings.media_folder(services, space_id) / file
+    path = recordings.folders(services).of(scope, space_id) / file
     if not path.is_file():
         raise NotFound(f"no media file {file}")
     suffix = path.suffix
@@ -110,7 +112,9 @@ async def download_recording(space_id: Id, services: ServicesDep, user: UserDep)
 async def _replay_view(request: Request, space_id: int, viewer_id: int | None) -> ReplayView:
     services = request.app.state.services
     found = await recordings.replay(services, space_id, viewer_id)
-    url, _ = _signed(request, space_id, playlist.INDEX_PLAYLIST)
+    # The published replay's scope; the host previews an unpublished one from the recording's.
+    scope: Scope = "replay" if found.published else "recording"
+    url, _ = _signed(request, space_id, scope, playlist.INDEX_PLAYLIST)
     markers = [
         MarkerView(at_s=float(line["at_s"]), user=found.speakers[int(line["speaker"])])
         for line in found.timeline

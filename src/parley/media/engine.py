@@ -123,7 +123,7 @@ class MediaEngine:
                 await self.open_space(space_id)
                 continue
             try:
-                folder = recordings.media_folder(self.services, space_id)
+                folder = recordings.folders(self.services).current(space_id)
                 segments = await asyncio.to_thread(
                     hls.close_playlists, folder, self.settings.hls_window_segments
                 )
@@ -280,7 +280,7 @@ class MediaEngine:
             log.info("space(%s) media: not claimed by this node, no HLS here", space.space_id)
             return
         writer = hls.HlsWriter(
-            recordings.media_folder(self.services, space.space_id),
+            recordings.folders(self.services).live(space.space_id),
             bitrate=self.settings.hls_bitrate,
             window=self.settings.hls_window_segments,
             clock=self.services.clock,
