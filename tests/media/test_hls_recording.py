@@ -228,6 +228,8 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     )["clip"]
     assert clip["start_s"] == 1.0 and clip["duration_s"] == pytest.approx(2.0, abs=0.01)
     assert clip["created_by"]["id"] == guest.id
+    # Its links carry an unguessable id: one shared clip does not lead to the others.
+    assert len(clip["id"]) == 16 and clip["page_url"] == f"/clips/{clip['id']}"
     page = await guest.get(clip["page_url"])
     assert 'property="og:audio"' in page.text and "Recorded" in page.text
     missing = await guest.get("/clips/999999")

@@ -67,7 +67,7 @@ export type Route =
   | { name: 'profile'; handle: string }
   | { name: 'space'; id: number }
   | { name: 'replay'; id: number }
-  | { name: 'clip'; id: number }
+  | { name: 'clip'; id: string }
   | { name: 'not-found' };
 
 export function matchRoute(path: string): Route {
@@ -84,7 +84,7 @@ export function matchRoute(path: string): Route {
   if (m) return { name: 'space', id: Number(m[1]) };
   m = /^\/(?:spaces|s)\/(\d{1,15})\/replay$/.exec(p);
   if (m) return { name: 'replay', id: Number(m[1]) };
-  m = /^\/clips\/(\d{1,15})$/.exec(p);
-  if (m) return { name: 'clip', id: Number(m[1]) };
+  m = /^\/clips\/([A-Za-z0-9_-]{1,32})$/.exec(p);
+  if (m) return { name: 'clip', id: m[1] };
   return { name: 'not-found' };
 }

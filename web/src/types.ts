@@ -116,7 +116,8 @@ export interface ListenInfo {
 }
 
 export interface Clip {
-  id: number;
+  /** Unguessable: what the clip's links carry. */
+  id: string;
   space_id: number;
   space_title: string;
   created_by: UserBrief;

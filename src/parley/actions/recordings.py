@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,6 +261,7 @@ async def create_clip(
         )
         async with change(services) as unit:
             clip = Clip(
+                slug=secrets.token_urlsafe(12),
                 recording_id=recording_id,
                 space_id=space_id,
                 created_by=actor_id,
@@ -290,24 +292,24 @@ async def _clip_view(session: AsyncSession, clip: Clip) -> ClipView:
     users = await repo.users_by_id(session, [clip.created_by])
     assert space is not None
     return ClipView(
-        id=clip.id,
+        id=clip.slug,
         space_id=clip.space_id,
         space_title=space.title,
         created_by=views.user_brief(users[clip.created_by]),
         start_s=clip.start_ms / 1000,
         duration_s=clip.duration_ms / 1000,
         created_at=clip.created_at,
-        audio_url=f"/api/clips/{clip.id}/audio.m4a",
-        page_url=f"/clips/{clip.id}",
+        audio_url=f"/api/clips/{clip.slug}/audio.m4a",
+        page_url=f"/clips/{clip.slug}",
     )
 
 
-async def clip(services: Services, clip_id: int) -> tuple[ClipView, Path]:
+async def clip(services: Services, slug: str) -> tuple[ClipView, Path]:
     """A clip is public to whoever has its link (it is made to be shared)."""
     async with services.store.read() as session:
-        row = await session.get(Clip, clip_id)
+        row = (await session.execute(select(Clip).where(Clip.slug == slug))).scalar_one_or_none()
         if row is None:
-            raise NotFound(f"no clip {clip_id}")
+            raise NotFound(f"no clip {slug}")
         return await _clip_view(session, row), clip_file(services, row.space_id, row.id)
 
 

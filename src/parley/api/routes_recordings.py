@@ -33,6 +33,7 @@ router = APIRouter(tags=["recordings"])
 MediaFile = Annotated[str, Path(min_length=1, max_length=40)]
 Signature = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Expires = Annotated[int, Path(ge=0, le=99_999_999_999)]
+ClipId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
 _TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".m4s": "audio/mp4", ".mp4": "audio/mp4"}
 
@@ -169,7 +170,7 @@ async def create_clip(
 
 
 @router.get("/api/clips/{clip_id}")
-async def get_clip(clip_id: Id, services: ServicesDep) -> ClipOut:
+async def get_clip(clip_id: ClipId, services: ServicesDep) -> ClipOut:
     view, _ = await recordings.clip(services, clip_id)
     return ClipOut(clip=view)
 
@@ -179,7 +180,7 @@ async def get_clip(clip_id: Id, services: ServicesDep) -> ClipOut:
     response_class=FileResponse,
     responses={200: {"content": {"audio/mp4": {}}}},
 )
-async def clip_audio(clip_id: Id, services: ServicesDep) -> FileResponse:
+async def clip_audio(clip_id: ClipId, services: ServicesDep) -> FileResponse:
     _, path = await recordings.clip(services, clip_id)
     if not path.is_file():
         raise NotFound(f"clip {clip_id} has no audio")
@@ -187,7 +188,7 @@ async def clip_audio(clip_id: Id, services: ServicesDep) -> FileResponse:
 
 
 @router.get("/clips/{clip_id}", include_in_schema=False)
-async def clip_page(clip_id: Id, request: Request, services: ServicesDep) -> Response:
+async def clip_page(clip_id: ClipId, request: Request, services: ServicesDep) -> Response:
     """The web client's page, with the clip's Open Graph tags in its head for link previews
     (crawlers do not run the page's scripts)."""
     index = STATIC_DIR / "index.html"

@@ -77,7 +77,8 @@ class RecordingView(View):
 
 
 class ClipView(View):
-    id: int
+    # The clip's unguessable public id (its links carry it).
+    id: str
     space_id: int
     space_title: str
     created_by: UserBrief

@@ -200,6 +200,8 @@ class Clip(Base):
     __table_args__ = ({"sqlite_autoincrement": True},)
     __tablename__ = "clips"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What the clip's links carry: unguessable, so one shared link does not lead to the others.
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
     recording_id: Mapped[int] = mapped_column(
         ForeignKey("recordings.id", ondelete="CASCADE"), index=True
     )

@@ -1,4 +1,6 @@
-import type { Member } from '../types';
+import type { RoomAudio } from '../audio';
+import { onStage, type Member, type Space } from '../types';
+import { MicPanel } from './Audio';
 import { Avatar } from './Avatar';
 
 const ROLE_LABEL: Record<string, string> = { host: 'Host', cohost: 'Co-host', speaker: 'Speaker' };
@@ -93,6 +95,67 @@ export function Stage({ members, myId, myRole, live, act, levels }: StageProps) 
         );
       })}
     </ul>
+  );
+}
+
+/** The stage panel: who is on stage, and how many listen. */
+export function StagePanel({ listenerCount, ...stageProps }: StageProps & { listenerCount: number }) {
+  return (
+    <section aria-labelledby="stage-title" class="panel">
+      <div class="panel-head">
+        <h2 id="stage-title">Stage</h2>
+        <p class="listener-count" data-testid="listener-count">
+          <span class="count">{listenerCount}</span> {listenerCount === 1 ? 'listener' : 'listeners'}
+        </p>
+      </div>
+      {stageProps.members.length === 0 ? <p class="hint">Nobody is on stage.</p> : null}
+      <Stage {...stageProps} />
+    </section>
+  );
+}
+
+/**
+ * This user's own way on and off the stage: microphone and mute while on it, answering an
+ * invitation, or asking to speak.
+ */
+export function MyControls({ me, space, act, audio }: {
+  me: Member; space: Space; act: StageProps['act']; audio: RoomAudio;
+}) {
+  const stage = onStage(me);
+  return (
+    <section aria-labelledby="my-title" class="panel my-controls">
+      <h2 id="my-title">Your controls</h2>
+      {stage && <MicPanel audio={audio} muted={me.muted} />}
+      {stage ? (
+        <div class="actions">
+          <button type="button" class={me.muted ? '' : 'secondary'} data-testid="toggle-mute"
+            onClick={() => void act(me.muted ? 'me/unmute' : 'me/mute')}>
+            {me.muted ? 'Unmute' : 'Mute'}
+          </button>
+          {me.role !== 'host' && (
+            <button type="button" class="secondary" onClick={() => void act('me/leave-stage')}>Leave stage</button>
+          )}
+        </div>
+      ) : me.stage_request === 'invited' ? (
+        <div>
+          <p>You were invited to speak.</p>
+          <div class="actions">
+            <button type="button" onClick={() => void act('me/accept')}>Accept</button>
+            <button type="button" class="secondary" onClick={() => void act('me/decline')}>Decline</button>
+          </div>
+        </div>
+      ) : space.speaker_policy === 'invited' && me.stage_request === 'none' ? (
+        <p class="hint">Only people the host invites can speak in this space.</p>
+      ) : (
+        <div class="actions">
+          <button type="button" data-testid="request-toggle" class={me.stage_request === 'requested' ? 'secondary' : ''}
+            onClick={() => void act(me.stage_request === 'requested' ? 'me/withdraw' : 'me/request')}>
+            {me.stage_request === 'requested' ? 'Withdraw request' : 'Request to speak'}
+          </button>
+          {me.stage_request === 'requested' && <span class="hint">Waiting for the host</span>}
+        </div>
+      )}
+    </section>
   );
 }
 

@@ -6,7 +6,7 @@ import { useLoaded, usePageTitle } from '../hooks';
 import type { Clip } from '../types';
 import { SignInPrompt } from './NotFound';
 
-export function ClipPage({ clipId }: { clipId: number }) {
+export function ClipPage({ clipId }: { clipId: string }) {
   const { user } = useApp();
   const [loaded, load] = useLoaded<{ clip: Clip }>(`/api/clips/${clipId}`, user);
   const phase = loaded.kind === 'ready' ? { kind: 'ready' as const, clip: loaded.value.clip } : loaded;

@@ -1,20 +1,19 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post, errorMessage } from '../api';
+import { ClipMaker } from '../components/Clips';
+import { HostTools, ScheduledPanel } from '../components/HostTools';
 import { ListenersPanel } from '../components/Listeners';
 import { Pins } from '../components/Pins';
 import { ReactionBar, useReactionLayer } from '../components/Reactions';
-import { ShareButton } from '../components/Share';
-import { Requests, Stage } from '../components/Stage';
+import { RoomHeader, type RemovedReason } from '../components/RoomHeader';
+import { RemovedNotice, SpaceOver } from '../components/SpaceOver';
+import { MyControls, Requests, StagePanel } from '../components/Stage';
 import { useApp } from '../context';
-import { formatWhen, plural } from '../format';
 import { usePageTitle } from '../hooks';
-import { AudioControls, MicPanel, PlaybackControl } from '../components/Audio';
-import { ClipMaker } from '../components/Clips';
-import { RecordingPanel, replayPath } from '../components/Recording';
 import { openRoom, useLiveRoom, type LiveDelegate, type LiveRoom } from '../live';
 import { pendingInvitations, pendingRequests, stageMembers } from '../room';
 import type { SocketStatus } from '../roomSocket';
-import { isModerator, onStage, type Member, type Replay, type Space } from '../types';
+import { isModerator, type Member, type Space } from '../types';
 import { SignInPrompt } from './NotFound';
 
 type Phase =
@@ -26,101 +25,9 @@ type Phase =
   | { kind: 'joining' }
   | { kind: 'live' }
   | { kind: 'over' }
-  | { kind: 'removed'; reason: 'removed' | 'blocked' };
+  | { kind: 'removed'; reason: RemovedReason };
 
 const SCHEDULED_POLL_MS = 15_000;
-
-function StateBanner({ space, phase, socketStatus }: { space: Space; phase: Phase; socketStatus: SocketStatus | null }) {
-  let text: string;
-  let tone = 'neutral';
-  if (phase.kind === 'removed') {
-    text = phase.reason === 'blocked' ? 'You can’t be in this space.' : 'You were removed from this space';
-    tone = 'ended';
-  } else if (space.state === 'ended') {
-    text = 'This space has ended';
-    tone = 'ended';
-  } else if (space.state === 'canceled') {
-    text = 'This space was canceled';
-    tone = 'ended';
-  } else if (space.state === 'scheduled') {
-    text = `Scheduled for ${formatWhen(space.scheduled_for)}`;
-  } else {
-    text = 'Live';
-    tone = 'live';
-  }
-  return (
-    <div class={`state-banner tone-${tone}`} data-testid="space-state" data-state={phase.kind === 'removed' ? 'removed' : space.state}>
-      <span>{text}</span>
-      {phase.kind === 'live' && socketStatus === 'reconnecting' && (
-        <span class="hint" role="status"> Reconnecting…</span>
-      )}
-    </div>
-  );
-}
-
-function MyControls({ me, space, act, link }: {
-  me: Member; space: Space; act: (path: string, done?: string) => Promise<void>; link: LiveRoom;
-}) {
-  const stage = onStage(me);
-  return (
-    <section aria-labelledby="my-title" class="panel my-controls">
-      <h2 id="my-title">Your controls</h2>
-      {stage && <MicPanel audio={link.audio} muted={me.muted} />}
-      {stage ? (
-        <div class="actions">
-          <button type="button" class={me.muted ? '' : 'secondary'} data-testid="toggle-mute"
-            onClick={() => void act(me.muted ? 'me/unmute' : 'me/mute')}>
-            {me.muted ? 'Unmute' : 'Mute'}
-          </button>
-          {me.role !== 'host' && (
-            <button type="button" class="secondary" onClick={() => void act('me/leave-stage')}>Leave stage</button>
-          )}
-        </div>
-      ) : me.stage_request === 'invited' ? (
-        <div>
-          <p>You were invited to speak.</p>
-          <div class="actions">
-            <button type="button" onClick={() => void act('me/accept')}>Accept</button>
-            <button type="button" class="secondary" onClick={() => void act('me/decline')}>Decline</button>
-          </div>
-        </div>
-      ) : space.speaker_policy === 'invited' && me.stage_request === 'none' ? (
-        <p class="hint">Only people the host invites can speak in this space.</p>
-      ) : (
-        <div class="actions">
-          <button type="button" data-testid="request-toggle" class={me.stage_request === 'requested' ? 'secondary' : ''}
-            onClick={() => void act(me.stage_request === 'requested' ? 'me/withdraw' : 'me/request')}>
-            {me.stage_request === 'requested' ? 'Withdraw request' : 'Request to speak'}
-          </button>
-          {me.stage_request === 'requested' && <span class="hint">Waiting for the host</span>}
-        </div>
-      )}
-    </section>
-  );
-}
-
-function ConfirmButton({ label, question, confirmLabel, keepLabel, onConfirm, tone = 'danger' }: {
-  label: string; question: string; confirmLabel: string; keepLabel: string; onConfirm: () => void; tone?: string;
-}) {
-  const [asking, setAsking] = useState(false);
-  const confirmRef = useRef<HTMLButtonElement>(null);
-  const openRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (asking) confirmRef.current?.focus();
-  }, [asking]);
-  if (!asking) {
-    return <button type="button" ref={openRef} class={tone} onClick={() => setAsking(true)}>{label}</button>;
-  }
-  return (
-    <div class="confirm" role="group" aria-label={question}>
-      <p>{question}</p>
-      <div class="actions">
-        <button type="button" ref={confirmRef} class={tone} onClick={() => { setAsking(false); onConfirm(); }}>{confirmLabel}</button>
-        <button type="button" class="secondary" onClick={() => setAsking(false)}>{keepLabel}</button>
-      </div>
-    </div>
-  );
-}
 
 export function RoomPage({ spaceId }: { spaceId: number }) {
   const { user, showError, announce } = useApp();
@@ -138,7 +45,6 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   pushReactionsRef.current = pushReactions;
   const announceRef = useRef(announce);
   announceRef.current = announce;
-  const [replayPublished, setReplayPublished] = useState(false);
 
   const current = room?.space ?? space;
   usePageTitle(current ? current.title : 'Space');
@@ -158,7 +64,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     });
   }, [stopSocket]);
 
-  const toRemoved = useCallback((reason: 'removed' | 'blocked') => {
+  const toRemoved = useCallback((reason: RemovedReason) => {
     stopSocket();
     setPhase((p) => {
       if (p.kind !== 'removed') {
@@ -265,19 +171,6 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     return () => window.clearInterval(timer);
   }, [phase.kind, spaceId, load]);
 
-  // An ended space may have a published replay (the host also sees an unpublished one).
-  const ended = phase.kind === 'over' && (room?.space ?? space)?.state === 'ended';
-  useEffect(() => {
-    if (!ended) return undefined;
-    let active = true;
-    get<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`)
-      .then((body) => active && setReplayPublished(body.replay.published))
-      .catch(() => active && setReplayPublished(false));
-    return () => {
-      active = false;
-    };
-  }, [ended, spaceId]);
-
   // Keep keyboard focus in place when the control that had it disappears (an approved
   // request, a member moved down): send it to the heading of the section it was in.
   useLayoutEffect(() => {
@@ -361,26 +254,8 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
 
   return (
     <article aria-labelledby="room-title" class="room" ref={articleRef} onFocusIn={onFocusIn}>
-      <header class="room-head">
-        <h1 id="room-title">{current.title}</h1>
-        <StateBanner space={current} phase={phase} socketStatus={socketStatus} />
-        {live && link && (
-          <div class="audio-row">
-            <AudioControls audio={link.audio} />
-            <PlaybackControl audio={link.audio} />
-          </div>
-        )}
-        <p class="meta">
-          Hosted by <a href={`/u/${current.host.handle}`}>{current.host.display_name}</a>
-          <span class="handle"> @{current.host.handle}</span>
-        </p>
-        {current.topics.length > 0 && (
-          <ul class="topics" aria-label="Topics">
-            {current.topics.map((t) => <li key={t} class="topic">{t}</li>)}
-          </ul>
-        )}
-        <ShareButton spaceId={spaceId} />
-      </header>
+      <RoomHeader spaceId={spaceId} space={current} removedReason={phase.kind === 'removed' ? phase.reason : null}
+        reconnecting={phase.kind === 'live' && socketStatus === 'reconnecting'} liveAudio={live && link ? link.audio : null} />
 
       {phase.kind === 'error' && (
         <div class="card">
@@ -389,57 +264,25 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
         </div>
       )}
 
-      {phase.kind === 'removed' && (
-        <div class="card ended-card">
-          <p>You were removed from this space and can’t rejoin it. <a href="/">Find another space</a>.</p>
-        </div>
-      )}
+      {phase.kind === 'removed' && <RemovedNotice />}
 
       {phase.kind === 'over' && (
-        <div class="card ended-card">
-          <p>
-            {current.state === 'canceled' ? 'The host canceled this space.' : `This space has ended${current.ended_at ? ` (${formatWhen(current.ended_at)})` : ''}.`}
-            {' '}<a href="/">See what is live</a>.
-          </p>
-          {ended && replayPublished && (
-            <p><a class="button" href={replayPath(spaceId)} data-testid="replay-link">Listen to the replay</a></p>
-          )}
-        </div>
+        <SpaceOver spaceId={spaceId} space={current} isHost={isHost} offerReplay={space?.record ?? true} />
       )}
 
-      {ended && isHost && <RecordingPanel spaceId={spaceId} offerReplay={space?.record ?? true} onPublished={setReplayPublished} />}
-
       {phase.kind === 'scheduled' && (
-        <section aria-labelledby="when-title" class="panel">
-          <h2 id="when-title">Not started yet</h2>
-          <p>This space starts {formatWhen(current.scheduled_for)}.</p>
-          {isHost && (
-            <div class="actions">
-              <button type="button" onClick={() => void spaceAction('start')}>Start space</button>
-              <ConfirmButton label="Cancel space" question="Cancel this space for everyone?"
-                confirmLabel="Yes, cancel space" keepLabel="Keep it" onConfirm={() => void spaceAction('cancel')} />
-            </div>
-          )}
-        </section>
+        <ScheduledPanel space={current} isHost={isHost}
+          onStart={() => void spaceAction('start')} onCancel={() => void spaceAction('cancel')} />
       )}
 
       {(phase.kind === 'joining' || (phase.kind === 'live' && !room)) && <p class="loading">Joining…</p>}
 
       {room && (phase.kind === 'live' || phase.kind === 'over') && (
         <>
-          <section aria-labelledby="stage-title" class="panel">
-            <div class="panel-head">
-              <h2 id="stage-title">Stage</h2>
-              <p class="listener-count" data-testid="listener-count">
-                <span class="count">{listenerCount}</span> {listenerCount === 1 ? 'listener' : 'listeners'}
-              </p>
-            </div>
-            {stage.length === 0 ? <p class="hint">Nobody is on stage.</p> : null}
-            <Stage members={stage} myId={myId} myRole={me?.role ?? 'listener'} live={live} act={act}
-              levels={live && link ? link.levels : undefined} />
-          </section>
+          <StagePanel members={stage} listenerCount={listenerCount} myId={myId} myRole={me?.role ?? 'listener'} live={live}
+            act={act} levels={live && link ? link.levels : undefined} />
 
-          {live && me && link && <MyControls me={me} space={current} act={act} link={link} />}
+          {live && me && link && <MyControls me={me} space={current} act={act} audio={link.audio} />}
 
           {moderator && <Requests requests={pendingRequests(room)} invitations={pendingInvitations(room)} act={act} />}
 
@@ -461,14 +304,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
               myId={myId} pending={room.members} act={act} />
           )}
 
-          {live && isHost && (
-            <section aria-labelledby="host-title" class="panel">
-              <h2 id="host-title">Host tools</h2>
-              <p class="hint">{plural(stage.length, 'person', 'people')} on stage. Ending the space stops it for everyone.</p>
-              <ConfirmButton label="End space" question="End this space for everyone?"
-                confirmLabel="Yes, end space" keepLabel="Keep it going" onConfirm={() => void spaceAction('end')} />
-            </section>
-          )}
+          {live && isHost && <HostTools stageCount={stage.length} onEnd={() => void spaceAction('end')} />}
         </>
       )}
       {reactionLayer}

@@ -46,6 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "clips",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=32), nullable=False),
         sa.Column("recording_id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=False),
@@ -66,6 +67,7 @@ def upgrade() -> None:
             ["space_id"], ["spaces.id"], name=op.f("fk_clips_space_id_spaces"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clips")),
+        sa.UniqueConstraint("slug", name=op.f("uq_clips_slug")),
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("clips", schema=None) as batch_op:
