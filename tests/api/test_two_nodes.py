@@ -35,6 +35,8 @@ async def _start_node(database_url: str, data_dir: Path) -> tuple[subprocess.Pop
         "PARLEY_DATA_DIR": str(data_dir),
         "PARLEY_PASSWORD_TIME_COST": "1",
         "PARLEY_PASSWORD_MEMORY_KIB": "8192",
+        # One secret on every node (docs/deploy.md): any node's media links are good on all.
+        "PARLEY_MEDIA_URL_SECRET": "two-nodes-secret",
     }
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
@@ -62,6 +64,7 @@ async def _start_node(database_url: str, data_dir: Path) -> tuple[subprocess.Pop
 
 @pytest.fixture
 async def two_nodes(pg_template: str, tmp_path: Path) -> AsyncIterator[tuple[Running, Running]]:
+    """Nodes a and b, each with its data folder under tmp_path ("a", "b")."""
     require_redis()
     from conftest import truncate_pg  # type: ignore[import-not-found]
 
@@ -117,3 +120,31 @@ async def test_events_cross_nodes(two_nodes: tuple[Running, Running]) -> None:
     assert reactions["counts"] == {"👋": 1}
     await socket_b.close()
     await host_socket_a.close()
+
+
+async def test_one_node_claims_a_live_spaces_media(
+    two_nodes: tuple[Running, Running], tmp_path: Path
+) -> None:
+    """Both nodes hear the space go live; the first to insert its recording row mixes and
+    records it, the other stays out (no two recordings of one space)."""
+    node_a, node_b = two_nodes
+    host = await node_b.signup("host")
+    sid = (await host.create_space("Claimed once"))["id"]
+    folders = {name: tmp_path / name / "media" / "live" / str(sid) for name in ("a", "b")}
+
+    def written(name: str) -> int:
+        return len(list(folders[name].glob("seg-*.m4s"))) if folders[name].is_dir() else 0
+
+    for _ in range(100):
+        if max(written("a"), written("b")) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    counts = {name: written(name) for name in folders}
+    assert sorted(counts.values())[0] == 0 and sorted(counts.values())[1] >= 2, counts
+    owner = next(name for name, count in counts.items() if count)
+    owner_node = node_a if owner == "a" else node_b
+    # The owner serves the live playlist of the link either node hands out.
+    listen = await host.ok("GET", f"/api/spaces/{sid}/listen")
+    async with httpx.AsyncClient(base_url=owner_node.base_url) as http:
+        playlist = await http.get(listen["hls_url"])
+    assert playlist.status_code == 200 and "seg-" in playlist.text
