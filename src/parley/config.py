@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     hls_url_ttl_s: int = 6 * 3600
     # WebRTC listeners this node takes before it sends further listeners to HLS.
     webrtc_listener_capacity: int = 800
+    # Clips cost ~50-100 ms of CPU each (decode and encode): a burst per user, then one per 10 s.
+    clip_burst: float = 3.0
+    clip_rate_per_s: float = 0.1
     # Record every live space (an instance setting); recordings and clips are purged
     # `retention_days` after their space ended, checked every `purge_interval_s`.
     record_spaces: bool = True

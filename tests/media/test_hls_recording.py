@@ -237,6 +237,11 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     assert missing.headers["content-type"].startswith("text/html")  # the app's page says so
     bad = await guest.post(f"/api/spaces/{sid}/clips", json={"start_s": 999.0, "duration_s": 5})
     assert bad.status_code == 422 and bad.json()["field"] == "start_s"
+    # Clips cost CPU: a burst of 3 per user (every request counts), then one per 10 s.
+    again = await guest.post(f"/api/spaces/{sid}/clips", json={"start_s": 0, "duration_s": 2})
+    assert again.status_code == 429 and float(again.headers["retry-after"]) > 0
+    assert again.json()["message"] == "too many clips; slow down"
+    assert (await host.post(f"/api/spaces/{sid}/clips", json={"start_s": 0})).status_code == 201
 
 
 async def test_media_links_are_signed_and_expire(server: Running) -> None:

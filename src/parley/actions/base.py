@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.bus import Bus
 from parley.config import Settings
 from parley.domain.events import Event
+from parley.domain.reactions import TokenBucket
 from parley.store import repo
 from parley.store.db import Store
 from parley.store.models import Space, SpaceEvent
@@ -53,6 +55,8 @@ class Services:
     clock: Clock = utc_now
     passwords: PasswordHasher = field(default_factory=PasswordHasher)
     room: RoomRuntime | None = None
+    # Per-user buckets of this node for costly requests (clips), by kind and user.
+    buckets: dict[tuple[str, int], TokenBucket] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: Bus, clock: Clock = utc_now) -> Services:
@@ -60,6 +64,20 @@ class Services:
             time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
         )
         return cls(settings=settings, store=store, bus=bus, clock=clock, passwords=hasher)
+
+    def take(self, kind: str, user_id: int, *, burst: float, rate_per_s: float) -> None:
+        """One of the user's `kind` requests, or RateLimited (429 with Retry-After)."""
+        now_s = time.monotonic()
+        if len(self.buckets) > 10_000:  # forget the users whose buckets have refilled
+            self.buckets = {
+                key: bucket
+                for key, bucket in self.buckets.items()
+                if now_s - bucket.updated_s < bucket.burst / bucket.rate_per_s
+            }
+        bucket = self.buckets.get((kind, user_id))
+        if bucket is None:
+            bucket = self.buckets[(kind, user_id)] = TokenBucket(burst, rate_per_s, what=kind)
+        bucket.take(now_s)
 
     async def hash_password(self, password: str) -> str:
         # argon2 costs tens of milliseconds of CPU: keep it off the event loop.

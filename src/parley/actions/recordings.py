@@ -228,6 +228,8 @@ async def create_clip(
 ) -> ClipView:
     """The last `duration_s` of a live space (any participant), or a span of a published replay
     (anyone who may see it). The audio is cut and encoded before the row is written."""
+    settings = services.settings
+    services.take("clips", actor_id, burst=settings.clip_burst, rate_per_s=settings.clip_rate_per_s)
     async with services.store.read() as session:
         space = await repo.space(session, space_id)
         if space is None:

@@ -22,12 +22,13 @@ def check_emoji(emoji: str) -> str:
 
 @dataclass
 class TokenBucket:
-    """`burst` reactions at once, then `rate_per_s`; the clock is passed in (seconds)."""
+    """`burst` at once, then `rate_per_s`; the clock is passed in (seconds)."""
 
     burst: float
     rate_per_s: float
     tokens: float = -1.0
     updated_s: float = 0.0
+    what: str = "reactions"
 
     def take(self, now_s: float) -> None:
         if self.tokens < 0:
@@ -36,7 +37,7 @@ class TokenBucket:
         self.updated_s = now_s
         if self.tokens < 1.0:
             retry_after_s = (1.0 - self.tokens) / self.rate_per_s
-            raise RateLimited("too many reactions; slow down", retry_after_s=retry_after_s)
+            raise RateLimited(f"too many {self.what}; slow down", retry_after_s=retry_after_s)
         self.tokens -= 1.0
 
 
