@@ -11,3 +11,41 @@ AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
 # about -20 dBFS; an idle Opus stream decodes to (near) digital silence.
 SPEAKING_MIN_RMS = 0.01
 SILENCE_MAX_RMS = 0.002
+
+# What an <audio> element plays, measured in the page for `ms` milliseconds through an
+# AnalyserNode: its remote stream (`srcObject`, WebRTC) or, `capture` true, captureStream() (what
+# hls.js feeds it). RMS and peak on a full scale of 1.0, and how far `currentTime` moved.
+MEASURE_AUDIO_JS = """async ([selector, capture, ms]) => {
+    const el = document.querySelector(selector);
+    if (!el) return null;
+    const stream = capture ? (el.captureStream ? el.captureStream() : null) : el.srcObject;
+    if (!stream || stream.getAudioTracks().length === 0) return null;
+    window.__parleyTestCtx = window.__parleyTestCtx || new AudioContext();
+    const ctx = window.__parleyTestCtx;
+    await ctx.resume();
+    const source = ctx.createMediaStreamSource(stream);
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    const sink = ctx.createGain();
+    sink.gain.value = 0;
+    source.connect(analyser);
+    analyser.connect(sink);
+    sink.connect(ctx.destination);
+    const buffer = new Float32Array(analyser.fftSize);
+    const values = [];
+    const started = el.currentTime;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        analyser.getFloatTimeDomainData(buffer);
+        let sum = 0;
+        for (const v of buffer) sum += v * v;
+        values.push(Math.sqrt(sum / buffer.length));
+    }
+    source.disconnect();
+    analyser.disconnect();
+    sink.disconnect();
+    const rms = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
+    return { rms, peak: Math.max(...values), samples: values.length, paused: el.paused,
+             state: ctx.state, advanced: el.currentTime - started };
+}"""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from browser_support import AUTOPLAY, SILENCE_MAX_RMS, SPEAKING_MIN_RMS
+from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SILENCE_MAX_RMS, SPEAKING_MIN_RMS
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -27,47 +27,15 @@ pytestmark = pytest.mark.e2e
 
 AUDIO_TIMEOUT_MS = 20_000
 
-# Samples the room's <audio> element stream through an AnalyserNode for `ms` milliseconds.
-MEASURE_JS = """async (ms) => {
-    const el = document.querySelector('audio[data-testid="room-audio"]');
-    const stream = el && el.srcObject;
-    if (!stream || stream.getAudioTracks().length === 0) return null;
-    window.__parleyTestCtx = window.__parleyTestCtx || new AudioContext();
-    const ctx = window.__parleyTestCtx;
-    await ctx.resume();
-    const source = ctx.createMediaStreamSource(stream);
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 2048;
-    const sink = ctx.createGain();
-    sink.gain.value = 0;
-    source.connect(analyser);
-    analyser.connect(sink);
-    sink.connect(ctx.destination);
-    const buffer = new Float32Array(analyser.fftSize);
-    const values = [];
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        analyser.getFloatTimeDomainData(buffer);
-        let sum = 0;
-        for (const v of buffer) sum += v * v;
-        values.push(Math.sqrt(sum / buffer.length));
-    }
-    source.disconnect();
-    analyser.disconnect();
-    sink.disconnect();
-    const mean = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
-    return { rms: mean, peak: Math.max(...values), samples: values.length,
-             paused: el.paused, state: ctx.state };
-}"""
-
 
 def _dbfs(rms: float) -> str:
     return f"{20 * math.log10(rms):.1f} dBFS" if rms > 0 else "-inf dBFS"
 
 
 def received(page: Page, ms: int = 2500) -> dict[str, Any]:
-    result: dict[str, Any] | None = page.evaluate(MEASURE_JS, ms)
+    result: dict[str, Any] | None = page.evaluate(
+        MEASURE_AUDIO_JS, ['audio[data-testid="room-audio"]', False, ms]
+    )
     assert result is not None, "the page's <audio> element has no remote stream"
     return result
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser_support import AUTOPLAY, SPEAKING_MIN_RMS
+from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SPEAKING_MIN_RMS
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -20,42 +20,13 @@ pytestmark = pytest.mark.e2e
 
 TIMEOUT_MS = 30_000
 
-# RMS of what the HLS <audio> element plays, through captureStream() and an AnalyserNode, and how
-# far its currentTime moved meanwhile.
-HLS_MEASURE_JS = """async (ms) => {
-    const el = document.querySelector('audio[data-testid="hls-audio"]');
-    if (!el || !el.captureStream) return null;
-    const stream = el.captureStream();
-    if (stream.getAudioTracks().length === 0) return { rms: 0, advanced: 0, tracks: 0 };
-    window.__parleyHlsCtx = window.__parleyHlsCtx || new AudioContext();
-    const ctx = window.__parleyHlsCtx;
-    await ctx.resume();
-    const source = ctx.createMediaStreamSource(stream);
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 2048;
-    source.connect(analyser);
-    const buffer = new Float32Array(analyser.fftSize);
-    const values = [];
-    const started = el.currentTime;
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        analyser.getFloatTimeDomainData(buffer);
-        let sum = 0;
-        for (const v of buffer) sum += v * v;
-        values.push(Math.sqrt(sum / buffer.length));
-    }
-    source.disconnect();
-    const rms = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
-    return { rms, advanced: el.currentTime - started, paused: el.paused, tracks: 1 };
-}"""
-
 
 def hls_heard(page: Page, limit_s: float = 20.0) -> dict[str, Any]:
     last: dict[str, Any] | None = None
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        last = page.evaluate(HLS_MEASURE_JS, 2000)
+        # What the HLS <audio> element plays, through captureStream().
+        last = page.evaluate(MEASURE_AUDIO_JS, ['audio[data-testid="hls-audio"]', True, 2000])
         if last and last["rms"] > SPEAKING_MIN_RMS and last["advanced"] > 1.5:
             return last
     pytest.fail(f"hls.js never played the speech: last {last}")
