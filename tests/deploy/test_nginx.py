@@ -150,6 +150,26 @@ async def test_a_live_space_plays_through_nginx(server: Running, nginx: str) -> 
             check=True,
         )
         assert set(probed.stdout.split()) == {"aac"}
+        # And FFmpeg (ffplay's engine) follows the live playlist and decodes 3 s of it.
+        played = await asyncio.to_thread(
+            subprocess.run,
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-i",
+                nginx + listen["hls_url"],
+                "-t",
+                "3",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert played.returncode == 0 and not played.stderr.strip(), played.stderr
     finally:
         await speaker.close()
         await room.close()
