@@ -48,6 +48,13 @@ def finite(value: Any) -> Any:
     return value
 
 
+def report(result: dict[str, Any], headline: Sequence[str]) -> None:
+    """Ends a benchmark: the headline figures on stderr, the whole result as one JSON object on
+    the last line of stdout."""
+    log("done: " + ", ".join(f"{k}={result[k]}" for k in headline if k in result))
+    print(json.dumps(finite(result)), flush=True)
+
+
 def log(message: str) -> None:
     """Progress for humans, on stderr (stdout is kept for the final JSON line)."""
     print(f"[{time.monotonic() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import sys
@@ -57,7 +56,7 @@ from _audio import (
     speech,
     wait_connected,
 )
-from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, finite, log
+from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log, report
 from parley.config import Settings
 from parley.media.client import GeneratedTrack
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
@@ -286,13 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     result, code = run_against_server(args, run)
     result["wall_seconds"] = round(time.monotonic() - started, 1)
-    summary = ", ".join(
-        f"{k}={result[k]}"
-        for k in ("pesq_wb_clean", "pesq_wb_loss5", "pesq_wb_loss5_downlink")
-        if k in result
-    )
-    log(f"done: {summary}")
-    print(json.dumps(finite(result)))
+    report(result, ("pesq_wb_clean", "pesq_wb_loss5", "pesq_wb_loss5_downlink"))
     return code
 
 

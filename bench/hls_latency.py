@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import json
 import math
 import os
 import sys
@@ -38,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _audio import TimedClient, close_all, make_stage, run_against_server, wait_connected
-from _common import HOST, HttpClient, HttpError, Server, finite, log, percentile
+from _common import HOST, HttpClient, HttpError, Server, log, percentile, report
 from parley.media import playlist
 from parley.media.client import GeneratedTrack
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ
@@ -193,15 +192,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     result, code = run_against_server(args, run)
-    log(
-        "done: "
-        + ", ".join(
-            f"{k}={result[k]}"
-            for k in ("glass_to_glass_p50_s", "glass_to_glass_p95_s", "impulses")
-            if k in result
-        )
-    )
-    print(json.dumps(finite(result)))
+    report(result, ("glass_to_glass_p50_s", "glass_to_glass_p95_s", "impulses"))
     return code
 
 

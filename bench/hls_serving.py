@@ -36,7 +36,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _audio import close_all, make_stage, wait_connected
-from _common import HOST, HttpClient, HttpError, Server, finite, free_port, log
+from _common import HOST, HttpClient, HttpError, Server, free_port, log, report
 from parley import deploy
 from parley.media import playlist
 from parley.media.client import GeneratedTrack, WebRtcClient, tone
@@ -212,15 +212,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(run(parse_args(argv)))
-    log(
-        "done: "
-        + ", ".join(
-            f"{k}={result[k]}"
-            for k in ("listeners", "requests_per_s", "error_ratio", "app_cpu_s_per_s")
-            if k in result
-        )
-    )
-    print(json.dumps(finite(result)))
+    report(result, ("listeners", "requests_per_s", "error_ratio", "app_cpu_s_per_s"))
     return 1 if "error" in result else 0
 
 

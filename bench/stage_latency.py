@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import json
 import math
 import multiprocessing as mp
 import os
@@ -46,7 +45,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _audio import TimedClient, close_all, make_stage, run_against_server, wait_connected
-from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, finite, log, percentile
+from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log, percentile, report
 from parley.media.client import GeneratedTrack, tone
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
 
@@ -335,19 +334,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     result, code = run_against_server(args, run)
-    summary = ", ".join(
-        f"{k}={result[k]}"
-        for k in (
-            "speaker_to_listener_p50_ms",
-            "speaker_to_listener_p95_ms",
-            "speaker_to_speaker_p95_ms",
-            "impulses",
-            "api_health_p99_ms",
-        )
-        if k in result
+    headline = (
+        "speaker_to_listener_p50_ms",
+        "speaker_to_listener_p95_ms",
+        "speaker_to_speaker_p95_ms",
+        "impulses",
+        "api_health_p99_ms",
     )
-    log(f"done: {summary}")
-    print(json.dumps(finite(result)))
+    report(result, headline)
     return code
 
 
