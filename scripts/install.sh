@@ -3,11 +3,15 @@
 # at .venv, and the built web client. Safe to run again: it skips what is already there.
 #   scripts/install.sh           # to run the server
 #   scripts/install.sh --test    # also what the tests need (Chromium, espeak-ng, sox)
+# Python packages come at the exact versions of requirements.lock (the server) or
+# requirements-dev.lock (--test), checked by hash; scripts/lock.sh makes both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
+lock=requirements.lock
+[ "$want_test" = 1 ] && lock=requirements-dev.lock
 
 apt_packages=()
 command -v python3 >/dev/null || apt_packages+=(python3 python3-venv)
@@ -39,9 +43,26 @@ if [ ! -x .venv/bin/python ]; then
   echo "install: creating .venv"
   python3 -m venv .venv
 fi
-echo "install: Python packages"
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+# The lines of a lock that pin the given packages, with their hashes.
+lock_entries() {
+  local lock_file=$1
+  shift
+  awk -v names=" $* " '
+    /^[^ #]/ { split($1, pin, "=="); keep = index(names, " " tolower(pin[1]) " ") > 0 }
+    keep && !/^ *#/' "$lock_file"
+}
+pip_install=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+# pip and the build tools first (from the dev lock: both locks have the same versions), so that
+# what is built from source (the project; pesq, which ships no wheel) is built with them, in .venv:
+# no build fetches anything the lock does not name. Their own dependencies come with the rest.
+build_tools=(pip setuptools wheel)
+[ "$want_test" = 1 ] && build_tools+=(cython numpy pytest-runner)
+echo "install: Python packages from $lock"
+"${pip_install[@]}" --require-hashes --no-deps \
+  -r <(lock_entries requirements-dev.lock "${build_tools[@]}")
+# A package installed at another version is replaced by the locked one.
+"${pip_install[@]}" --require-hashes --no-build-isolation -r "$lock"
+"${pip_install[@]}" --no-deps --no-build-isolation -e .
 
 echo "install: web client"
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)
