@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,16 @@ def percentile(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+async def receive(conn: Connection, timeout_s: float, what: str = "a client process") -> Any:
+    """The next message from a client process's pipe, without blocking the loop (cancellable)."""
+    deadline = time.monotonic() + timeout_s
+    while not conn.poll():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no answer from {what} within {timeout_s:.0f}s")
+        await asyncio.sleep(0.05)
+    return conn.recv()
 
 
 def try_uvloop() -> None:
@@ -264,6 +275,37 @@ async def create_account(http: HttpClient, handle: str, password: str = "benchma
     return token
 
 
+async def create_members(
+    http: HttpClient,
+    space_id: int,
+    handles: Sequence[str],
+    concurrency: int,
+    log_every: int = 0,
+) -> list[str]:
+    """Signs up one account per handle (`concurrency` at once), each joins the space; their API
+    tokens, in the order of `handles`. Logs the progress every `log_every` accounts (0: never)."""
+    tokens = [""] * len(handles)
+    slots = asyncio.Semaphore(concurrency)
+    done = 0
+    started = time.monotonic()
+
+    async def one(i: int) -> None:
+        nonlocal done
+        async with slots:
+            token = await create_account(http, handles[i])
+            joined = await http.request("POST", f"/api/spaces/{space_id}/join", token=token)
+            if joined.status != 200:
+                raise HttpError(f"join {handles[i]}", joined)
+            tokens[i] = token
+            done += 1
+            if log_every and done % log_every == 0:
+                rate = done / (time.monotonic() - started)
+                log(f"  {done}/{len(handles)} listeners signed up ({rate:.0f}/s)")
+
+    await asyncio.gather(*(one(i) for i in range(len(handles))))
+    return tokens
+
+
 # --- the server under test -------------------------------------------------------------------
 _LOG_PROBLEM = re.compile(r"\b(ERROR|CRITICAL|WARNING|Traceback)\b")
 _ACCESS_5XX = re.compile(r'" 5\d\d\b')
@@ -425,3 +467,139 @@ class Server:
             "http_5xx": http_5xx,
             "excerpt": problems,
         }
+
+
+# --- CPU accounting --------------------------------------------------------------------------
+_PYSPY_THREAD = re.compile(r'^Thread (?:0x[0-9A-Fa-f]+ )?\(?(\d+)\)?.*?: "(.*)"', re.MULTILINE)
+# Pools of look-alike threads are summed: "Thread-7 (_connection_worker_thread)", "uvloop_3".
+_THREAD_GROUP = re.compile(r"^(?:Thread-\d+ \((\w+)\)|(uvloop)_\d+)$")
+UDP_COUNTERS_REPORTED = ("InDatagrams", "OutDatagrams", "RcvbufErrors", "SndbufErrors", "InErrors")
+
+
+def py_spy() -> str | None:
+    local = Path(sys.executable).parent / "py-spy"
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """OS thread id -> Python thread name, from `py-spy dump` (Python does not name OS threads)."""
+    spy = py_spy()
+    names = {pid: "MainThread"}
+    if spy is None:
+        return names
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        done = subprocess.run(
+            [spy, "dump", "-p", str(pid), "--nonblocking"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        for tid, name in _PYSPY_THREAD.findall(done.stdout):
+            names[int(tid)] = name
+    return names
+
+
+def thread_group(name: str) -> str:
+    """A thread's name, or its pool's ("_connection_worker_thread threads") for pooled ones."""
+    match = _THREAD_GROUP.match(name)
+    return name if match is None else f"{match.group(1) or match.group(2)} threads"
+
+
+def udp_counters() -> dict[str, int]:
+    """The kernel's UDP counters (all sockets of the machine): drops show in the *Errors."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:], strict=True)}
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far (user + system), read at `at` (time.monotonic())."""
+
+    at: float
+    server: float
+    server_system: float
+    server_threads: dict[int, float]  # OS thread id -> its CPU seconds
+    clients: float  # the client processes given to the meter, summed
+    bench: float  # this process
+    machine_busy: float  # all cores: everything but idle and iowait
+    udp: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """Cores used between two samples: CPU seconds per wall second."""
+
+    wall_s: float
+    server: float
+    server_system: float  # the server's kernel time alone
+    server_threads: dict[str, float]  # by Python thread name (pools summed), >= 0.0005 only
+    clients: float
+    bench: float
+    machine_busy: float
+    udp: dict[str, int]  # the kernel's UDP counters' increase (UDP_COUNTERS_REPORTED)
+
+
+class CpuMeter:
+    """Samples the CPU time of the server, of the benchmark's client processes, of this process
+    and of the whole machine (psutil), and the kernel's UDP counters; `use(a, b)` gives the
+    cores each used between two samples. Per-thread figures are by Python thread name after
+    `name_threads()` (py-spy), "unnamed threads" before."""
+
+    def __init__(self, server: Server, clients: Sequence[psutil.Process]) -> None:
+        assert server.process is not None
+        self.server = psutil.Process(server.process.pid)
+        self.clients = list(clients)
+        self.me = psutil.Process()
+        self.names: dict[int, str] = {self.server.pid: "MainThread"}
+
+    def name_threads(self) -> None:
+        """Looks the server's thread names up (py-spy dump: takes a moment, run it in a thread)."""
+        self.names = thread_names(self.server.pid)
+
+    def sample(self) -> CpuSample:
+        threads: dict[int, float] = {}
+        with contextlib.suppress(psutil.Error):
+            threads = {t.id: t.user_time + t.system_time for t in self.server.threads()}
+        times = self.server.cpu_times()
+        clients = 0.0
+        for proc in self.clients:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                clients += t.user + t.system
+        mine = self.me.cpu_times()
+        box = psutil.cpu_times()
+        busy = box.user + box.system + box.nice + getattr(box, "softirq", 0.0)
+        busy += getattr(box, "irq", 0.0) + getattr(box, "steal", 0.0)
+        return CpuSample(
+            at=time.monotonic(),
+            server=times.user + times.system,
+            server_system=times.system,
+            server_threads=threads,
+            clients=clients,
+            bench=mine.user + mine.system,
+            machine_busy=busy,
+            udp=udp_counters(),
+        )
+
+    def use(self, a: CpuSample, b: CpuSample) -> CpuUse:
+        wall = b.at - a.at
+        per_thread: dict[str, float] = {}
+        for tid, used in b.server_threads.items():
+            name = thread_group(self.names.get(tid, "unnamed threads"))
+            spent = (used - a.server_threads.get(tid, 0.0)) / wall
+            per_thread[name] = per_thread.get(name, 0.0) + spent
+        return CpuUse(
+            wall_s=wall,
+            server=(b.server - a.server) / wall,
+            server_system=(b.server_system - a.server_system) / wall,
+            server_threads={
+                k: round(v, 3)
+                for k, v in sorted(per_thread.items(), key=lambda kv: -kv[1])
+                if v >= 0.0005
+            },
+            clients=(b.clients - a.clients) / wall,
+            bench=(b.bench - a.bench) / wall,
+            machine_busy=(b.machine_busy - a.machine_busy) / wall,
+            udp={k: b.udp[k] - a.udp.get(k, 0) for k in UDP_COUNTERS_REPORTED if k in b.udp},
+        )

@@ -35,18 +35,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import multiprocessing as mp
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -60,13 +58,17 @@ from _common import (
     CHEAP_HASHING_NOTE,
     HOST,
     REPO,
+    CpuMeter,
     HttpClient,
     HttpError,
     Server,
-    create_account,
     create_live_space,
-    finite,
+    create_members,
     log,
+    py_spy,
+    receive,
+    report,
+    thread_group,
     try_uvloop,
 )
 from _lightrtc import HIST_MS, RTP_CLOCK_HZ, worker_process
@@ -79,124 +81,6 @@ DEFAULT_STEPS = {
     20: [100, 200, 300, 400, 500, 600, 800, 1000],
     60: [300, 600, 900, 1200, 1500],
 }
-
-
-# --- CPU accounting --------------------------------------------------------------------------
-_PYSPY_THREAD = re.compile(r'^Thread (?:0x[0-9A-Fa-f]+ )?\(?(\d+)\)?.*?: "(.*)"', re.MULTILINE)
-
-
-def py_spy() -> str | None:
-    local = Path(sys.executable).parent / "py-spy"
-    return str(local) if local.exists() else shutil.which("py-spy")
-
-
-def thread_names(pid: int) -> dict[int, str]:
-    """OS thread id -> Python thread name, from `py-spy dump` (Python does not name OS threads)."""
-    spy = py_spy()
-    names = {pid: "MainThread"}
-    if spy is None:
-        return names
-    with contextlib.suppress(subprocess.SubprocessError, OSError):
-        done = subprocess.run(
-            [spy, "dump", "-p", str(pid), "--nonblocking"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-        for tid, name in _PYSPY_THREAD.findall(done.stdout):
-            names[int(tid)] = name
-    return names
-
-
-# Pools of look-alike threads are summed: "Thread-7 (_connection_worker_thread)", "uvloop_3".
-_THREAD_GROUP = re.compile(r"^(?:Thread-\d+ \((\w+)\)|(uvloop)_\d+)$")
-
-
-def _thread_group(name: str) -> str:
-    match = _THREAD_GROUP.match(name)
-    return name if match is None else f"{match.group(1) or match.group(2)} threads"
-
-
-def udp_counters() -> dict[str, int]:
-    """The kernel's UDP counters (all sockets of the machine): drops show in the *Errors."""
-    with open("/proc/net/snmp") as f:
-        rows = [line.split() for line in f if line.startswith("Udp:")]
-    return {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:], strict=True)}
-
-
-@dataclass
-class CpuSample:
-    at: float
-    server: float
-    server_system: float
-    udp: dict[str, int]
-    server_threads: dict[int, float]
-    clients: float
-    bench: float
-    machine_busy: float
-
-
-class CpuMeter:
-    def __init__(self, server: Server, clients: list[psutil.Process]) -> None:
-        assert server.process is not None
-        self.server = psutil.Process(server.process.pid)
-        self.clients = clients
-        self.me = psutil.Process()
-        self.names: dict[int, str] = {self.server.pid: "MainThread"}
-
-    def name_threads(self) -> None:
-        self.names = thread_names(self.server.pid)
-
-    def sample(self) -> CpuSample:
-        threads: dict[int, float] = {}
-        with contextlib.suppress(psutil.Error):
-            threads = {t.id: t.user_time + t.system_time for t in self.server.threads()}
-        times = self.server.cpu_times()
-        clients = 0.0
-        for proc in self.clients:
-            with contextlib.suppress(psutil.Error):
-                t = proc.cpu_times()
-                clients += t.user + t.system
-        mine = self.me.cpu_times()
-        box = psutil.cpu_times()
-        busy = box.user + box.system + box.nice + getattr(box, "softirq", 0.0)
-        busy += getattr(box, "irq", 0.0) + getattr(box, "steal", 0.0)
-        return CpuSample(
-            time.monotonic(),
-            times.user + times.system,
-            times.system,
-            udp_counters(),
-            threads,
-            clients,
-            mine.user + mine.system,
-            busy,
-        )
-
-    def cores(self, a: CpuSample, b: CpuSample) -> dict[str, Any]:
-        wall = b.at - a.at
-        per_thread: dict[str, float] = {}
-        for tid, used in b.server_threads.items():
-            name = _thread_group(self.names.get(tid, "unnamed threads"))
-            spent = (used - a.server_threads.get(tid, 0.0)) / wall
-            per_thread[name] = per_thread.get(name, 0.0) + spent
-        return {
-            "server": (b.server - a.server) / wall,
-            "server_system": (b.server_system - a.server_system) / wall,
-            "udp": {
-                k: b.udp[k] - a.udp.get(k, 0)
-                for k in ("InDatagrams", "OutDatagrams", "RcvbufErrors", "SndbufErrors", "InErrors")
-                if k in b.udp
-            },
-            "server_threads": {
-                k: round(v, 3)
-                for k, v in sorted(per_thread.items(), key=lambda kv: -kv[1])
-                if v >= 0.0005
-            },
-            "clients": (b.clients - a.clients) / wall,
-            "bench_main": (b.bench - a.bench) / wall,
-            "machine_busy": (b.machine_busy - a.machine_busy) / wall,
-            "wall_s": wall,
-        }
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -216,22 +100,10 @@ async def make_space(http: HttpClient) -> Space:
 
 
 async def make_listeners(space: Space, first: int, count: int, concurrency: int) -> list[str]:
-    """Signs up `count` accounts that join the space; their API tokens."""
-    tokens: list[str] = [""] * count
-    slots = asyncio.Semaphore(concurrency)
-
-    async def one(i: int) -> None:
-        async with slots:
-            token = await create_account(space.http, f"fan{first + i:05d}")
-            joined = await space.http.request(
-                "POST", f"/api/spaces/{space.space_id}/join", token=token
-            )
-            if joined.status != 200:
-                raise HttpError(f"join fan{first + i:05d}", joined)
-            tokens[i] = token
-
-    await asyncio.gather(*(one(i) for i in range(count)))
-    return tokens
+    """Signs up `count` accounts (fan00000, fan00001, ... from `first`) that join the space;
+    their API tokens."""
+    handles = [f"fan{first + i:05d}" for i in range(count)]
+    return await create_members(space.http, space.space_id, handles, concurrency)
 
 
 def tone_check(samples: np.ndarray[Any, Any]) -> dict[str, float]:
@@ -249,7 +121,7 @@ def tone_check(samples: np.ndarray[Any, Any]) -> dict[str, float]:
 
 async def check_audio(base_url: str, token: str, space_id: int) -> dict[str, Any]:
     """One stock (decoding) listener: the mix must carry the host's tone."""
-    from parley.media.client import WebRtcClient
+    from _audio import WebRtcClient
 
     client = WebRtcClient(base_url, token, space_id, "whep")
     try:
@@ -326,14 +198,6 @@ class Workers:
         self.ps = [psutil.Process(p.pid) for p in [*self.procs, self.watch]]
         self.next = 0
 
-    async def recv(self, conn: Connection, timeout_s: float) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while not conn.poll():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no answer from a client process within {timeout_s:.0f}s")
-            await asyncio.sleep(0.05)
-        return conn.recv()
-
     async def open(self, tokens: list[str], timeout_s: float) -> tuple[int, list[str]]:
         """Spreads new listeners round-robin over the processes; (connected, failure samples)."""
         shares: list[list[str]] = [[] for _ in self.conns]
@@ -345,7 +209,7 @@ class Workers:
             conn.send(("open", share))
         ok, failures = 0, []
         for conn, _ in busy:
-            _, n_ok, sample, _n_failed, _seconds = await self.recv(conn, timeout_s)
+            _, n_ok, sample, _n_failed, _seconds = await receive(conn, timeout_s)
             ok += n_ok
             failures += sample
         return ok, failures
@@ -353,11 +217,11 @@ class Workers:
     async def stats(self, t0: float, t1: float) -> list[dict[str, Any]]:
         for conn in self.conns:
             conn.send(("stats", t0, t1))
-        return [(await self.recv(conn, 120))[1] for conn in self.conns]
+        return [(await receive(conn, 120))[1] for conn in self.conns]
 
     async def stalls(self, t0: float, t1: float) -> dict[str, Any]:
         self.watch_conn.send(("stats", t0, t1))
-        answer: dict[str, Any] = (await self.recv(self.watch_conn, 30))[1]
+        answer: dict[str, Any] = (await receive(self.watch_conn, 30))[1]
         return answer
 
     async def stop(self) -> None:
@@ -366,7 +230,7 @@ class Workers:
                 conn.send(("stop",))
         for conn in [*self.conns, self.watch_conn]:
             with contextlib.suppress(Exception):
-                await self.recv(conn, 30)
+                await receive(conn, 30)
         for proc in [*self.procs, self.watch]:
             proc.join(timeout=5)
             if proc.is_alive():
@@ -469,7 +333,7 @@ def summarize_profile(text: str, seconds: float, rate_hz: int) -> dict[str, Any]
         if not frames:
             continue
         name = head.split(": ", 1)[1] if ": " in head else head
-        name = _thread_group(name)
+        name = thread_group(name)
         entry = threads.setdefault(
             name, {"samples": 0, "idle": 0, "self": Counter[str](), "incl": Counter[str]()}
         )
@@ -581,32 +445,79 @@ def gc_pauses(gc_log: Path | None, t0: float, t1: float) -> dict[str, Any] | Non
 
 
 # --- the run ---------------------------------------------------------------------------------
-async def wait_quiet(max_wait_s: float) -> tuple[float, float]:
-    """Waits (up to max_wait_s) for the 1-minute load average to drop below 1.0."""
-    started = time.monotonic()
-    while os.getloadavg()[0] >= 1.0 and time.monotonic() - started < max_wait_s:
-        if int(time.monotonic() - started) % 30 == 0:
-            log(f"machine busy (load {os.getloadavg()[0]:.2f}); waiting for < 1.0")
-        await asyncio.sleep(1)
-    return time.monotonic() - started, os.getloadavg()[0]
+@dataclass
+class Run:
+    """What a run has opened (for the teardown) and its result so far (an error still reports
+    what was measured)."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    gc_log: Path | None = None
+    site_dir: Path | None = None
+    http: HttpClient | None = None
+    host: Any = None  # the WebRtcClient (tests/webrtc_client.py) publishing the tone
+    workers: Workers | None = None
 
 
-def fit_slope(points: list[tuple[int, float]]) -> tuple[float, float] | None:
-    """Least-squares line (slope, intercept) through (listeners, server CPU ms/s)."""
-    if len(points) < 2:
-        return None
-    xs = np.array([p[0] for p in points], dtype=float)
-    ys = np.array([p[1] for p in points], dtype=float)
-    slope, intercept = np.polyfit(xs, ys, 1)
-    return float(slope), float(intercept)
+@dataclass
+class Rig:
+    """What measuring a window needs."""
+
+    server: Server
+    workers: Workers
+    meter: CpuMeter
+    gc_log: Path | None
+    settle_s: float
+    window_s: float
+    on_time_s: float
 
 
-async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class Ramp:
+    """Where the ramp of listeners stands between steps."""
+
+    t_begin: float  # the time budget counts from here (after waiting for a quiet machine)
+    accounts_made: int = 0  # listener accounts signed up so far (their handles are numbered)
+    listening: int = 0
+    open_rate_per_s: float = 20.0  # listeners connected per second, updated from each step
+
+
+@dataclass
+class Joined:
+    """The listeners a step added."""
+
+    new: int
+    ok: int
+    failures: list[str]
+    open_s: float
+
+
+async def run(args: argparse.Namespace, server: Server, state: Run) -> dict[str, Any]:
     t_start = time.monotonic()
-    frame_samples = RTP_CLOCK_HZ * args.frame_ms // 1000
-    on_time_s = args.on_time_ms / 1000
-    result: dict[str, Any] = state.setdefault("result", {})
-    result |= {
+    result = state.result
+    result |= describe(args, server)
+    result |= await wait_quiet(args.wait_quiet)
+    ramp = Ramp(t_begin=time.monotonic())  # the time budget starts after the wait
+    result["cpu_count"] = os.cpu_count()
+    await configure_server(args, server, state)
+    base_url = await start_server(args, server)
+    space = await publish_tone(args, server, base_url, state)
+    result["audio_check"] = await audio_check(args, space, ramp, base_url)
+    rig = await start_clients(args, server, space, state)
+    baseline = await measure_baseline(args, rig, result)
+    steps: list[dict[str, Any]] = []
+    result["steps"] = steps  # filled as the run goes: an error still reports what was measured
+    result["stop_reason"] = await ramp_up(args, rig, space, ramp, baseline, steps, result)
+    result.update(conclude(steps, baseline, baseline["server_cores"] * 1000))
+    problems = server.log_problems()
+    problems["excerpt"] = problems["excerpt"][:5]
+    result["server_log"] = problems
+    result["runtime_s"] = round(time.monotonic() - t_start, 1)
+    return result
+
+
+def describe(args: argparse.Namespace, server: Server) -> dict[str, Any]:
+    """What is measured and how: the head of the result."""
+    return {
         "benchmark": "listener_fanout",
         "frame_ms": args.frame_ms,
         "packets_per_listener_s": round(1000 / args.frame_ms, 2),
@@ -634,12 +545,25 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
         "window_s": args.window,
         "settle_s": args.settle,
     }
-    waited, load = await wait_quiet(args.wait_quiet)
-    result["waited_for_quiet_s"] = round(waited, 1)
-    result["load_avg_1m_at_start"] = round(load, 2)
-    t_begin = time.monotonic()  # the time budget starts after the wait
-    result["cpu_count"] = os.cpu_count()
 
+
+async def wait_quiet(max_wait_s: float) -> dict[str, Any]:
+    """Waits (up to max_wait_s) for the 1-minute load average to drop below 1.0."""
+    started = time.monotonic()
+    while os.getloadavg()[0] >= 1.0 and time.monotonic() - started < max_wait_s:
+        if int(time.monotonic() - started) % 30 == 0:
+            log(f"machine busy (load {os.getloadavg()[0]:.2f}); waiting for < 1.0")
+        await asyncio.sleep(1)
+    return {
+        "waited_for_quiet_s": round(time.monotonic() - started, 1),
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }
+
+
+async def configure_server(args: argparse.Namespace, server: Server, state: Run) -> None:
+    """The server's environment: the listener frames, no host timeout, no WebRTC cap, and a
+    sitecustomize that logs its GC pauses (and, as an experiment, sets uvloop)."""
+    result = state.result
     server.extra_env["PARLEY_LISTENER_FRAME_MS"] = str(args.frame_ms)
     # The host holds no room WebSocket here: without this the space would end as abandoned
     # after the host grace period (180 s by default) in the middle of the run.
@@ -653,13 +577,13 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
     # The server's GC pauses are logged by a gc.callbacks hook (it only observes: a clock read
     # per collection); with --server-uvloop-policy, the media loop becomes a uvloop loop.
     gc_log = None if args.no_gc_log else Path(tempfile.mkdtemp(prefix="parley-gc-")) / "gc.log"
-    state["gc_log"] = gc_log
+    state.gc_log = gc_log
     if gc_log is not None or args.server_uvloop_policy:
         # An A/B experiment for the loop, not the stock server: with uvloop as the global policy,
         # the engine's `asyncio.new_event_loop()` (the media loop) is a uvloop loop too. uvicorn
         # itself uses a loop factory and leaves the policy alone, so by default the media loop
         # is asyncio's pure-Python selector loop.
-        state["site_dir"] = site_dir = server_site_dir(gc_log, args.server_uvloop_policy)
+        state.site_dir = site_dir = server_site_dir(gc_log, args.server_uvloop_policy)
         server.extra_env["PYTHONPATH"] = str(site_dir)
     result["server_gc_log"] = (
         "gc.callbacks hook in the server (sitecustomize): full collections and pauses > 1 ms"
@@ -671,179 +595,271 @@ async def run(args: argparse.Namespace, server: Server, state: dict[str, Any]) -
         if args.server_uvloop_policy
         else "stock (uvicorn's own loop is uvloop; the engine's media loop is asyncio's default)"
     )
+
+
+async def start_server(args: argparse.Namespace, server: Server) -> str:
+    """Starts `parley serve` and waits until it answers; its base URL."""
     log(f"starting parley serve ({server.backend}, PARLEY_LISTENER_FRAME_MS={args.frame_ms})")
     server.start()
     await server.wait_healthy()
     assert server.process is not None
     log(f"server up on port {server.port}, pid {server.process.pid}")
-    base_url = f"http://{HOST}:{server.port}"
+    return f"http://{HOST}:{server.port}"
 
-    http = HttpClient(server.port, max_connections=args.setup_concurrency, timeout_s=60)
-    state["http"] = http
+
+async def publish_tone(
+    args: argparse.Namespace, server: Server, base_url: str, state: Run
+) -> Space:
+    """The host's live space, the host publishing a tone over WHIP: the stage mix is never
+    silent."""
+    state.http = http = HttpClient(
+        server.port, max_connections=args.setup_concurrency, timeout_s=60
+    )
     space = await make_space(http)
-    made = 0
+    from _audio import GeneratedTrack, WebRtcClient, tone
 
-    # The host publishes a tone: the stage mix is never silent.
-    from parley.media.client import GeneratedTrack, WebRtcClient, tone
-
-    host = WebRtcClient(
+    state.host = host = WebRtcClient(
         base_url, space.host_token, space.space_id, "whip", GeneratedTrack(tone(440))
     )
-    state["host"] = host
     response = await host.connect()
     if response.status_code != 201:
         raise RuntimeError(f"host WHIP: {response.status_code} {response.text[:200]}")
     log(f"host publishing a {TONE_HZ:.0f} Hz tone over WHIP in space {space.space_id}")
-    checker = await make_listeners(space, made, 1, args.setup_concurrency)
-    made += 1
-    result["audio_check"] = await check_audio(base_url, checker[0], space.space_id)
-    log(f"a decoding listener heard: {result['audio_check']}")
+    return space
 
-    workers = Workers(
+
+async def audio_check(
+    args: argparse.Namespace, space: Space, ramp: Ramp, base_url: str
+) -> dict[str, Any]:
+    """One decoding listener (its own account) must hear the host's tone."""
+    checker = await make_listeners(space, ramp.accounts_made, 1, args.setup_concurrency)
+    ramp.accounts_made += 1
+    heard = await check_audio(base_url, checker[0], space.space_id)
+    log(f"a decoding listener heard: {heard}")
+    return heard
+
+
+async def start_clients(args: argparse.Namespace, server: Server, space: Space, state: Run) -> Rig:
+    """The load-client processes (and the stall watcher), idle until told to open listeners."""
+    state.workers = workers = Workers(
         args.processes,
         {
             "port": server.port,
             "space_id": space.space_id,
-            "frame_samples": frame_samples,
-            "on_time_s": on_time_s,
+            "frame_samples": RTP_CLOCK_HZ * args.frame_ms // 1000,
+            "on_time_s": args.on_time_ms / 1000,
             "connect_timeout_s": args.connect_timeout,
             "connect_concurrency": args.connect_concurrency,
             "pass_every_s": args.pass_every_s,
         },
     )
-    state["workers"] = workers
     meter = CpuMeter(server, workers.ps)
     await asyncio.sleep(2)  # the client processes start (imports) outside the baseline
+    return Rig(
+        server=server,
+        workers=workers,
+        meter=meter,
+        gc_log=state.gc_log,
+        settle_s=args.settle,
+        window_s=args.window,
+        on_time_s=args.on_time_ms / 1000,
+    )
 
-    async def measure(listeners: int) -> dict[str, Any]:
-        await asyncio.sleep(args.settle)
-        await asyncio.to_thread(meter.name_threads)
-        a = meter.sample()
-        t0 = time.monotonic()
-        await asyncio.sleep(args.window)
-        t1 = time.monotonic()
-        b = meter.sample()
-        cores = meter.cores(a, b)
-        step: dict[str, Any] = {
-            "listeners": listeners,
-            "server_cores": round(cores["server"], 3),
-            "server_kernel_cores": round(cores["server_system"], 3),
-            "server_threads_cores": cores["server_threads"],
-            "clients_cores": round(cores["clients"], 3),
-            "bench_main_cores": round(cores["bench_main"], 3),
-            "machine_busy_cores": round(cores["machine_busy"], 3),
-            "window_s": round(cores["wall_s"], 2),
-            "server_rss_mib": round(server.rss_mib(), 1),
-            "udp_counters_delta": cores["udp"],
-            "server_gc_pauses": gc_pauses(gc_log, t0, t1),
-        }
-        step["machine_stalls"] = await workers.stalls(t0, t1)
-        if listeners:
-            step.update(merge_stats(await workers.stats(t0, t1), on_time_s))
-        return step
 
+async def measure(rig: Rig, listeners: int) -> dict[str, Any]:
+    """Settles, then one window: the CPU of everyone, the server's GC pauses, the machine's
+    stalls and (with listeners) the packets on time."""
+    await asyncio.sleep(rig.settle_s)
+    await asyncio.to_thread(rig.meter.name_threads)
+    a = rig.meter.sample()
+    t0 = time.monotonic()
+    await asyncio.sleep(rig.window_s)
+    t1 = time.monotonic()
+    b = rig.meter.sample()
+    cores = rig.meter.use(a, b)
+    step: dict[str, Any] = {
+        "listeners": listeners,
+        "server_cores": round(cores.server, 3),
+        "server_kernel_cores": round(cores.server_system, 3),
+        "server_threads_cores": cores.server_threads,
+        "clients_cores": round(cores.clients, 3),
+        "bench_main_cores": round(cores.bench, 3),
+        "machine_busy_cores": round(cores.machine_busy, 3),
+        "window_s": round(cores.wall_s, 2),
+        "server_rss_mib": round(rig.server.rss_mib(), 1),
+        "udp_counters_delta": cores.udp,
+        "server_gc_pauses": gc_pauses(rig.gc_log, t0, t1),
+    }
+    step["machine_stalls"] = await rig.workers.stalls(t0, t1)
+    if listeners:
+        step.update(merge_stats(await rig.workers.stats(t0, t1), rig.on_time_s))
+    return step
+
+
+async def measure_baseline(
+    args: argparse.Namespace, rig: Rig, result: dict[str, Any]
+) -> dict[str, Any]:
+    """The server's CPU with the host alone, no listener."""
     log(f"baseline: server CPU with the host only, {args.window:.0f}s")
-    baseline = await measure(0)
+    baseline = await measure(rig, 0)
     result["baseline"] = baseline
-    base_ms = baseline["server_cores"] * 1000
     log(f"  server {baseline['server_cores']:.3f} cores")
+    return baseline
 
-    steps: list[dict[str, Any]] = []
-    result["steps"] = steps  # filled as the run goes: an error still reports what was measured
-    current = 0
-    stop_reason = "all steps done"
-    last_open_rate = 20.0  # listeners connected per second, updated from each step
+
+async def ramp_up(
+    args: argparse.Namespace,
+    rig: Rig,
+    space: Space,
+    ramp: Ramp,
+    baseline: dict[str, Any],
+    steps: list[dict[str, Any]],
+    result: dict[str, Any],
+) -> str:
+    """Adds listeners step by step, measuring each step, until one fails, the machine is
+    saturated or the steps or the time budget run out; why it stopped."""
     for target in args.steps:
-        if target <= current:
+        if target <= ramp.listening:
             continue
-        new = target - current
-        elapsed = time.monotonic() - t_begin
-        needed = new / last_open_rate + new / 60 + args.settle + args.window + 5
-        if elapsed + needed > args.budget:
-            stop_reason = f"time budget ({args.budget:.0f}s) would be exceeded by {target}"
-            break
-        t0 = time.monotonic()
-        tokens = await make_listeners(space, made, new, args.setup_concurrency)
-        made += new
-        signup_s = time.monotonic() - t0
-        t0 = time.monotonic()
-        ok, failures = await workers.open(tokens, args.connect_timeout * 3 + new)
-        open_s = time.monotonic() - t0
-        last_open_rate = max(ok, 1) / max(open_s, 0.1)
-        current += ok
-        log(
-            f"step {target}: {ok}/{new} new listeners connected in {open_s:.1f}s "
-            f"(accounts {signup_s:.1f}s); {current} listening"
-        )
-        if failures:
-            log(f"  connect failures, e.g. {failures[:2]}")
-        step = judge(await measure(current), baseline, args.frame_ms)
-        attempts: list[dict[str, Any]] = []
-        while (
-            not step["passed"]
-            and (step["machine_stalls"]["max_ms"] >= STALL_MS or transient(step))
-            and len(attempts) < args.retries
-            and time.monotonic() - t_begin + args.window + 5 < args.budget
-        ):
-            log(
-                f"  failed (on time {step['on_time_ratio']}) in a machine stall "
-                f"({step['machine_stalls']['max_ms']} ms) or one short burst of late packets "
-                f"({step['late_worst_bins'][:3]}): measuring again"
-            )
-            keep = (
-                "on_time_ratio",
-                "machine_stalls",
-                "late_bins_100ms",
-                "late_worst_bins",
-                "rel_delay_max_ms",
-                "server_gc_pauses",
-                "server_cores",
-                "clients_cores",
-                "machine_busy_cores",
-            )
-            attempts.append({k: step[k] for k in keep})
-            step = judge(await measure(current), baseline, args.frame_ms)
-        if attempts:
-            step["earlier_attempts"] = attempts
-        step["connect_seconds"] = round(open_s, 1)
-        step["connect_failures"] = new - ok
-        if failures:
-            step["connect_failure_sample"] = failures[:3]
-        steps.append(step)
-        log(
-            f"  server {step['server_cores']:.3f} cores {step['server_threads_cores']}, "
-            f"clients {step['clients_cores']:.3f}, machine {step['machine_busy_cores']:.2f} "
-            f"(stalls max {step['machine_stalls']['max_ms']} ms); on time "
-            f"{step['on_time_ratio']}, rel. delay p99 {step['rel_delay_p99_ms']} ms, "
-            f"missing {step['packets_missing']}"
-        )
-        if args.profile_at and current >= args.profile_at and "profile" not in result:
-            log(f"  profiling the server with py-spy for {args.profile_seconds:.0f}s")
-            out_dir = Path(args.profile_dir or tempfile.mkdtemp(prefix="parley-profile-"))
-            await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
-            result["profile"] = {
-                "listeners": current,
-                **await asyncio.to_thread(
-                    profile_server, server.process.pid, args.profile_seconds, out_dir
-                ),
-            }
-        if not step["passed"]:
-            stop_reason = f"step {current} failed (on time or server > 1 core)"
-            break
-        if step["machine_saturated"]:
-            stop_reason = f"machine saturated at {current} listeners (server + load clients)"
-            break
-        if ok < new * 0.9:
-            stop_reason = f"too many connect failures at step {target}"
-            break
+        if over_budget(args, ramp, target):
+            return f"time budget ({args.budget:.0f}s) would be exceeded by {target}"
+        joined = await add_listeners(args, rig, space, ramp, target)
+        step = await measure_step(args, rig, ramp, baseline)
+        steps.append(record_connects(step, joined))
+        log_step(step)
+        await profile_once(args, rig.server, ramp.listening, result)
+        stop_reason = reason_to_stop(step, joined, ramp.listening, target)
+        if stop_reason is not None:
+            return stop_reason
+    return "all steps done"
 
-    result["stop_reason"] = stop_reason
-    result.update(conclude(steps, baseline, base_ms))
-    problems = server.log_problems()
-    problems["excerpt"] = problems["excerpt"][:5]
-    result["server_log"] = problems
-    result["runtime_s"] = round(time.monotonic() - t_start, 1)
-    return result
+
+def over_budget(args: argparse.Namespace, ramp: Ramp, target: int) -> bool:
+    """Whether connecting up to `target` listeners and measuring them would overrun --budget."""
+    new = target - ramp.listening
+    elapsed = time.monotonic() - ramp.t_begin
+    needed = new / ramp.open_rate_per_s + new / 60 + args.settle + args.window + 5
+    return bool(elapsed + needed > args.budget)
+
+
+async def add_listeners(
+    args: argparse.Namespace, rig: Rig, space: Space, ramp: Ramp, target: int
+) -> Joined:
+    """Signs up the step's new listeners and connects them, spread over the client processes."""
+    new = target - ramp.listening
+    t0 = time.monotonic()
+    tokens = await make_listeners(space, ramp.accounts_made, new, args.setup_concurrency)
+    ramp.accounts_made += new
+    signup_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    ok, failures = await rig.workers.open(tokens, args.connect_timeout * 3 + new)
+    open_s = time.monotonic() - t0
+    ramp.open_rate_per_s = max(ok, 1) / max(open_s, 0.1)
+    ramp.listening += ok
+    log(
+        f"step {target}: {ok}/{new} new listeners connected in {open_s:.1f}s "
+        f"(accounts {signup_s:.1f}s); {ramp.listening} listening"
+    )
+    if failures:
+        log(f"  connect failures, e.g. {failures[:2]}")
+    return Joined(new=new, ok=ok, failures=failures, open_s=open_s)
+
+
+# What a failed attempt keeps when its step is measured again.
+_ATTEMPT_KEYS = (
+    "on_time_ratio",
+    "machine_stalls",
+    "late_bins_100ms",
+    "late_worst_bins",
+    "rel_delay_max_ms",
+    "server_gc_pauses",
+    "server_cores",
+    "clients_cores",
+    "machine_busy_cores",
+)
+
+
+async def measure_step(
+    args: argparse.Namespace, rig: Rig, ramp: Ramp, baseline: dict[str, Any]
+) -> dict[str, Any]:
+    """Measures the listeners now connected; a failure in a machine stall or one short burst
+    is measured again (up to --retries, within the budget), the earlier attempts kept."""
+    step = judge(await measure(rig, ramp.listening), baseline, args.frame_ms)
+    attempts: list[dict[str, Any]] = []
+    while (
+        not step["passed"]
+        and (step["machine_stalls"]["max_ms"] >= STALL_MS or transient(step))
+        and len(attempts) < args.retries
+        and time.monotonic() - ramp.t_begin + args.window + 5 < args.budget
+    ):
+        log(
+            f"  failed (on time {step['on_time_ratio']}) in a machine stall "
+            f"({step['machine_stalls']['max_ms']} ms) or one short burst of late packets "
+            f"({step['late_worst_bins'][:3]}): measuring again"
+        )
+        attempts.append({k: step[k] for k in _ATTEMPT_KEYS})
+        step = judge(await measure(rig, ramp.listening), baseline, args.frame_ms)
+    if attempts:
+        step["earlier_attempts"] = attempts
+    return step
+
+
+def record_connects(step: dict[str, Any], joined: Joined) -> dict[str, Any]:
+    """Notes in the step how its new listeners connected."""
+    step["connect_seconds"] = round(joined.open_s, 1)
+    step["connect_failures"] = joined.new - joined.ok
+    if joined.failures:
+        step["connect_failure_sample"] = joined.failures[:3]
+    return step
+
+
+def log_step(step: dict[str, Any]) -> None:
+    log(
+        f"  server {step['server_cores']:.3f} cores {step['server_threads_cores']}, "
+        f"clients {step['clients_cores']:.3f}, machine {step['machine_busy_cores']:.2f} "
+        f"(stalls max {step['machine_stalls']['max_ms']} ms); on time "
+        f"{step['on_time_ratio']}, rel. delay p99 {step['rel_delay_p99_ms']} ms, "
+        f"missing {step['packets_missing']}"
+    )
+
+
+async def profile_once(
+    args: argparse.Namespace, server: Server, listening: int, result: dict[str, Any]
+) -> None:
+    """With --profile-at, py-spy on the server once that many listen."""
+    if not args.profile_at or listening < args.profile_at or "profile" in result:
+        return
+    assert server.process is not None
+    log(f"  profiling the server with py-spy for {args.profile_seconds:.0f}s")
+    out_dir = Path(args.profile_dir or tempfile.mkdtemp(prefix="parley-profile-"))
+    await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+    result["profile"] = {
+        "listeners": listening,
+        **await asyncio.to_thread(
+            profile_server, server.process.pid, args.profile_seconds, out_dir
+        ),
+    }
+
+
+def reason_to_stop(step: dict[str, Any], joined: Joined, listening: int, target: int) -> str | None:
+    """Why the ramp ends after this step, if it does."""
+    if not step["passed"]:
+        return f"step {listening} failed (on time or server > 1 core)"
+    if step["machine_saturated"]:
+        return f"machine saturated at {listening} listeners (server + load clients)"
+    if joined.ok < joined.new * 0.9:
+        return f"too many connect failures at step {target}"
+    return None
+
+
+def fit_slope(points: list[tuple[int, float]]) -> tuple[float, float] | None:
+    """Least-squares line (slope, intercept) through (listeners, server CPU ms/s)."""
+    if len(points) < 2:
+        return None
+    xs = np.array([p[0] for p in points], dtype=float)
+    ys = np.array([p[1] for p in points], dtype=float)
+    slope, intercept = np.polyfit(xs, ys, 1)
+    return float(slope), float(intercept)
 
 
 def transient(step: dict[str, Any]) -> bool:
@@ -933,12 +949,12 @@ def conclude(
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     server = Server(keep_data=args.keep_data)
-    state: dict[str, Any] = {}
+    state = Run()
     try:
         return await run(args, server, state)
     except Exception as exc:
         log(f"run failed: {type(exc).__name__}: {exc}")
-        partial: dict[str, Any] = state.get("result", {})
+        partial = state.result
         partial["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
         if partial.get("steps"):
             partial.update(
@@ -950,23 +966,24 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             )
         return partial
     finally:
-        log("stopping: client processes, host, server")
-        workers = state.get("workers")
-        if workers is not None:
-            await workers.stop()
-        host = state.get("host")
-        if host is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(host.close(), 10)
-        http = state.get("http")
-        if http is not None:
-            await http.aclose()
-        server.stop()
-        server.cleanup()
-        for key in ("site_dir", "gc_log"):
-            if state.get(key) is not None:
-                folder = state[key] if key == "site_dir" else state[key].parent
-                shutil.rmtree(folder, ignore_errors=True)
+        await tear_down(server, state)
+
+
+async def tear_down(server: Server, state: Run) -> None:
+    log("stopping: client processes, host, server")
+    if state.workers is not None:
+        await state.workers.stop()
+    if state.host is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(state.host.close(), 10)
+    if state.http is not None:
+        await state.http.aclose()
+    server.stop()
+    server.cleanup()
+    if state.site_dir is not None:
+        shutil.rmtree(state.site_dir, ignore_errors=True)
+    if state.gc_log is not None:
+        shutil.rmtree(state.gc_log.parent, ignore_errors=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -1024,7 +1041,7 @@ def main() -> None:
     args = parse_args()
     try_uvloop()
     result = asyncio.run(main_async(args))
-    print(json.dumps(finite(result)), flush=True)
+    report(result, ("listeners_per_core", "cpu_ms_per_listener_s", "limit", "stop_reason"))
     if "error" in result:
         sys.exit(1)
 

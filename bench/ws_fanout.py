@@ -43,14 +43,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (
     CHEAP_HASHING_NOTE,
     HOST,
+    CpuMeter,
     HttpClient,
-    HttpError,
     Server,
-    create_account,
     create_live_space,
-    finite,
+    create_members,
     log,
     percentile,
+    receive,
+    report,
     try_uvloop,
 )
 
@@ -316,44 +317,19 @@ async def _sender_main(
 
 
 # --- the orchestration -----------------------------------------------------------------------
-class CpuMeter:
-    """CPU seconds per wall second since creation: the server, our client processes, the box."""
-
-    def __init__(self, server: Server, children: list[tuple[Any, Connection]]) -> None:
-        self.server = server
-        self.procs = [psutil.Process(proc.pid) for proc, _ in children if proc.pid]
-        self.start = self._sample()
-
-    def _sample(self) -> tuple[float, float, float, float]:
-        clients = 0.0
-        for proc in self.procs:
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                clients += times.user + times.system
-        box = psutil.cpu_times()
-        busy = box.user + box.system + getattr(box, "nice", 0.0) + getattr(box, "softirq", 0.0)
-        return time.monotonic(), self.server.cpu_seconds(), clients, busy
-
-    def read(self) -> dict[str, float]:
-        end = self._sample()
-        wall = end[0] - self.start[0]
-        return {
-            "wall": round(wall, 2),
-            "server": round((end[1] - self.start[1]) / wall, 3),
-            "clients": round((end[2] - self.start[2]) / wall, 3),
-            "machine": round((end[3] - self.start[3]) / wall, 3),
-        }
-
-
 @dataclass
 class Host:
-    http: HttpClient
     token: str
     space_id: int
     ws: ClientConnection | None = None
     reader: asyncio.Task[None] | None = None
     pings: list[float] = field(default_factory=list)
     seen: dict[int, tuple[str, int]] = field(default_factory=dict)  # seq -> key
+
+    async def listen(self, port: int, compression: bool) -> None:
+        """The host's own socket: it sees which seq each of its actions got."""
+        self.ws, _ = await _open_socket(port, self.space_id, self.token, compression, 30)
+        self.reader = asyncio.create_task(self.read())
 
     async def read(self) -> None:
         assert self.ws is not None
@@ -367,46 +343,79 @@ class Host:
                 if key is not None and data.get("seq") is not None:
                     self.seen[int(data["seq"])] = key
 
-
-async def _setup_accounts(
-    http: HttpClient, listeners: int, concurrency: int
-) -> tuple[Host, list[str]]:
-    host_token, space_id = await create_live_space(http, "benchhost", "Fan-out benchmark")
-    host = Host(http=http, token=host_token, space_id=space_id)
-    tokens: list[str | None] = [None] * listeners
-    slots = asyncio.Semaphore(concurrency)
-    progress = {"done": 0}
-    started = time.monotonic()
-
-    async def one(i: int) -> None:
-        async with slots:
-            token = await create_account(http, f"l{i:05d}")
-            joined = await http.request("POST", f"/api/spaces/{host.space_id}/join", token=token)
-            if joined.status != 200:
-                raise HttpError(f"join l{i:05d}", joined)
-            tokens[i] = token
-            progress["done"] += 1
-            if progress["done"] % 200 == 0:
-                rate = progress["done"] / (time.monotonic() - started)
-                log(f"  {progress['done']}/{listeners} listeners signed up ({rate:.0f}/s)")
-
-    await asyncio.gather(*(one(i) for i in range(listeners)))
-    return host, [t for t in tokens if t is not None]
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()
+            await asyncio.gather(self.reader, return_exceptions=True)
 
 
-async def _arecv(conn: Connection, timeout_s: float, what: str) -> Any:
-    """The next message from a client process, without blocking the loop (and cancellable)."""
-    deadline = time.monotonic() + timeout_s
-    while not conn.poll():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no answer from {what} within {timeout_s:.0f}s")
-        await asyncio.sleep(0.05)
-    return conn.recv()
+@dataclass
+class Clients:
+    """The client processes' pipes: the storm sender (idle until told) and the listeners."""
+
+    sender: Connection
+    listeners: list[Connection]
+    processes: list[psutil.Process]  # all of them, for their CPU time
+    storm_users: int  # the listener accounts the storm's reactions come from
+
+
+@dataclass(frozen=True)
+class Action:
+    """A timed host action: what its event is recognised by, when its HTTP request went out
+    (time.time()) and how long the answer took."""
+
+    key: tuple[str, int]
+    sent: float
+    http_ms: float
+
+
+@dataclass
+class Actions:
+    started: float  # time.time() just before the first action
+    done: list[Action] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Collected:
+    """What the listener processes saw, and which event each seq carried."""
+
+    keys: dict[int, tuple[str, int]]
+    listeners: list[dict[str, Any]]
 
 
 async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> dict[str, Any]:
     t_begin = time.monotonic()
-    result: dict[str, Any] = {
+    result = describe(args, server)
+    result["load_avg_1m_at_start"] = round(os.getloadavg()[0], 2)
+    result["server_health"] = await start_server(server)
+    http = HttpClient(server.port, max_connections=args.setup_concurrency, timeout_s=60)
+    host, tokens = await set_up_accounts(args, http, result)
+    await host.listen(server.port, args.compression)
+    clients = await start_clients(args, server, host, tokens, children, result)
+    await asyncio.sleep(args.settle)
+    meter = CpuMeter(server, clients.processes)
+    actions = await host_actions(args, http, host, meter, result)
+    await measure_idle(args, meter, result)
+    storm = await reaction_storm(args, clients, meter, result)
+    await asyncio.sleep(1.5)  # the last windows
+    collected = await collect(clients, host)
+    result |= event_delivery(actions, collected, args.listeners)
+    result |= reaction_delivery(collected.listeners, storm)
+    result["server_rss_mib"] = round(server.rss_mib(), 1)
+    result["goal_met"] = bool(result["p99_ms"] <= GOAL_P99_MS and result["delivered_ratio"] == 1.0)
+    result["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    result["run_seconds_before_teardown"] = round(time.monotonic() - t_begin, 1)
+    await host.close()
+    await http.aclose()
+    return result
+
+
+def describe(args: argparse.Namespace, server: Server) -> dict[str, Any]:
+    """What is measured and how: the head of the result."""
+    return {
         "listeners": args.listeners,
         "backend": server.backend,
         "password_hashing": CHEAP_HASHING_NOTE,
@@ -417,25 +426,41 @@ async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> 
         "goal": f"p99 <= {GOAL_P99_MS:.0f} ms at N=1000 and delivered_ratio == 1.0",
     }
 
-    result["load_avg_1m_at_start"] = round(os.getloadavg()[0], 2)
+
+async def start_server(server: Server) -> dict[str, Any]:
+    """Starts `parley serve` and waits until it answers; its health answer."""
     log(f"starting parley serve on {HOST} ({server.backend})")
     server.start()
     health = await server.wait_healthy()
     log(f"server up on port {server.port}, pid {server.process.pid if server.process else '?'}")
-    result["server_health"] = health
+    return health
 
-    http = HttpClient(server.port, max_connections=args.setup_concurrency, timeout_s=60)
+
+async def set_up_accounts(
+    args: argparse.Namespace, http: HttpClient, result: dict[str, Any]
+) -> tuple[Host, list[str]]:
+    """The host and their live space, and the listener accounts, joined; their tokens."""
     log(f"creating host + {args.listeners} listeners ({args.setup_concurrency} requests at once)")
     t0 = time.monotonic()
-    host, tokens = await _setup_accounts(http, args.listeners, args.setup_concurrency)
+    host_token, space_id = await create_live_space(http, "benchhost", "Fan-out benchmark")
+    host = Host(token=host_token, space_id=space_id)
+    handles = [f"l{i:05d}" for i in range(args.listeners)]
+    tokens = await create_members(http, space_id, handles, args.setup_concurrency, log_every=200)
     result["setup_seconds"] = round(time.monotonic() - t0, 1)
     log(f"accounts ready in {result['setup_seconds']}s; space {host.space_id}")
+    return host, tokens
 
-    # The host's own socket: it sees which seq each of its actions got.
-    host.ws, _ = await _open_socket(server.port, host.space_id, host.token, args.compression, 30)
-    host.reader = asyncio.create_task(host.read())
 
-    # Client processes: the storm sender first (idle until told), then the listeners.
+async def start_clients(
+    args: argparse.Namespace,
+    server: Server,
+    host: Host,
+    tokens: list[str],
+    children: list[tuple[Any, Connection]],
+    result: dict[str, Any],
+) -> Clients:
+    """The storm sender first (idle until told), then the listener processes, which open the
+    room sockets; waits until all are ready."""
     ctx = mp.get_context("spawn")
     storm_users = min(len(tokens), max(150, math.ceil(args.storm_rate / 1.5)))
     sender_conn, sender_child = ctx.Pipe()
@@ -479,7 +504,7 @@ async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> 
     connected = 0
     failures: list[str] = []
     for _, parent in workers:
-        _, ok, some_failures, n_failed = await _arecv(parent, args.connect_timeout, "listeners")
+        _, ok, some_failures, n_failed = await receive(parent, args.connect_timeout, "listeners")
         connected += ok
         failures += some_failures
         if n_failed:
@@ -489,17 +514,28 @@ async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> 
     if failures:
         result["connect_failures_sample"] = failures[:5]
     log(f"{connected}/{len(tokens)} listeners connected in {result['connect_seconds']}s")
-    await _arecv(sender_conn, 30, "storm sender")
+    await receive(sender_conn, 30, "storm sender")
+    return Clients(
+        sender=sender_conn,
+        listeners=[parent for _, parent in workers],
+        processes=[psutil.Process(proc.pid) for proc in [sender, *(p for p, _ in workers)]],
+        storm_users=storm_users,
+    )
 
-    await asyncio.sleep(args.settle)
 
-    # --- host actions --------------------------------------------------------------------
+async def host_actions(
+    args: argparse.Namespace,
+    http: HttpClient,
+    host: Host,
+    meter: CpuMeter,
+    result: dict[str, Any],
+) -> Actions:
+    """The host pins a post and removes it, --rounds times, --action-interval apart; the
+    server's CPU meanwhile."""
     log(f"host actions: {args.rounds} x (pin, unpin), {args.action_interval}s apart")
-    actions: list[tuple[tuple[str, int], float, float]] = []  # key, sent at, http ms
-    action_errors: list[str] = []
     pins_path = f"/api/spaces/{host.space_id}/pins"
-    actions_start = time.time()
-    meter = CpuMeter(server, children)
+    actions = Actions(started=time.time())
+    start = meter.sample()
     for r in range(args.rounds):
         sent = time.time()
         made = await http.request(
@@ -507,56 +543,65 @@ async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> 
         )
         took = (time.time() - sent) * 1000
         if made.status != 201:
-            action_errors.append(f"pin: HTTP {made.status} {made.body[:200]!r}")
+            actions.errors.append(f"pin: HTTP {made.status} {made.body[:200]!r}")
             await asyncio.sleep(args.action_interval)
             continue
         pin_id = int(made.json()["pin"]["id"])
-        actions.append((("pin_added", pin_id), sent, took))
+        actions.done.append(Action(("pin_added", pin_id), sent, took))
         await asyncio.sleep(args.action_interval)
         sent = time.time()
         gone = await http.request("DELETE", f"{pins_path}/{pin_id}", token=host.token)
         took = (time.time() - sent) * 1000
         if gone.status != 204:
-            action_errors.append(f"unpin: HTTP {gone.status} {gone.body[:200]!r}")
+            actions.errors.append(f"unpin: HTTP {gone.status} {gone.body[:200]!r}")
         else:
-            actions.append((("pin_removed", pin_id), sent, took))
+            actions.done.append(Action(("pin_removed", pin_id), sent, took))
         await asyncio.sleep(args.action_interval)
     await asyncio.sleep(2.0)  # let the tail arrive
-    used = meter.read()
-    result["actions_server_cpu_s_per_s"] = used["server"]
-    result["actions_machine_busy_cores"] = used["machine"]
+    used = meter.use(start, meter.sample())
+    result["actions_server_cpu_s_per_s"] = round(used.server, 3)
+    result["actions_machine_busy_cores"] = round(used.machine_busy, 3)
     mono_to_wall = time.time() - time.monotonic()
-    pings = [round(p + mono_to_wall - actions_start, 1) for p in host.pings]
+    pings = [round(p + mono_to_wall - actions.started, 1) for p in host.pings]
     log(f"server heartbeats (ping) seen by the host at t = {pings} s (t = 0: first action)")
-    http_ms = [a[2] for a in actions]
+    http_ms = [a.http_ms for a in actions.done]
     result["action_http_p50_ms"] = round(percentile(http_ms, 50), 1)
     result["action_http_max_ms"] = round(max(http_ms, default=math.nan), 1)
-    if action_errors:
-        result["action_errors"] = action_errors[:5]
+    if actions.errors:
+        result["action_errors"] = actions.errors[:5]
+    return actions
 
-    # --- idle ----------------------------------------------------------------------------
+
+async def measure_idle(args: argparse.Namespace, meter: CpuMeter, result: dict[str, Any]) -> None:
+    """The server's CPU with everyone connected and nothing happening."""
     log(f"idle: measuring server CPU for {args.storm_seconds}s with everyone connected")
-    meter = CpuMeter(server, children)
+    start = meter.sample()
     await asyncio.sleep(args.storm_seconds)
-    result["idle_server_cpu_s_per_s"] = meter.read()["server"]
+    result["idle_server_cpu_s_per_s"] = round(meter.use(start, meter.sample()).server, 3)
 
-    # --- reaction storm ------------------------------------------------------------------
+
+async def reaction_storm(
+    args: argparse.Namespace, clients: Clients, meter: CpuMeter, result: dict[str, Any]
+) -> dict[str, Any]:
+    """The sender process posts --storm-rate reactions/s for --storm-seconds; the CPU of the
+    server, the clients and the machine until it is done. The sender's report."""
     log(
         f"storm: {args.storm_rate:.0f} reactions/s for {args.storm_seconds}s "
-        f"from {storm_users} accounts"
+        f"from {clients.storm_users} accounts"
     )
-    meter = CpuMeter(server, children)
-    sender_conn.send("go")
-    _, storm = await _arecv(sender_conn, args.storm_seconds + 60, "storm sender")
-    used = meter.read()
-    result["storm_server_cpu_s_per_s"] = used["server"]
-    result["storm_clients_cpu_s_per_s"] = used["clients"]
-    result["storm_machine_busy_cores"] = used["machine"]
-    result["storm_wall_seconds"] = used["wall"]
+    start = meter.sample()
+    clients.sender.send("go")
+    answer = await receive(clients.sender, args.storm_seconds + 60, "storm sender")
+    storm: dict[str, Any] = answer[1]
+    used = meter.use(start, meter.sample())
+    result["storm_server_cpu_s_per_s"] = round(used.server, 3)
+    result["storm_clients_cpu_s_per_s"] = round(used.clients, 3)
+    result["storm_machine_busy_cores"] = round(used.machine_busy, 3)
+    result["storm_wall_seconds"] = round(used.wall_s, 2)
     result["storm_answer_p50_ms"] = round(storm["answer_p50_ms"], 1)
     result["storm_answer_p99_ms"] = round(storm["answer_p99_ms"], 1)
     statuses: dict[int, int] = storm["status_counts"]
-    result["storm_users"] = storm_users
+    result["storm_users"] = clients.storm_users
     result["storm_requests_sent"] = storm["sent"]
     result["storm_reactions_accepted"] = statuses.get(202, 0)
     result["storm_429"] = statuses.get(429, 0)
@@ -565,36 +610,50 @@ async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> 
         result["storm_other_answers"] = {**other, **storm["errors"]}
     result["storm_achieved_rate"] = round(storm["sent"] / max(storm["send_seconds"], 1e-9), 1)
     result["storm_send_lag_p99_ms"] = round(storm["schedule_lag_p99_ms"], 1)
-    await asyncio.sleep(1.5)  # the last windows
+    return storm
 
-    # --- collect -------------------------------------------------------------------------
-    keys: dict[int, Any] = {}
+
+async def collect(clients: Clients, host: Host) -> Collected:
+    """Every listener's arrivals and counts, and the event key of every seq seen."""
+    keys: dict[int, tuple[str, int]] = {}
     per_listener: list[dict[str, Any]] = []
-    for _, parent in workers:
+    for parent in clients.listeners:
         parent.send("collect")
-    for _, parent in workers:
-        _, data = await _arecv(parent, 60, "listeners")
+    for parent in clients.listeners:
+        _, data = await receive(parent, 60, "listeners")
         for seq, key in data["keys"].items():
             if key is not None:
                 keys[seq] = tuple(key)
         per_listener += data["listeners"]
     for seq, key in host.seen.items():
         keys.setdefault(seq, key)
-    # Pin ids are reused after a delete, so a key can match several seqs: the actions ran one
-    # after the other, so each one's event is the first match after the previous action's.
+    return Collected(keys=keys, listeners=per_listener)
+
+
+def seqs_of_actions(actions: Actions, keys: dict[int, tuple[str, int]]) -> list[int | None]:
+    """The seq each action's event got (None: seen by nobody). Pin ids are reused after a
+    delete, so a key can match several seqs: the actions ran one after the other, so each one's
+    event is the first match after the previous action's."""
     seq_of_action: list[int | None] = []
     previous = -1
-    for key, _, _ in actions:
-        found = min((s for s, k in keys.items() if k == key and s > previous), default=None)
+    for action in actions.done:
+        found = min((s for s, k in keys.items() if k == action.key and s > previous), default=None)
         seq_of_action.append(found)
         if found is not None:
             previous = found
+    return seq_of_action
 
+
+def event_delivery(actions: Actions, collected: Collected, listeners: int) -> dict[str, Any]:
+    """The latency of every (listener, event) pair, how many arrived, duplicates and gaps."""
+    per_listener = collected.listeners
+    out: dict[str, Any] = {}
     latencies: list[float] = []
     log("host action events (latency from just before the HTTP request):")
     delivered = 0
     missing_events = 0
-    for (key, sent, took), seq in zip(actions, seq_of_action, strict=True):
+    for action, seq in zip(actions.done, seqs_of_actions(actions, collected.keys), strict=True):
+        key, sent = action.key, action.sent
         if seq is None:
             missing_events += 1
             log(f"  {key[0]} {key[1]}: seen by no listener")
@@ -605,58 +664,49 @@ async def run(args: argparse.Namespace, server: Server, children: list[Any]) -> 
         delivered += len(these)
         latencies += these
         log(
-            f"  t={sent - actions_start:5.1f}s seq {seq:<3} {key[0]:<11} http {took:6.1f} ms; "
-            f"{len(these)} listeners got it, "
+            f"  t={sent - actions.started:5.1f}s seq {seq:<3} {key[0]:<11} "
+            f"http {action.http_ms:6.1f} ms; {len(these)} listeners got it, "
             f"p50 {percentile(these, 50):7.1f} ms, max {max(these, default=math.nan):7.1f} ms"
         )
-    events = len(actions)
-    result["events"] = events
-    result["p50_ms"] = round(percentile(latencies, 50), 1)
-    result["p90_ms"] = round(percentile(latencies, 90), 1)
-    result["p99_ms"] = round(percentile(latencies, 99), 1)
-    result["max_ms"] = round(max(latencies, default=math.nan), 1)
-    result["delivered_pairs"] = delivered
-    result["expected_pairs"] = events * args.listeners
-    result["delivered_ratio"] = delivered / (events * args.listeners) if events else 0.0
+    events = len(actions.done)
+    out["events"] = events
+    out["p50_ms"] = round(percentile(latencies, 50), 1)
+    out["p90_ms"] = round(percentile(latencies, 90), 1)
+    out["p99_ms"] = round(percentile(latencies, 99), 1)
+    out["max_ms"] = round(max(latencies, default=math.nan), 1)
+    out["delivered_pairs"] = delivered
+    out["expected_pairs"] = events * listeners
+    out["delivered_ratio"] = delivered / (events * listeners) if events else 0.0
     if missing_events:
-        result["events_seen_by_nobody"] = missing_events
-    result["duplicates"] = sum(lst["duplicates"] for lst in per_listener)
-    result["seq_gaps"] = sum(lst["out_of_order"] for lst in per_listener)
+        out["events_seen_by_nobody"] = missing_events
+    out["duplicates"] = sum(lst["duplicates"] for lst in per_listener)
+    out["seq_gaps"] = sum(lst["out_of_order"] for lst in per_listener)
     closed = [lst["closed"] for lst in per_listener if lst["closed"]]
-    result["listener_sockets_closed_early"] = len(closed)
+    out["listener_sockets_closed_early"] = len(closed)
     if closed:
-        result["listener_close_sample"] = closed[:3]
+        out["listener_close_sample"] = closed[:3]
+    return out
 
+
+def reaction_delivery(per_listener: list[dict[str, Any]], storm: dict[str, Any]) -> dict[str, Any]:
+    """How the storm's reactions reached the listeners: messages (windows) and counts."""
+    out: dict[str, Any] = {}
     msgs = [lst["reaction_messages"] for lst in per_listener if lst["connected"]]
     sums = [lst["reaction_count_sum"] for lst in per_listener if lst["connected"]]
-    result["reaction_messages_total"] = sum(msgs)
+    out["reaction_messages_total"] = sum(msgs)
     firsts = [lst["reactions_first"] for lst in per_listener if lst["reactions_first"]]
     lasts = [lst["reactions_last"] for lst in per_listener if lst["reactions_last"]]
     if firsts and lasts:
-        result["reaction_delivery_span_s"] = round(max(lasts) - min(firsts), 1)
+        out["reaction_delivery_span_s"] = round(max(lasts) - min(firsts), 1)
     # Per second of delivery (first to last reactions message), which outlasts the sending
     # when the server falls behind.
-    span = max(result.get("reaction_delivery_span_s", 0.0), storm["send_seconds"])
-    result["reaction_messages_per_listener_per_s"] = (
+    span = max(out.get("reaction_delivery_span_s", 0.0), storm["send_seconds"])
+    out["reaction_messages_per_listener_per_s"] = (
         round(statistics.mean(msgs) / span, 2) if msgs else 0.0
     )
-    result["reaction_messages_per_listener_min_max"] = [min(msgs, default=0), max(msgs, default=0)]
-    result["reaction_counts_sum_per_listener_min_max"] = [
-        min(sums, default=0),
-        max(sums, default=0),
-    ]
-    result["server_rss_mib"] = round(server.rss_mib(), 1)
-    result["goal_met"] = bool(result["p99_ms"] <= GOAL_P99_MS and result["delivered_ratio"] == 1.0)
-    result["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
-    result["run_seconds_before_teardown"] = round(time.monotonic() - t_begin, 1)
-
-    if host.ws is not None:
-        await host.ws.close()
-    if host.reader is not None:
-        host.reader.cancel()
-        await asyncio.gather(host.reader, return_exceptions=True)
-    await http.aclose()
-    return result
+    out["reaction_messages_per_listener_min_max"] = [min(msgs, default=0), max(msgs, default=0)]
+    out["reaction_counts_sum_per_listener_min_max"] = [min(sums, default=0), max(sums, default=0)]
+    return out
 
 
 def _stop_children(children: list[tuple[Any, Connection]]) -> None:
@@ -730,13 +780,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep_data:
             log(f"data folder and server log kept in {server.data_dir}")
         server.cleanup()
-    summary = ", ".join(
-        f"{k}={result[k]}"
-        for k in ("p50_ms", "p99_ms", "delivered_ratio", "storm_server_cpu_s_per_s")
-        if k in result
-    )
-    log(f"done: {summary}")
-    print(json.dumps(finite(result), ensure_ascii=False))
+    report(result, ("p50_ms", "p99_ms", "delivered_ratio", "storm_server_cpu_s_per_s"))
     return code
 
 
