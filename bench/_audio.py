@@ -13,6 +13,7 @@ import math
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import wave
@@ -26,8 +27,14 @@ import numpy as np
 from aiortc.rtp import is_rtcp
 
 from _common import HttpClient, HttpError, Server, create_account, create_live_space, log
-from parley.media.client import WebRtcClient
+from parley.media import internals
 from parley.media.mixer import SAMPLE_RATE_HZ, Samples
+
+# The WebRTC client is a tool of the tests and benchmarks, not of the server: it lives in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from webrtc_client import GeneratedTrack as GeneratedTrack
+from webrtc_client import WebRtcClient as WebRtcClient
+from webrtc_client import tone as tone
 
 SPEECH_TEXT = (
     "The quick brown fox jumps over the lazy dog. "
@@ -145,13 +152,15 @@ class TimedClient(WebRtcClient):
         response = await super().connect()
         if response.status_code == 201:
             receiver = self.pc.getTransceivers()[0].receiver
-            handle = receiver._handle_rtp_packet
 
-            async def on_rtp(packet: Any, arrival_time_ms: int) -> None:
-                self.rtp.append((time.time(), packet.sequence_number, packet.timestamp))
-                await handle(packet, arrival_time_ms=arrival_time_ms)
+            def noting(handle: internals.RtpHandler) -> internals.RtpHandler:
+                async def on_rtp(packet: Any, arrival_time_ms: int) -> None:
+                    self.rtp.append((time.time(), packet.sequence_number, packet.timestamp))
+                    await handle(packet, arrival_time_ms=arrival_time_ms)
 
-            receiver._handle_rtp_packet = on_rtp
+                return on_rtp
+
+            internals.wrap_rtp_received(receiver, noting)
         return response
 
     @property
@@ -198,27 +207,29 @@ class Dropper:
 
     def on_send(self, client: WebRtcClient) -> None:
         """Wraps the client's DTLS transport so outgoing RTP packets may be dropped (uplink)."""
-        transport = client.pc.getTransceivers()[0].sender.transport
-        original = transport._send_rtp
 
-        async def send_rtp(data: bytes) -> None:
-            if not is_rtcp(data) and self.drop():
-                return
-            await original(data)
+        def dropping(send: internals.SendRtp) -> internals.SendRtp:
+            async def send_rtp(data: bytes) -> None:
+                if not is_rtcp(data) and self.drop():
+                    return
+                await send(data)
 
-        transport._send_rtp = send_rtp
+            return send_rtp
+
+        internals.wrap_rtp_sent(client.pc.getTransceivers()[0].sender.transport, dropping)
 
     def on_receive(self, client: WebRtcClient) -> None:
         """Wraps the client's RTP receiver so incoming RTP packets may be dropped (downlink)."""
-        receiver = client.pc.getTransceivers()[0].receiver
-        original = receiver._handle_rtp_packet
 
-        async def handle(packet: Any, arrival_time_ms: int) -> None:
-            if self.drop():
-                return
-            await original(packet, arrival_time_ms=arrival_time_ms)
+        def dropping(handle: internals.RtpHandler) -> internals.RtpHandler:
+            async def on_rtp(packet: Any, arrival_time_ms: int) -> None:
+                if self.drop():
+                    return
+                await handle(packet, arrival_time_ms=arrival_time_ms)
 
-        receiver._handle_rtp_packet = handle
+            return on_rtp
+
+        internals.wrap_rtp_received(client.pc.getTransceivers()[0].receiver, dropping)
 
 
 async def wait_connected(clients: list[WebRtcClient], timeout_s: float = 20.0) -> None:

@@ -32,6 +32,8 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from parley.media import internals
+
 RTP_CLOCK_HZ = 48000  # Opus RTP clock (RFC 7587 s4.1)
 _RTP_SEQ_TS = struct.Struct("!2xHI")
 HIST_MS = 500  # relative delays are histogrammed in 1 ms buckets; the last one is "500 or more"
@@ -111,7 +113,7 @@ class LightListener:
 
         await pc.setLocalDescription(await pc.createOffer())
         transceiver = pc.getTransceivers()[0]
-        for protocol in transceiver.receiver.transport.transport._connection._protocols:
+        for protocol in internals.ice_protocols(transceiver):
             protocol.bench_sink = self.sink  # type: ignore[attr-defined]
         status, headers, body = await post_sdp(
             port, f"/api/spaces/{space_id}/whep", token, pc.localDescription.sdp, timeout_s

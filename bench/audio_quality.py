@@ -47,6 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _audio import (
     Dropper,
+    GeneratedTrack,
     TimedClient,
     align,
     close_all,
@@ -58,7 +59,6 @@ from _audio import (
 )
 from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log, report
 from parley.config import Settings
-from parley.media.client import GeneratedTrack
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
 from parley.media.opus import OpusDecoder
 from parley.media.space import OpusEncoder

@@ -36,10 +36,16 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _audio import TimedClient, close_all, make_stage, run_against_server, wait_connected
+from _audio import (
+    GeneratedTrack,
+    TimedClient,
+    close_all,
+    make_stage,
+    run_against_server,
+    wait_connected,
+)
 from _common import HOST, HttpClient, HttpError, Server, log, percentile, report
 from parley.media import playlist
-from parley.media.client import GeneratedTrack
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ
 from stage_latency import MARKS_HZ, Impulses, _latencies, _onsets
 

@@ -35,11 +35,10 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _audio import close_all, make_stage, wait_connected
+from _audio import GeneratedTrack, WebRtcClient, close_all, make_stage, tone, wait_connected
 from _common import HOST, HttpClient, HttpError, Server, free_port, log, report
 from parley import deploy
 from parley.media import playlist
-from parley.media.client import GeneratedTrack, WebRtcClient, tone
 
 GOAL_LISTENERS = 10_000
 

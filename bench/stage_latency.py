@@ -44,9 +44,16 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _audio import TimedClient, close_all, make_stage, run_against_server, wait_connected
+from _audio import (
+    GeneratedTrack,
+    TimedClient,
+    close_all,
+    make_stage,
+    run_against_server,
+    tone,
+    wait_connected,
+)
 from _common import CHEAP_HASHING_NOTE, HOST, HttpClient, Server, log, percentile, report
-from parley.media.client import GeneratedTrack, tone
 from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
 
 GOAL_P95_MS = 100.0

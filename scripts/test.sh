@@ -12,6 +12,8 @@ echo "== ruff"
 .venv/bin/ruff format --check src tests bench
 echo "== mypy --strict"
 .venv/bin/mypy
+# The WebRTC client of the tests and benchmarks (not part of the package, typed the same way).
+.venv/bin/mypy tests/webrtc_client.py
 echo "== web client unit tests"
 (cd web && npm test --silent)
 echo "== pytest"

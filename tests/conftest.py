@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import shutil
 import socket
 import threading
@@ -32,6 +33,42 @@ from support import (
 )
 
 T = TypeVar("T")
+
+
+async def tasks_left(grace_s: float = 1.0) -> list[asyncio.Task[Any]]:
+    """The tasks of the running loop (but the caller's) still running after `grace_s`; a task
+    already on its way out (cancelled, closing) gets that long to finish."""
+    loop = asyncio.get_running_loop()
+    current = asyncio.current_task()
+    deadline = loop.time() + grace_s
+    while True:
+        left = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+        if not left or loop.time() >= deadline:
+            return left
+        await asyncio.sleep(0.01)
+
+
+def describe_tasks(tasks: list[asyncio.Task[Any]]) -> str:
+    return "; ".join(f"{task.get_name()}: {task.get_coro()!r}" for task in tasks)
+
+
+@pytest.fixture
+async def _no_task_left_on_the_loop() -> AsyncIterator[None]:
+    yield
+    left = await tasks_left()
+    for task in left:
+        task.cancel()
+    if left:
+        pytest.fail(f"the test left {len(left)} task(s) running: {describe_tasks(left)}")
+
+
+@pytest.fixture(autouse=True)
+def no_task_left_running(request: pytest.FixtureRequest) -> None:
+    """Fails an async test that leaves a task running on its loop, after every fixture of it has
+    been torn down (as LiveKit agents' conftest does): every task has an owner that stops it.
+    The test server's own loop is checked the same way when it stops (`run_server`)."""
+    if inspect.iscoroutinefunction(request.function):
+        request.getfixturevalue("_no_task_left_on_the_loop")
 
 
 def run_isolated(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -191,9 +228,17 @@ class run_server:
 
     def _serve(self, sock: socket.socket) -> None:
         try:
-            self.server.run(sockets=[sock])
+            with asyncio.Runner(loop_factory=self.server.config.get_loop_factory()) as runner:
+                runner.run(self._serve_and_check(sock))
         except BaseException as exc:  # reported to the test below
             self.failure = exc
+
+    async def _serve_and_check(self, sock: socket.socket) -> None:
+        await self.server.serve(sockets=[sock])
+        # The app has shut down: whatever it started must have been stopped with it.
+        left = await tasks_left()
+        if left:
+            raise AssertionError(f"the server left {len(left)} task(s): {describe_tasks(left)}")
 
     async def __aenter__(self) -> Running:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

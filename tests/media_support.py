@@ -1,10 +1,18 @@
-"""Audio assertions on content: how strong a tone is in what a client received."""
+"""Audio assertions on content (how strong a tone is in what a client received), and an HLS
+writer fed with ticks of tone or silence."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import numpy as np
 
-from parley.media.mixer import INT16_MAX, SAMPLE_RATE_HZ, Samples
+from parley.media.hls import HlsWriter
+from parley.media.mixer import FRAME_SAMPLES, INT16_MAX, SAMPLE_RATE_HZ, Samples
+
+TONE_HZ = 440.0
+TICK_SAMPLES = FRAME_SAMPLES  # one 20 ms tick
 
 
 def tone_level(samples: Samples, frequency_hz: float, bandwidth_hz: float = 15.0) -> float:
@@ -52,3 +60,20 @@ def last_tick_heard(
         if block_tone(block, frequency_hz) > floor
     ]
     return max(ticks, default=-1)
+
+
+def new_writer(folder: Path) -> HlsWriter:
+    """A started HLS writer with a 3-segment live window."""
+    writer = HlsWriter(folder, bitrate=64000, window=3, clock=lambda: datetime.now(UTC))
+    writer.start()
+    return writer
+
+
+def push_ticks(writer: HlsWriter, ticks: int, *, tone_ticks: range = range(0)) -> None:
+    """`ticks` of silence, with a 440 Hz tone at about -12 dBFS during `tone_ticks`."""
+    for tick in range(ticks):
+        n = np.arange(TICK_SAMPLES) + tick * TICK_SAMPLES
+        loud = tick in tone_ticks
+        wave = np.sin(2 * np.pi * TONE_HZ * n / SAMPLE_RATE_HZ) * 8000
+        block = wave if loud else np.zeros(TICK_SAMPLES)
+        writer.push(block.astype(np.int16))

@@ -203,3 +203,6 @@ async def test_health_reports_backends(server: Running) -> None:
     assert health["store"]["backend"] in ("sqlite", "postgresql")
     assert health["bus"]["backend"] in ("memory", "redis")
     assert health["store"]["version"] != "unknown"
+    # Every library internal the media relies on is there (media/internals.py).
+    assert health["media"]["unavailable"] == {}
+    assert "aiortc" in health["media"]["versions"]

@@ -20,8 +20,8 @@ import pytest
 from media_support import tone_level
 from parley import deploy
 from parley.media import playlist, urls
-from parley.media.client import GeneratedTrack, WebRtcClient, tone
 from support import Running
+from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

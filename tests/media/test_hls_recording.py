@@ -17,9 +17,9 @@ import pytest
 
 from media_support import tone_level
 from parley.media import playlist, urls
-from parley.media.client import GeneratedTrack, WebRtcClient, tone
 from parley.media.folders import MediaFolders
 from support import Client, Running
+from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

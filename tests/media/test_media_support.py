@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from media_support import block_tone, last_heard, tone_level
-from parley.media.client import tone
+from webrtc_client import tone
 
 pytestmark = pytest.mark.unit
 

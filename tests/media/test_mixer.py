@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from media_support import tone_level
-from parley.media.client import tone
 from parley.media.mixer import (
     FRAME_SAMPLES,
     INT16_MAX,
@@ -16,6 +15,7 @@ from parley.media.mixer import (
     StageMixer,
     level,
 )
+from webrtc_client import tone
 
 pytestmark = pytest.mark.unit
 

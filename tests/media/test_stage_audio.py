@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
 
 from media_support import last_tick_heard as last_tick
 from media_support import tone_level
-from parley.media.client import GeneratedTrack, WebRtcClient, tone
+from parley.media import internals
 from support import Client, Running
+from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,7 +64,7 @@ async def test_mix_minus_full_mix_and_moderation(server: Running) -> None:
     listener_socket = await carol.socket(sid)
     await listener_socket.until_type("snapshot")
 
-    engine = server.app.state.media
+    engine = server.app.state.media.engine
     a = await _speaker(server, host, host, sid, A_HZ)
     b = await _speaker(server, host, bob, sid, B_HZ)
     c = await _listener(server, carol, sid)
@@ -181,7 +183,7 @@ async def test_bad_offers_get_clear_errors(server: Running) -> None:
 async def test_listeners_hear_the_stage_on_either_send_path(
     server: Running, fast_path: bool
 ) -> None:
-    engine = server.app.state.media
+    engine = server.app.state.media.engine
     engine.settings = engine.settings.model_copy(update={"listener_fast_path": fast_path})
     host = await server.signup("host")
     listener = await server.signup("listener")
@@ -198,3 +200,46 @@ async def test_listeners_hear_the_stage_on_either_send_path(
     finally:
         await a.close()
         await c.close()
+
+
+async def test_the_stage_sounds_on_the_stock_paths_when_internals_are_gone(
+    server: Running, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As after an aiortc upgrade that took away the receive buffer, the SRTP session and the
+    codec list: publishers are decoded by aiortc, listeners served by aiortc's sender, the FEC
+    request is not made, and the health check says so, naming what is gone."""
+    monkeypatch.setattr(internals, "_missing", {})
+    gone = {}
+    for name in ("JITTER_BUFFER", "SRTP", "CODECS"):
+        attribute = getattr(internals, name)
+        gone[name] = internals.Attribute(attribute.library, attribute.owner, "_gone_in_upgrade")
+        monkeypatch.setattr(internals, name, gone[name])
+    caplog.set_level(logging.WARNING, internals.__name__)
+    engine = server.app.state.media.engine
+    host = await server.signup("host")
+    listener = await server.signup("listener")
+    space = await host.create_space("Stock")
+    sid = space["id"]
+    await listener.join(sid)
+    a = await _speaker(server, host, host, sid, A_HZ)
+    c = await _listener(server, listener, sid)
+    try:
+        await _wait_hearing(c, A_HZ)
+        assert a.location is not None and c.location is not None
+        publishing = engine.session(a.location.rsplit("/", 1)[1])
+        listening = engine.session(c.location.rsplit("/", 1)[1])
+        assert publishing.decoder is None and publishing.consumer is not None
+        assert listening.fast is None
+        assert "useinbandfec" not in publishing.pc.localDescription.sdp
+    finally:
+        await a.close()
+        await c.close()
+    health = await host.ok("GET", "/api/health")
+    assert health["status"] == "degraded"
+    assert health["media"]["unavailable"] == {
+        internals.RECEIVE_BUFFER: str(gone["JITTER_BUFFER"]),
+        internals.FAST_PATH: str(gone["CODECS"]),
+        internals.FEC_REQUEST: str(gone["CODECS"]),
+    }
+    warnings = [r.getMessage() for r in caplog.records if r.name == internals.__name__]
+    assert len(warnings) == 3, warnings

@@ -7,11 +7,11 @@ import pytest
 from aiortc.rtp import RtpPacket
 
 from media_support import block_tone
-from parley.media.client import tone
 from parley.media.jitter import DecodingAudioBuffer, ImmediateAudioBuffer
 from parley.media.mixer import FRAME_SAMPLES
 from parley.media.space import OpusEncoder
 from parley.media.tracks import InputQueue
+from webrtc_client import tone
 
 pytestmark = pytest.mark.unit
 
@@ -88,9 +88,7 @@ def test_a_queue_never_holds_more_than_its_depth() -> None:
 
 
 def _packet(seq: int, payload: bytes) -> RtpPacket:
-    packet = RtpPacket(payload_type=111, sequence_number=seq, timestamp=seq * 960)
-    packet._data = payload  # type: ignore[attr-defined]
-    return packet
+    return RtpPacket(payload_type=111, sequence_number=seq, timestamp=seq * 960, payload=payload)
 
 
 def test_decoding_buffer_recovers_a_lost_packet_from_fec_and_conceals_longer_gaps() -> None:

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.bus import Bus
+from parley.bus.channels import space_channel
 from parley.config import Settings
 from parley.domain.events import Event
 from parley.domain.reactions import TokenBucket
 from parley.store import repo
 from parley.store.db import Store
 from parley.store.models import Space, SpaceEvent
-
-if TYPE_CHECKING:
-    from parley.room.runtime import RoomRuntime
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +32,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def space_channel(space_id: int) -> str:
-    return f"space.{space_id}"
+class RoomSignals(Protocol):
+    """What actions tell this node's live room (room/runtime.py): ephemeral, never stored."""
 
+    def react(self, space_id: int, user_id: int, emoji: str) -> None: ...
 
-# Node-wide notices of spaces going live, for the media engines (not for clients).
-LIFECYCLE_CHANNEL = "spaces"
-
-
-def space_live_notice(space_id: int) -> tuple[str, str]:
-    return LIFECYCLE_CHANNEL, json.dumps({"type": "space_live", "space_id": space_id})
+    def presence_changed(self, space_id: int) -> None: ...
 
 
 @dataclass
@@ -54,7 +47,7 @@ class Services:
     bus: Bus
     clock: Clock = utc_now
     passwords: PasswordHasher = field(default_factory=PasswordHasher)
-    room: RoomRuntime | None = None
+    room: RoomSignals | None = None
     # Per-user buckets of this node for costly requests (clips), by kind and user.
     buckets: dict[tuple[str, int], TokenBucket] = field(default_factory=dict)
 

@@ -24,8 +24,9 @@ from parley.domain.errors import Conflict, Forbidden, InvalidState, NotFound
 from parley.domain.recordings import RecordingState
 from parley.domain.space import SpaceState
 from parley.domain.views import ClipView, RecordingView, SpaceView, UserBrief
-from parley.media import hls, playlist
+from parley.media import archive, playlist
 from parley.media.folders import MediaFolders
+from parley.media.mixer import SAMPLE_RATE_HZ
 from parley.store import repo, views
 from parley.store.models import Clip, Recording, Space
 
@@ -41,7 +42,7 @@ def clip_file(services: Services, space_id: int, clip_id: int) -> Path:
 
 
 def recording_file(services: Services, space_id: int) -> Path:
-    return folders(services).recording(space_id) / hls.RECORDING_FILE
+    return folders(services).recording(space_id) / archive.RECORDING_FILE
 
 
 async def _recording(session: AsyncSession, space_id: int) -> Recording | None:
@@ -105,7 +106,7 @@ async def finish(services: Services, space_id: int, segments: list[playlist.Segm
     size = 0
     if segments:
         size = await asyncio.to_thread(
-            hls.export_recording, folder, segments, recording_file(services, space_id)
+            archive.export_recording, folder, segments, recording_file(services, space_id)
         )
     async with change(services) as unit:
         found = await _recording(unit.session, space_id)
@@ -205,8 +206,8 @@ async def replay(services: Services, space_id: int, viewer_id: int | None) -> Re
         if found.state != RecordingState.COMPLETE.value:
             raise InvalidState("the replay is ready when the space ends", state=found.state)
         folder = folders(services).recording(space_id)
-        recovered = await asyncio.to_thread(hls.recover, folder)
-        timeline = await asyncio.to_thread(hls.read_timeline, folder)
+        recovered = await asyncio.to_thread(archive.recover, folder)
+        timeline = await asyncio.to_thread(archive.read_timeline, folder)
         speaker_ids = sorted({int(line["speaker"]) for line in timeline if "speaker" in line})
         users = await repo.users_by_id(session, speaker_ids)
         return Replay(
@@ -243,7 +244,7 @@ async def create_clip(
             raise NotFound(f"space {space_id} has no recording yet")
         recording_id = found.id
     folder = folders(services).current(space_id)
-    segments = (await asyncio.to_thread(hls.recover, folder)).segments
+    segments = (await asyncio.to_thread(archive.recover, folder)).segments
     recorded_s = playlist.total_duration_s(segments)
     if recorded_s <= 0:
         raise InvalidState("nothing is recorded yet", state=space.state)
@@ -253,13 +254,13 @@ async def create_clip(
         recorded_s=recorded_s,
         live=space.state == SpaceState.LIVE.value,
     )
-    audio = await asyncio.to_thread(hls.decode_span, folder, segments, start_s, duration_s)
+    audio = await asyncio.to_thread(archive.decode_span, folder, segments, start_s, duration_s)
     pending = folders(services).clips(space_id) / f"pending-{uuid.uuid4().hex}.m4a"
     placed: Path | None = None
     try:
         await asyncio.to_thread(pending.parent.mkdir, parents=True, exist_ok=True)
         size = await asyncio.to_thread(
-            hls.export_clip, audio, pending, services.settings.hls_bitrate
+            archive.export_clip, audio, pending, services.settings.hls_bitrate
         )
         async with change(services) as unit:
             clip = Clip(
@@ -268,7 +269,7 @@ async def create_clip(
                 space_id=space_id,
                 created_by=actor_id,
                 start_ms=round(start_s * 1000),
-                duration_ms=round(audio.size / hls.SAMPLE_RATE_HZ * 1000),
+                duration_ms=round(audio.size / SAMPLE_RATE_HZ * 1000),
                 size_bytes=size,
                 created_at=unit.now,
             )

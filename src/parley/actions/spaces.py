@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.actions.base import Change, Services, change, space_live_notice
+from parley.actions.base import Change, Services, change
+from parley.bus.channels import space_live_notice
 from parley.domain import space as rules
 from parley.domain.accounts import check_host_eligibility
 from parley.domain.errors import (

@@ -1,5 +1,5 @@
 """Assembles the ASGI app: routes, error handlers and a lifespan that starts and stops, in order,
-the store, the bus and the room runtime."""
+the store, the bus, the room runtime and the media."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from parley.api import (
     ws,
 )
 from parley.api.auth import ServicesDep
-from parley.api.schemas import Health, StoreHealth
+from parley.api.schemas import Health, MediaHealth, StoreHealth
 from parley.bus import create_bus
 from parley.config import Settings
-from parley.media.engine import MediaEngine
+from parley.media import internals
+from parley.room.media import MediaRuntime
 from parley.room.runtime import RoomRuntime
 from parley.store.db import Store
 
@@ -43,10 +44,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         app.state.services = services
         app.state.room = runtime
         runtime.start()
-        media = MediaEngine(services)
+        media = MediaRuntime(services)
         app.state.media = media
-        media.start()
-        await media.resume()
+        await media.start()
         # What start-up made lives as long as the process: keep it out of the collector's
         # full passes, which otherwise pause every thread (the media clock's too).
         gc.freeze()
@@ -70,13 +70,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
     @app.get("/api/health", tags=["meta"])
     async def health(services: ServicesDep) -> Health:
+        unavailable = internals.missing()
         return Health(
-            status="ok",
+            status="degraded" if unavailable else "ok",
             version=__version__,
             store=StoreHealth(
                 backend=services.store.backend, version=await services.store.server_version()
             ),
             bus=StoreHealth(backend=services.bus.name, version=await services.bus.version()),
+            media=MediaHealth(versions=internals.versions(), unavailable=unavailable),
         )
 
     app.include_router(routes_accounts.router)

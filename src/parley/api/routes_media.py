@@ -12,7 +12,8 @@ from parley.actions import media as media_actions
 from parley.api.auth import ServicesDep, UserDep
 from parley.api.schemas import Id
 from parley.domain.errors import BadSdp, NotFound, UnsupportedMediaType
-from parley.media.engine import BadOffer, MediaEngine, SessionKind
+from parley.media.sessions import BadOffer, SessionKind
+from parley.room.media import MediaRuntime
 
 router = APIRouter(prefix="/api/spaces", tags=["media"])
 
@@ -42,9 +43,9 @@ async def _offer(request: Request) -> str:
         raise BadSdp("the SDP offer is not UTF-8 text") from None
 
 
-def _engine(request: Request) -> MediaEngine:
-    engine: MediaEngine = request.app.state.media
-    return engine
+def _media(request: Request) -> MediaRuntime:
+    media: MediaRuntime = request.app.state.media
+    return media
 
 
 async def _open(
@@ -57,7 +58,7 @@ async def _open(
         return await check(services, space_id, user_id)
 
     try:
-        session_id, answer = await _engine(request).open_session(
+        session_id, answer = await _media(request).open_session(
             kind, space_id, user_id, offer, allowed
         )
     except BadOffer as exc:
@@ -73,8 +74,8 @@ async def _open(
 async def _close(
     kind: SessionKind, space_id: int, session_id: str, request: Request, user_id: int
 ) -> Response:
-    engine = _engine(request)
-    session = engine.session(session_id)
+    media = _media(request)
+    session = media.session(session_id)
     if (
         session is None
         or session.kind != kind
@@ -82,7 +83,7 @@ async def _close(
         or session.user_id != user_id
     ):
         raise NotFound("no such session")
-    await engine.close_session(session_id)
+    await media.close_session(session_id)
     return Response(status_code=status.HTTP_200_OK)
 
 

@@ -25,8 +25,8 @@ from parley.api.static import STATIC_DIR
 from parley.domain.errors import DomainError, Forbidden, NotFound
 from parley.domain.views import ListenerCountView, MarkerView, ReplayView
 from parley.media import playlist, urls
-from parley.media.engine import MediaEngine
 from parley.media.folders import Scope
+from parley.room.media import MediaRuntime
 
 router = APIRouter(tags=["recordings"])
 
@@ -56,10 +56,8 @@ async def listen(space_id: Id, request: Request, services: ServicesDep, user: Us
     low-latency WebRTC listeners."""
     await media_actions.check_listen(services, space_id, user.id)
     url, expires_at = _signed(request, space_id, "live", playlist.LIVE_PLAYLIST)
-    engine: MediaEngine = request.app.state.media
-    return ListenOut(
-        hls_url=url, hls_expires_at=expires_at, webrtc=not engine.webrtc_listeners_full
-    )
+    media: MediaRuntime = request.app.state.media
+    return ListenOut(hls_url=url, hls_expires_at=expires_at, webrtc=not media.webrtc_listeners_full)
 
 
 @router.get("/hls/{space_id}/{scope}/{expires}/{signature}/{file}", include_in_schema=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict
@@ -117,11 +117,21 @@ class StoreHealth(BaseModel):
     version: str
 
 
+class MediaHealth(BaseModel):
+    """The media engine's use of library internals (media/internals.py): each capability this
+    aiortc/aioice/PyAV could not give, with what it missed; it runs on the stock path instead."""
+
+    versions: str
+    unavailable: dict[str, str]
+
+
 class Health(BaseModel):
-    status: str
+    # "degraded": it serves, but a capability fell back (see media.unavailable).
+    status: Literal["ok", "degraded"]
     version: str
     store: StoreHealth
     bus: StoreHealth
+    media: MediaHealth
 
 
 # Identifiers fit the store's 32-bit integer keys; larger ones are refused as input errors.

@@ -82,6 +82,15 @@ class Ping(Event):
     type: Literal["ping"] = "ping"
 
 
+class SpaceLive(BaseModel):
+    """A node-wide notice (bus channel `spaces`, never sent to clients): the space went live, so
+    the node that claims it starts its media."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["space_live"] = "space_live"
+    space_id: int
+
+
 # The changes that carry a sequence number and are stored for resume.
 RoomChange = Annotated[
     SpaceUpdated | MemberUpdated | MemberRemoved | PinAdded | PinRemoved,
@@ -103,3 +112,4 @@ ServerMessage = Annotated[
     Field(discriminator="type"),
 ]
 SERVER_MESSAGE = TypeAdapter[ServerMessage](ServerMessage)
+SPACE_LIVE = TypeAdapter[SpaceLive](SpaceLive)

@@ -22,6 +22,16 @@ Scope = Literal["live", "recording", "replay"]
 SCOPES: tuple[Scope, ...] = ("live", "recording", "replay")
 
 
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """Replaces `path` whole: a reader (or a crash) sees the old file or the new, never a part."""
+    temporary = path.with_name(path.name + ".tmp")
+    if isinstance(data, str):
+        temporary.write_text(data)
+    else:
+        temporary.write_bytes(data)
+    temporary.replace(path)
+
+
 class MediaFolders:
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -1,22 +1,20 @@
 """A live space's full mix as HLS (RFC 8216): AAC-LC in fragmented MP4, 1 s segments.
 
 The media clock hands each tick's mix to `HlsWriter.push`; a thread of the writer's own encodes
-AAC, lets PyAV's MP4 muxer cut a fragment about every second, and writes each fragment as a
-segment file, then appends it to `index.m3u8` and rewrites the live window. The segments are the
-recording too: a segment is written under a temporary name and renamed when whole, and only then
-listed, so after a `kill -9` every listed segment is complete and the playlist is the journal the
-next start reads back (`recover`).
+AAC, lets PyAV's MP4 muxer cut a fragment about every second (media/fmp4.py splits its output),
+and writes each fragment as a segment file, then appends it to `index.m3u8` and rewrites the live
+window. The segments are the recording too: a segment is written under a temporary name and
+renamed when whole, and only then listed, so after a `kill -9` every listed segment is complete
+and the playlist is the journal the next start reads back (media/archive.py).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,72 +22,13 @@ import av
 import numpy as np
 
 from parley.media import playlist
+from parley.media.archive import AAC_FRAME_SAMPLES, TIMELINE, recover
+from parley.media.fmp4 import Fmp4Splitter
+from parley.media.folders import write_atomically
+from parley.media.mixer import SAMPLE_RATE_HZ
 from parley.media.playlist import Segment
 
 log = logging.getLogger(__name__)
-
-SAMPLE_RATE_HZ = 48000
-AAC_FRAME_SAMPLES = 1024
-TIMELINE = "timeline.jsonl"
-RECORDING_FILE = "recording.m4a"
-
-
-class Fmp4Splitter:
-    """Cuts the muxer's fragmented-MP4 byte stream into the init segment (ftyp + moov) and media
-    segments (moof + mdat), counting each fragment's samples from its `trun` box."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._pending: list[bytes] = []
-        self._samples = 0
-
-    def feed(self, data: bytes) -> list[tuple[str, bytes, int]]:
-        """Returns the whole units the data completed: ("init", bytes, 0) or
-        ("segment", bytes, sample_count)."""
-        self._buffer += data
-        units: list[tuple[str, bytes, int]] = []
-        while len(self._buffer) >= 8:
-            size = int.from_bytes(self._buffer[0:4], "big")
-            kind = bytes(self._buffer[4:8])
-            if size == 1 and len(self._buffer) >= 16:
-                size = int.from_bytes(self._buffer[8:16], "big")
-            if size < 8:
-                raise ValueError(f"bad MP4 box size {size} for {kind!r}")
-            if len(self._buffer) < size:
-                break
-            box = bytes(self._buffer[:size])
-            del self._buffer[:size]
-            self._pending.append(box)
-            if kind == b"moov":
-                units.append(("init", b"".join(self._pending), 0))
-                self._pending = []
-            elif kind == b"moof":
-                self._samples = trun_sample_count(box)
-            elif kind == b"mdat":
-                units.append(("segment", b"".join(self._pending), self._samples))
-                self._pending, self._samples = [], 0
-        return units
-
-
-def _children(box: bytes, header: int = 8) -> dict[bytes, bytes]:
-    found: dict[bytes, bytes] = {}
-    at = header
-    while at + 8 <= len(box):
-        size = int.from_bytes(box[at : at + 4], "big")
-        if size < 8:
-            break
-        found.setdefault(box[at + 4 : at + 8], box[at : at + size])
-        at += size
-    return found
-
-
-def trun_sample_count(moof: bytes) -> int:
-    """ISO/IEC 14496-12 s8.8.8: the track run's sample_count follows its version and flags."""
-    traf = _children(moof).get(b"traf", b"")
-    trun = _children(traf).get(b"trun", b"")
-    if len(trun) < 16:
-        return 0
-    return int.from_bytes(trun[12:16], "big")
 
 
 class _Sink:
@@ -101,52 +40,6 @@ class _Sink:
     def write(self, data: bytes) -> int:
         self.on_bytes(bytes(data))
         return len(data)
-
-
-def _write_atomically(path: Path, data: bytes | str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    if isinstance(data, str):
-        temporary.write_text(data)
-    else:
-        temporary.write_bytes(data)
-    temporary.replace(path)
-
-
-@dataclass
-class Recovered:
-    segments: list[Segment]
-    ended: bool
-
-
-def recover(folder: Path) -> Recovered:
-    """Reads a media folder back: the listed segments whose files are whole (listing happens only
-    after the rename, so a missing file means the folder was tampered with, not a crash)."""
-    index = folder / playlist.INDEX_PLAYLIST
-    if not index.is_file():
-        return Recovered([], False)
-    segments, ended = playlist.parse(index.read_text())
-    whole = []
-    for segment in segments:
-        if not (folder / playlist.segment_name(segment.number)).is_file():
-            break
-        whole.append(segment)
-    return Recovered(whole, ended)
-
-
-def close_playlists(folder: Path, window: int) -> list[Segment]:
-    """Ends a folder's playlists (EXT-X-ENDLIST), e.g. after a crash: what was listed stays."""
-    found = recover(folder)
-    index = folder / playlist.INDEX_PLAYLIST
-    if found.segments or index.is_file():
-        text = playlist.header(playlist_type="EVENT")
-        for i, segment in enumerate(found.segments):
-            text += playlist.entry(segment, with_map=i == 0)
-        _write_atomically(index, text + playlist.ENDLIST)
-        _write_atomically(
-            folder / playlist.LIVE_PLAYLIST,
-            playlist.live_playlist(found.segments, window, ended=True),
-        )
-    return found.segments
 
 
 class HlsWriter:
@@ -192,13 +85,13 @@ class HlsWriter:
             text = playlist.header(playlist_type="EVENT")
             for i, segment in enumerate(self.segments):
                 text += playlist.entry(segment, with_map=i == 0)
-            _write_atomically(self.folder / playlist.INDEX_PLAYLIST, text)
+            write_atomically(self.folder / playlist.INDEX_PLAYLIST, text)
         else:
-            _write_atomically(
+            write_atomically(
                 self.folder / playlist.INDEX_PLAYLIST, playlist.header(playlist_type="EVENT")
             )
         # A player that comes before the first segment finds a playlist to wait on, not a 404.
-        _write_atomically(
+        write_atomically(
             self.folder / playlist.LIVE_PLAYLIST,
             playlist.live_playlist(self.segments, self.window, ended=False),
         )
@@ -297,7 +190,7 @@ class HlsWriter:
         while units:
             kind, data, sample_count = units.pop(0)
             if kind == "init":
-                _write_atomically(self.folder / playlist.init_name(self._run_number), data)
+                write_atomically(self.folder / playlist.init_name(self._run_number), data)
                 continue
             assert self._run_started_at is not None
             number = self.segments[-1].number + 1 if self.segments else 1
@@ -314,12 +207,12 @@ class HlsWriter:
                 starts_at=starts_at,
                 discontinuity=first_of_run and self._run_number > 1,
             )
-            _write_atomically(self.folder / playlist.segment_name(number), data)
+            write_atomically(self.folder / playlist.segment_name(number), data)
             self.bytes_written += len(data)
             with (self.folder / playlist.INDEX_PLAYLIST).open("a") as index:
                 index.write(playlist.entry(segment, with_map=number == 1))
             self.segments = [*self.segments, segment]
-            _write_atomically(
+            write_atomically(
                 self.folder / playlist.LIVE_PLAYLIST,
                 playlist.live_playlist(self.segments, self.window, ended=False),
             )
@@ -332,103 +225,9 @@ class HlsWriter:
         try:
             with (self.folder / playlist.INDEX_PLAYLIST).open("a") as index:
                 index.write(playlist.ENDLIST)
-            _write_atomically(
+            write_atomically(
                 self.folder / playlist.LIVE_PLAYLIST,
                 playlist.live_playlist(self.segments, self.window, ended=True),
             )
         except OSError:
             log.exception("hls(%s) could not end the playlists", self.folder.name)
-
-
-def read_timeline(folder: Path) -> list[dict[str, float]]:
-    path = folder / TIMELINE
-    if not path.is_file():
-        return []
-    lines = []
-    for raw in path.read_text().splitlines():
-        try:
-            lines.append(json.loads(raw))
-        except ValueError:
-            break  # torn by a crash
-    return lines
-
-
-# --- files made from the segments ---------------------------------------------------------------
-def _runs(folder: Path, segments: list[Segment]) -> list[bytes]:
-    """Each run's init segment followed by its media segments: one playable fMP4 stream each."""
-    streams: list[bytes] = []
-    current: list[bytes] = []
-    run = None
-    for segment in segments:
-        if segment.run != run:
-            if current:
-                streams.append(b"".join(current))
-            run = segment.run
-            current = [(folder / playlist.init_name(run)).read_bytes()]
-        current.append((folder / playlist.segment_name(segment.number)).read_bytes())
-    if current:
-        streams.append(b"".join(current))
-    return streams
-
-
-def export_recording(folder: Path, segments: list[Segment], target: Path) -> int:
-    """The whole recording as one .m4a (AAC copied, not re-encoded): the runs of a space that
-    outlived a restart are joined end to end. Returns its size in bytes."""
-    temporary = target.with_name(target.name + ".tmp")
-    with av.open(str(temporary), "w", format="ipod", options={"movflags": "faststart"}) as out:
-        out_stream = None
-        offset = 0
-        for data in _runs(folder, segments):
-            with av.open(io.BytesIO(data), "r", format="mp4") as source:
-                in_stream = source.streams.audio[0]
-                if out_stream is None:
-                    out_stream = out.add_stream_from_template(in_stream)
-                last = offset
-                for packet in source.demux(in_stream):
-                    if packet.dts is None or packet.size == 0:
-                        continue
-                    packet.pts = (packet.pts or 0) + offset
-                    packet.dts = packet.dts + offset
-                    last = max(last, packet.pts + (packet.duration or AAC_FRAME_SAMPLES))
-                    packet.stream = out_stream
-                    out.mux(packet)
-                offset = last
-    temporary.replace(target)
-    return target.stat().st_size
-
-
-def decode_span(
-    folder: Path, segments: list[Segment], start_s: float, duration_s: float
-) -> np.ndarray:
-    """The recording's audio over [start_s, start_s + duration_s), as float32 mono at 48 kHz."""
-    chosen = playlist.span(segments, start_s, duration_s)
-    pieces: list[np.ndarray] = []
-    for data in _runs(folder, chosen.segments):
-        with av.open(io.BytesIO(data), "r", format="mp4") as source:
-            for frame in source.decode(audio=0):
-                pieces.append(frame.to_ndarray().reshape(-1).astype(np.float32))
-    audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    skip = round(chosen.skip_s * SAMPLE_RATE_HZ)
-    return audio[skip : skip + round(chosen.duration_s * SAMPLE_RATE_HZ)]
-
-
-def export_clip(audio: np.ndarray, target: Path, bitrate: int) -> int:
-    """A clip as a standalone .m4a (re-encoded, so it starts and ends on the exact sample)."""
-    temporary = target.with_name(target.name + ".tmp")
-    with av.open(str(temporary), "w", format="ipod", options={"movflags": "faststart"}) as out:
-        stream = out.add_stream("aac", rate=SAMPLE_RATE_HZ)
-        stream.codec_context.layout = "mono"
-        stream.codec_context.bit_rate = bitrate
-        for at in range(0, audio.size, AAC_FRAME_SAMPLES):
-            block = audio[at : at + AAC_FRAME_SAMPLES]
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(block.reshape(1, -1)), format="fltp", layout="mono"
-            )
-            frame.sample_rate = SAMPLE_RATE_HZ
-            frame.pts = at
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    temporary.replace(target)
-    return target.stat().st_size

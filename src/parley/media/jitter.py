@@ -9,17 +9,20 @@ concealed, is dropped. Smoothing the arrival jitter is left to the consumer, whi
 clock (the mixer's InputQueue). aiortc's own decoder then receives nothing.
 
 Without libopus, `ImmediateAudioBuffer` keeps aiortc's decoder but still skips its 80 ms wait.
+Both take the place of aiortc's buffer through media/internals.py; where that is not possible the
+caller reads aiortc's track as it comes (its buffer, its decoder).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from aiortc import RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
 
+from parley.media import internals
 from parley.media.mixer import Samples
 from parley.media.opus import OpusDecoder, libopus
 
@@ -38,8 +41,8 @@ class ImmediateAudioBuffer(JitterBuffer):
         if self._last_seq is not None and not uint16_gt(packet.sequence_number, self._last_seq):
             return False, None  # late or duplicate
         self._last_seq = packet.sequence_number
-        data: bytes = packet._data  # type: ignore[attr-defined]  # set by aiortc's depayloader
-        return False, JitterFrame(data=data, timestamp=packet.timestamp)
+        # An Opus RTP payload is the Opus packet itself (RFC 7587 s4.2): nothing to depayload.
+        return False, JitterFrame(data=packet.payload, timestamp=packet.timestamp)
 
 
 class DecodingAudioBuffer(JitterBuffer):
@@ -58,7 +61,7 @@ class DecodingAudioBuffer(JitterBuffer):
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         seq = packet.sequence_number
-        data: bytes = packet._data  # type: ignore[attr-defined]  # set by aiortc's depayloader
+        data = packet.payload  # the Opus packet (RFC 7587 s4.2)
         if self._last_seq is not None:
             if not uint16_gt(seq, self._last_seq):
                 return False, None  # late or duplicate: its place was already filled
@@ -80,25 +83,21 @@ class DecodingAudioBuffer(JitterBuffer):
         return False, None
 
 
-def _swap(receiver: Any, buffer: JitterBuffer) -> None:
-    # aiortc (1.x) keeps the buffer in a private attribute and offers no option for it.
-    if not hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):
-        raise RuntimeError("this aiortc version has no receiver jitter buffer to replace")
-    receiver._RTCRtpReceiver__jitter_buffer = buffer
-
-
-def use_immediate_audio(receiver: Any) -> None:
-    """Keeps aiortc's decoding but without its 80 ms wait."""
-    _swap(receiver, ImmediateAudioBuffer())
+def use_immediate_audio(receiver: RTCRtpReceiver) -> bool:
+    """Keeps aiortc's decoding but without its 80 ms wait; False when the buffer could not be
+    replaced (aiortc's stays)."""
+    return internals.replace_receive_buffer(receiver, ImmediateAudioBuffer())
 
 
 def use_decoding_audio(
-    receiver: Any, sink: Callable[[Samples], None]
+    receiver: RTCRtpReceiver, sink: Callable[[Samples], None]
 ) -> DecodingAudioBuffer | None:
     """Decodes the receiver's audio on arrival into `sink`; None (nothing changed) when libopus
-    is not available, and the caller reads aiortc's track instead."""
+    is not available or the buffer could not be replaced, and the caller reads aiortc's track
+    instead."""
     if libopus() is None:
         return None
     buffer = DecodingAudioBuffer(sink)
-    _swap(receiver, buffer)
+    if not internals.replace_receive_buffer(receiver, buffer):
+        return None
     return buffer

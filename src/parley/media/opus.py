@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import glob
-import os
 from functools import cache
 
 import numpy as np
 
+from parley.media import internals
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
 
 MAX_FRAME_SAMPLES = SAMPLE_RATE_HZ * 120 // 1000  # the longest Opus packet: 120 ms
@@ -25,10 +24,7 @@ _OPUS_OK = 0
 @cache
 def libopus() -> ctypes.CDLL | None:
     """PyAV's bundled libopus, else the system's, else None."""
-    import av
-
-    here = os.path.dirname(av.__file__)
-    candidates = sorted(glob.glob(os.path.join(here, "..", "av.libs", "libopus*.so*")))
+    candidates = internals.bundled_libopus()
     system = ctypes.util.find_library("opus")
     if system:
         candidates.append(system)
@@ -54,6 +50,7 @@ def libopus() -> ctypes.CDLL | None:
         ]
         lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
         return lib
+    internals.no_libopus()
     return None
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 
-from parley.actions.base import space_channel
+from pydantic import ValidationError
+
 from parley.bus import Bus
+from parley.bus.channels import space_channel, space_of_channel
+from parley.domain.events import SERVER_MESSAGE, MemberRemoved
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +93,22 @@ class RoomHub:
                 await self.bus.unsubscribe(space_channel(client.space_id), self._on_message)
 
     def _on_message(self, channel: str, message: str) -> None:
-        space_id = int(channel.rsplit(".", 1)[1])
+        space_id = space_of_channel(channel)
         clients = self._clients.get(space_id)
         if not clients:
             return
         try:
-            data = json.loads(message)
-        except ValueError:
+            event = SERVER_MESSAGE.validate_json(message)
+        except ValidationError:
             log.warning("space(%s) dropped a malformed bus message", space_id)
             return
-        item = Outgoing(seq=data.get("seq"), text=message)
-        removed_user = data.get("user_id") if data.get("type") == "member_removed" else None
+        # Sent as published: one decode per node, no re-encoding per client.
+        item = Outgoing(seq=event.seq, text=message)
+        removed = event if isinstance(event, MemberRemoved) else None
         for client in tuple(clients):
             client.offer(item)
-            if removed_user is not None and client.user_id == removed_user:
-                client.offer(Close(4403, data.get("reason", "removed")))
+            if removed is not None and client.user_id == removed.user_id:
+                client.offer(Close(4403, removed.reason))
 
     def broadcast_local(self, text: str) -> None:
         """An ephemeral message to every client on this node (heartbeats)."""

@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from parley.actions import recordings
 from parley.actions import spaces as space_actions
-from parley.actions.base import Services, publish, space_channel
+from parley.actions.base import Services, publish
+from parley.bus.channels import space_channel
 from parley.domain.events import Ping, Presence, ReactionBy, Reactions
 from parley.domain.reactions import ReactionWindow, TokenBucket
 from parley.room.hub import RoomHub

@@ -1,6 +1,8 @@
 """A small WHIP/WHEP client on aiortc: publish a track to a space's stage or listen to its mix.
 
-Used by the tests and benchmarks, and usable as a standard client against any WHIP/WHEP server.
+Used by the tests and benchmarks (bench/_audio.py puts this folder on the path), and usable as a
+standard client against any WHIP/WHEP server. It lives here, not in the package: the server does
+not need it, and it uses httpx, a dev-only dependency.
 """
 
 from __future__ import annotations
