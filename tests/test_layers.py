@@ -88,7 +88,7 @@ def upward_imports(graph: Graph, ranks: dict[str, int]) -> list[str]:
             other = _area(target)
             if other == area:
                 continue
-            if ranks[other] >= ranks[area] and not (area == "api" and other == "room"):
+            if ranks[other] >= ranks[area]:
                 found.append(
                     f"{module} (layer {ranks[area]}) imports {target} (layer {ranks[other]})"
                 )

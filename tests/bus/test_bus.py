@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from parley.bus import Bus, create_bus
-from support import REDIS_URL, require_redis
+from parley.bus import Bus, RedisBus, create_bus
+from support import REDIS_URL, free_port, require_redis, require_service
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +115,43 @@ async def test_two_redis_buses_reach_each_other() -> None:
     finally:
         await node_a.stop()
         await node_b.stop()
+
+
+async def test_a_redis_subscribe_that_failed_is_asked_again(tmp_path: Path) -> None:
+    """Redis down while a space's channel is subscribed: the next subscribe, once Redis is back,
+    must reach Redis again, not find the handler registered and stop there."""
+    server = shutil.which("redis-server")
+    if server is None:
+        require_service("redis-server (the binary)", "absent", 0)
+    assert server is not None
+    port = free_port()
+    args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    args += ["--dir", str(tmp_path)]
+
+    async def start_redis() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.DEVNULL)
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return process
+            await asyncio.sleep(0.05)
+        raise TimeoutError("redis-server did not start")
+
+    redis = await start_redis()
+    bus = RedisBus(f"redis://127.0.0.1:{port}/0")
+    await bus.start()
+    try:
+        redis.terminate()
+        await redis.wait()
+        channel, inbox = _channel(), Inbox()
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever redis-py raises when down
+            await bus.subscribe(channel, inbox)
+        redis = await start_redis()
+        await bus.subscribe(channel, inbox)
+        await bus.publish(channel, "back")
+        assert await inbox.wait_for(1, timeout=10) == ["back"]
+    finally:
+        await bus.stop()
+        redis.terminate()
+        await redis.wait()

@@ -20,7 +20,7 @@ import pytest
 from media_support import tone_level
 from parley import deploy
 from parley.media import playlist, urls
-from support import Running
+from support import Running, free_port
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -43,17 +43,11 @@ def test_values_that_would_break_the_configuration_are_refused(tmp_path: Path) -
         deploy.nginx_config(listen="80", app="x:1", media_dir=tmp_path, secret='a"b')
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def nginx(server: Running, tmp_path: Path) -> Iterator[str]:
     assert Path(NGINX).exists(), "nginx is installed by scripts/install.sh --test"
     settings = server.app.state.services.settings
-    port = _free_port()
+    port = free_port()
     config = deploy.nginx_config(
         listen=f"127.0.0.1:{port}",
         app=server.base_url.removeprefix("http://"),

@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -26,6 +25,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from browser_support import SPEECH
+from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
@@ -50,12 +50,6 @@ DEFAULT_TIMEOUT_MS = 10_000
 PASSWORD = "correct horse battery"
 
 expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _health_ok(base_url: str) -> bool:
@@ -89,7 +83,7 @@ def built_client() -> Path:
 def parley_server(tmp_path_factory: pytest.TempPathFactory, built_client: Path) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("parley-data")
     log_path = data_dir.parent / "parley-server.log"
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,

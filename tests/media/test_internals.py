@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtp import is_rtcp
 
 from media_support import tone_level
 from parley.media import internals, sessions
@@ -93,6 +94,13 @@ async def test_the_fast_path_sends_on_a_real_connection_and_the_hooks_see_it() -
         route = internals.listener_send_route(session.pc)
         assert route is not None, _missing_message()
         assert route.srtp is not None and 1 in route.nominated
+        # Each thing the route is made of, taken away on its own, makes it give way, named.
+        for name in ("CODECS", "SSRC", "SRTP", "ICE_CONNECTION", "NOMINATED"):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(internals, "_missing", {})
+                attribute = _gone(patch, name)
+                assert internals.listener_send_route(session.pc) is None
+                assert internals.missing() == {internals.FAST_PATH: str(attribute)}
         sender = FastSender(route)
         encoder = OpusEncoder.voice(64000)
         for tick in range(50):  # one second of tone, as the media clock would send it
@@ -119,7 +127,7 @@ async def test_a_publisher_is_asked_for_fec_and_decoded_on_arrival() -> None:
     def counting(send: internals.SendRtp) -> internals.SendRtp:
         async def send_rtp(data: bytes) -> None:
             nonlocal sent
-            sent += 1
+            sent += not is_rtcp(data)
             await send(data)
 
         return send_rtp
@@ -128,7 +136,7 @@ async def test_a_publisher_is_asked_for_fec_and_decoded_on_arrival() -> None:
         internals.wrap_rtp_sent(client.getTransceivers()[0].sender.transport, counting)
         answer = session.pc.localDescription.sdp
         assert "useinbandfec=1" in answer and "maxaveragebitrate=64000" in answer, answer
-        assert session.decoder is not None and session.queue is not None, _missing_message()
+        assert session.decoding_buffer is not None and session.queue is not None, _missing_message()
         blocks: list[Samples] = []
         for _ in range(100):
             block = session.queue.pop()
@@ -184,7 +192,16 @@ async def test_each_capability_gives_way_and_says_so_once(
     warnings = _warnings(caplog)
     assert len(warnings) == 3, warnings  # once per capability, however often it is asked
     assert all("aiortc RTCRtp" in w and "_not_there_any_more" in w for w in warnings)
-    assert await internals.probe() == internals.missing()
+
+
+async def test_the_probe_finds_what_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    ssrc = _gone(monkeypatch, "SSRC")
+    buffer = _gone(monkeypatch, "JITTER_BUFFER")
+    assert await internals.probe() == {
+        internals.FAST_PATH: "aiortc RTCRtpSender._not_there_any_more",
+        internals.RECEIVE_BUFFER: "aiortc RTCRtpReceiver._not_there_any_more",
+    }
+    assert (str(ssrc), str(buffer)) == tuple(internals.missing().values())
 
 
 async def test_the_hooks_name_what_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:

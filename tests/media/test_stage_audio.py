@@ -202,15 +202,30 @@ async def test_listeners_hear_the_stage_on_either_send_path(
         await c.close()
 
 
+@pytest.mark.parametrize(
+    ("taken", "unavailable"),
+    [
+        (
+            ("JITTER_BUFFER", "SRTP"),
+            {"decoding_receive_path": "JITTER_BUFFER", "listener_fast_path": "SRTP"},
+        ),
+        (("CODECS",), {"opus_fec_request": "CODECS", "listener_fast_path": "CODECS"}),
+    ],
+    ids=["receive-buffer-and-srtp", "codec-list"],
+)
 async def test_the_stage_sounds_on_the_stock_paths_when_internals_are_gone(
-    server: Running, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    server: Running,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    taken: tuple[str, ...],
+    unavailable: dict[str, str],
 ) -> None:
-    """As after an aiortc upgrade that took away the receive buffer, the SRTP session and the
-    codec list: publishers are decoded by aiortc, listeners served by aiortc's sender, the FEC
-    request is not made, and the health check says so, naming what is gone."""
+    """As after an aiortc upgrade that took away what the receive path, the fast path or the FEC
+    request relies on: publishers are decoded by aiortc, listeners served by aiortc's sender, the
+    FEC request is not made, and the health check says so, naming what is gone."""
     monkeypatch.setattr(internals, "_missing", {})
     gone = {}
-    for name in ("JITTER_BUFFER", "SRTP", "CODECS"):
+    for name in taken:
         attribute = getattr(internals, name)
         gone[name] = internals.Attribute(attribute.library, attribute.owner, "_gone_in_upgrade")
         monkeypatch.setattr(internals, name, gone[name])
@@ -228,18 +243,19 @@ async def test_the_stage_sounds_on_the_stock_paths_when_internals_are_gone(
         assert a.location is not None and c.location is not None
         publishing = engine.session(a.location.rsplit("/", 1)[1])
         listening = engine.session(c.location.rsplit("/", 1)[1])
-        assert publishing.decoder is None and publishing.consumer is not None
+        decoded_here = "decoding_receive_path" not in unavailable
+        assert (publishing.decoding_buffer is not None) is decoded_here
+        assert (publishing.consumer is None) is decoded_here
         assert listening.fast is None
-        assert "useinbandfec" not in publishing.pc.localDescription.sdp
+        fec_asked = "useinbandfec=1" in publishing.pc.localDescription.sdp
+        assert fec_asked is ("opus_fec_request" not in unavailable)
     finally:
         await a.close()
         await c.close()
     health = await host.ok("GET", "/api/health")
     assert health["status"] == "degraded"
     assert health["media"]["unavailable"] == {
-        internals.RECEIVE_BUFFER: str(gone["JITTER_BUFFER"]),
-        internals.FAST_PATH: str(gone["CODECS"]),
-        internals.FEC_REQUEST: str(gone["CODECS"]),
+        capability: str(gone[name]) for capability, name in unavailable.items()
     }
     warnings = [r.getMessage() for r in caplog.records if r.name == internals.__name__]
-    assert len(warnings) == 3, warnings
+    assert len(warnings) == len(unavailable), warnings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -35,28 +35,29 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.ensure_media_url_secret()
-        store = Store(settings.resolved_database_url)
-        bus = create_bus(settings.redis_url)
-        await bus.start()
-        services = Services.build(settings, store, bus, clock)
-        runtime = RoomRuntime(services)
-        services.room = runtime
-        app.state.services = services
-        app.state.room = runtime
-        runtime.start()
-        media = MediaRuntime(services)
-        app.state.media = media
-        await media.start()
-        # What start-up made lives as long as the process: keep it out of the collector's
-        # full passes, which otherwise pause every thread (the media clock's too).
-        gc.freeze()
-        try:
+        # Each part is stopped, in the reverse order, if it started: also when a later one fails
+        # to start or an earlier stop raises.
+        async with AsyncExitStack() as started:
+            store = Store(settings.resolved_database_url)
+            started.push_async_callback(store.close)
+            bus = create_bus(settings.redis_url)
+            await bus.start()
+            started.push_async_callback(bus.stop)
+            services = Services.build(settings, store, bus, clock)
+            runtime = RoomRuntime(services)
+            services.room = runtime
+            app.state.services = services
+            app.state.room = runtime
+            runtime.start()
+            started.push_async_callback(runtime.stop)
+            media = MediaRuntime(services)
+            app.state.media = media
+            started.push_async_callback(media.stop)
+            await media.start()
+            # What start-up made lives as long as the process: keep it out of the collector's
+            # full passes, which otherwise pause every thread (the media clock's too).
+            gc.freeze()
             yield
-        finally:
-            await media.stop()
-            await runtime.stop()
-            await bus.stop()
-            await store.close()
 
     app = FastAPI(
         title="Parley",

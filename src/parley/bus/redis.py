@@ -66,7 +66,13 @@ class RedisBus:
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         if self._registry.add(channel, handler):
-            await self._pubsub.subscribe(PREFIX + channel)
+            try:
+                await self._pubsub.subscribe(PREFIX + channel)
+            except BaseException:
+                # Not subscribed: a handler left registered would keep the next subscribe from
+                # ever asking Redis again.
+                self._registry.remove(channel, handler)
+                raise
 
     async def unsubscribe(self, channel: str, handler: Handler) -> None:
         if self._registry.remove(channel, handler):

@@ -19,10 +19,11 @@ from collections.abc import Callable
 
 from parley.config import Settings
 from parley.domain.errors import AtCapacity, InvalidState
-from parley.media import sessions
+from parley.media import internals, sessions
 from parley.media.bridge import LoopBridge
 from parley.media.fanout import FastSender
 from parley.media.hls import HlsWriter
+from parley.media.opus import libopus
 from parley.media.sessions import Session, SessionKind
 from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
 from parley.media.tracks import ListenerTrack, MixMinusTrack
@@ -41,7 +42,7 @@ class MediaEngine:
         self._spaces: dict[int, SpaceMedia] = {}
         self._ticking: list[SpaceMedia] = []
         self._sessions: dict[str, Session] = {}
-        self._listeners = 0  # WHEP sessions; read from the API loop
+        self._listener_count = 0  # WHEP sessions; read from the API loop
         self._clock: MediaClock | None = None
 
     # --- lifecycle (on the API loop) -----------------------------------------------------------
@@ -49,6 +50,12 @@ class MediaEngine:
         self.bridge.start()
         self._clock = MediaClock(self.bridge.loop, self._live, self._delivered)
         self._clock.start()
+
+    async def probe(self) -> dict[str, str]:
+        """What of the libraries' internals this engine relies on is missing (logged once each,
+        and shown by /api/health): the receive path's libopus and media/internals.py's checks."""
+        libopus()
+        return await self.bridge.run(internals.probe())
 
     async def stop(self) -> None:
         if not self.bridge.running:
@@ -88,10 +95,6 @@ class MediaEngine:
         space = self._spaces.get(space_id)
         return space.ticks if space is not None else None
 
-    @property
-    def clock(self) -> MediaClock | None:
-        return self._clock
-
     # --- sessions (on the API loop) -------------------------------------------------------------
     async def open_session(
         self,
@@ -116,12 +119,13 @@ class MediaEngine:
         await self.bridge.run(self._close_by_id(session_id))
 
     @property
-    def webrtc_listener_count(self) -> int:
-        return self._listeners
-
-    @property
     def webrtc_listeners_full(self) -> bool:
-        return self._listeners >= self.settings.webrtc_listener_capacity
+        return self._listener_count >= self.settings.webrtc_listener_capacity
+
+    def check_listener_capacity(self) -> None:
+        """Refuses a WebRTC listener past the node's capacity (the web client then plays HLS)."""
+        if self.webrtc_listeners_full:
+            raise AtCapacity("this server's low-latency listeners are full: listen over HLS")
 
     # --- on the media loop ----------------------------------------------------------------------
     def _live(self) -> list[SpaceMedia]:
@@ -196,8 +200,8 @@ class MediaEngine:
         allowed: bool,
         seat_seq: int,
     ) -> tuple[str, str]:
-        if kind == "whep" and self.webrtc_listeners_full:
-            raise AtCapacity("this server's low-latency listeners are full: listen over HLS")
+        if kind == "whep":
+            self.check_listener_capacity()
         space = self._spaces.get(space_id)
         if space is None:
             raise InvalidState("the space's live audio has stopped", state="ended")
@@ -234,10 +238,10 @@ class MediaEngine:
 
         self._sessions[session.id] = session
         if kind == "whep":
-            self._listeners += 1
+            self._listener_count += 1
         try:
             answer = await sessions.answer(session, self.settings.media_public_ip)
-        except sessions.BadOffer:
+        except BaseException:
             await self._close(session)
             raise
         log.info("space(%s) %s session %s for user %s", space_id, kind, session.id, user_id)
@@ -268,7 +272,7 @@ class MediaEngine:
         if self._sessions.pop(session.id, None) is None:
             return
         if session.kind == "whep":
-            self._listeners -= 1
+            self._listener_count -= 1
         space = self._spaces.get(session.space_id)
         if space is not None and isinstance(session.track, MixMinusTrack):
             if space.mix_minus_tracks.get(session.user_id) is session.track:

@@ -202,7 +202,7 @@ def wrap_rtp_received(receiver: RTCRtpReceiver, wrap: Callable[[RtpHandler], Rtp
 
 
 def wrap_rtp_sent(transport: RTCDtlsTransport, wrap: Callable[[SendRtp], SendRtp]) -> None:
-    """Routes every RTP datagram `transport` sends through `wrap(original)`."""
+    """Routes every datagram `transport` sends (RTP and RTCP alike) through `wrap(original)`."""
     original = _hooked(RTP_HOOKS, SEND_HOOK, transport)
     setattr(transport, SEND_HOOK.name, wrap(original))
 

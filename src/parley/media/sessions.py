@@ -42,7 +42,7 @@ class Session:
     track: QueueTrack
     consumer: asyncio.Task[None] | None = None
     fast: FastSender | None = None
-    decoder: DecodingAudioBuffer | None = None
+    decoding_buffer: DecodingAudioBuffer | None = None
     queue: InputQueue | None = None
 
 
@@ -83,8 +83,8 @@ async def accept_offer(
         parameters = {"useinbandfec": 1, "minptime": 10, "maxaveragebitrate": publisher_bitrate}
         internals.ask_opus_fec(audio[0], parameters)
         queue = session.queue = InputQueue()
-        session.decoder = use_decoding_audio(audio[0].receiver, queue.push)
-        if session.decoder is None:
+        session.decoding_buffer = use_decoding_audio(audio[0].receiver, queue.push)
+        if session.decoding_buffer is None:
             # aiortc decodes; without its 80 ms wait where its buffer can be replaced.
             use_immediate_audio(audio[0].receiver)
             remote = next((t for t in remote_tracks if t.kind == "audio"), None)
@@ -112,14 +112,14 @@ async def close(session: Session) -> None:
         session.consumer.cancel()
     await session.pc.close()
     log.info("space(%s) %s session %s closed", session.space_id, session.kind, session.id)
-    if session.decoder is not None and session.queue is not None:
+    if session.decoding_buffer is not None and session.queue is not None:
         log.info(
             "space(%s) user %s audio: %d lost packets rebuilt from FEC, %d concealed; "
             "playout ran dry %d times, dropped %d blocks",
             session.space_id,
             session.user_id,
-            session.decoder.recovered,
-            session.decoder.concealed,
+            session.decoding_buffer.recovered,
+            session.decoding_buffer.concealed,
             session.queue.underruns,
             session.queue.dropped,
         )

@@ -11,13 +11,17 @@ store and the bus.
   records on, one that ended meanwhile gets its recording finished from what was written.
 
 Everything here runs on the API's event loop; the engine does its work on its own (media/bridge).
+Opening and closing one space are serialized by that space's lock; other spaces go on meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,7 +29,6 @@ from pydantic import ValidationError
 from parley.actions import recordings
 from parley.actions.base import Services, publish
 from parley.bus.channels import LIFECYCLE_CHANNEL, space_channel, space_of_channel
-from parley.domain.errors import AtCapacity
 from parley.domain.events import (
     SERVER_MESSAGE,
     SPACE_LIVE,
@@ -37,18 +40,26 @@ from parley.domain.events import (
 )
 from parley.domain.space import SpaceState
 from parley.domain.stage import ON_STAGE
-from parley.media import archive, internals
+from parley.media import archive
 from parley.media.engine import MediaEngine
 from parley.media.hls import HlsWriter
 from parley.media.sessions import Session, SessionKind
 
 log = logging.getLogger(__name__)
 
-_OVER = frozenset({SpaceState.ENDED, SpaceState.CANCELED})
+_ENDED_STATES = frozenset({SpaceState.ENDED, SpaceState.CANCELED})
+# How long stopping waits for closes already under way (they finish recordings).
+_STOP_WAIT_S = 30.0
 
 # Reads who may do what (the store) and returns whether the member's audio may be mixed now and
 # the space's change number it read that at.
 SeatCheck = Callable[[], Awaitable[tuple[bool, int]]]
+
+
+@dataclass
+class _SpaceLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 class MediaRuntime:
@@ -56,28 +67,42 @@ class MediaRuntime:
         self.services = services
         self.settings = services.settings
         self.node = self.settings.resolved_node_name
-        self.engine = MediaEngine(self.settings, on_levels=self._levels)
-        # The spaces open here, with their HLS writer on the node that claimed them.
-        self._open: dict[int, HlsWriter | None] = {}
-        self._lock = asyncio.Lock()
+        self.engine = MediaEngine(self.settings, on_levels=self._publish_levels)
+        # The spaces open here (being opened included), each with its HLS writer on the node that
+        # claimed it, None elsewhere. Changed only under the space's lock.
+        self._writers: dict[int, HlsWriter | None] = {}
+        self._locks: dict[int, _SpaceLock] = {}
+        # WHIP/WHEP offers on their way into each space: it is not idle while one is.
+        self._offers_opening: Counter[int] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self.engine.start()
-        await self.engine.bridge.run(internals.probe())
-        await self.services.bus.subscribe(LIFECYCLE_CHANNEL, self._lifecycle)
+        await self.engine.probe()
+        await self.services.bus.subscribe(LIFECYCLE_CHANNEL, self._on_lifecycle_message)
         await self._resume()
 
     async def stop(self) -> None:
-        await self.services.bus.unsubscribe(LIFECYCLE_CHANNEL, self._lifecycle)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        # The spaces stay live: their recordings are taken up again at the next start.
-        for space_id in list(self._open):
-            await self.close_space(space_id, ended=False)
-        await self.engine.stop()
+        """Stops hearing the bus, lets closes under way finish, then stops every space's media
+        (they stay live: their recordings are taken up at the next start) and the engine."""
+        self._stopping = True
+        try:
+            with contextlib.suppress(Exception):
+                await self.services.bus.unsubscribe(LIFECYCLE_CHANNEL, self._on_lifecycle_message)
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=_STOP_WAIT_S)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for space_id in list(self._writers):
+                try:
+                    await self.close_space(space_id, ended=False)
+                except Exception:
+                    log.exception("space(%s) media did not stop cleanly", space_id)
+        finally:
+            await self.engine.stop()
 
     async def _resume(self) -> None:
         for space_id, live in await recordings.unfinished(self.services, self.node):
@@ -104,21 +129,22 @@ class MediaRuntime:
         `check` enforces who may do this. It runs once this node hears the space's changes, so
         a change committed meanwhile is never missed.
         """
-        if kind == "whep" and self.engine.webrtc_listeners_full:
-            raise AtCapacity("this server's low-latency listeners are full: listen over HLS")
-        await self._ensure(space_id)
+        if kind == "whep":
+            self.engine.check_listener_capacity()  # before opening a space for nothing
+        self._offers_opening[space_id] += 1
         try:
+            async with self._space_locked(space_id):
+                await self._open_locked(space_id)
             allowed, seat_seq = await check()
-        except Exception:
-            # A space with no media of its own here (not claimed) needs none kept.
-            if self._open.get(space_id, False) is None and not await self.engine.has_sessions(
-                space_id
-            ):
-                await self.close_space(space_id)
-            raise
-        return await self.engine.open_session(
-            kind, space_id, user_id, offer_sdp, allowed=allowed, seat_seq=seat_seq
-        )
+            return await self.engine.open_session(
+                kind, space_id, user_id, offer_sdp, allowed=allowed, seat_seq=seat_seq
+            )
+        finally:
+            self._offers_opening[space_id] -= 1
+            if not self._offers_opening[space_id]:
+                del self._offers_opening[space_id]
+            # Refused or failed: a space with no media of its own here needs none kept.
+            await self._close_if_idle(space_id)
 
     def session(self, session_id: str) -> Session | None:
         return self.engine.session(session_id)
@@ -134,37 +160,77 @@ class MediaRuntime:
     async def open_space(self, space_id: int) -> None:
         """Starts a live space's media (its mix, HLS and recording) before anyone connects."""
         try:
-            await self._ensure(space_id)
-            if self._open.get(space_id, False) is None and not await self.engine.has_sessions(
-                space_id
-            ):
-                # Not ours to mix (claimed elsewhere, or it ended before the notice came).
-                await self.close_space(space_id, ended=False)
+            async with self._space_locked(space_id):
+                await self._open_locked(space_id)
+            # Not ours to mix (claimed elsewhere, or it ended before the notice came).
+            await self._close_if_idle(space_id)
         except Exception:
             log.exception("space(%s) media could not start", space_id)
 
-    async def _ensure(self, space_id: int) -> None:
-        async with self._lock:
-            if space_id in self._open:
+    async def close_space(self, space_id: int, *, ended: bool = True) -> None:
+        """Stops a space's media; `ended` (the space is over) also finishes its recording."""
+        async with self._space_locked(space_id):
+            if space_id not in self._writers:
                 return
-            # Open (without HLS yet) before hearing the room: an end heard while the space is
-            # being opened closes it right after.
-            self._open[space_id] = None
-            try:
-                # Hear the room's changes before anything reads a seat, so none is missed.
-                await self.services.bus.subscribe(space_channel(space_id), self._heard)
-            except Exception:
-                del self._open[space_id]
-                raise
-            writer = None
-            try:
-                writer = await self._start_hls(space_id)
-            except Exception:
-                # The room still sounds over WebRTC; the claim stays for a restart to take up.
-                log.exception("space(%s) HLS could not start", space_id)
-            self._open[space_id] = writer
+            writer = await self._close_locked(space_id)
+        await self._finish(space_id, writer, ended=ended)
+
+    async def _close_if_idle(self, space_id: int) -> None:
+        """Closes a space open here without HLS (not claimed here) once nobody uses it."""
+        async with self._space_locked(space_id):
+            if (
+                self._writers.get(space_id, False) is not None
+                or self._offers_opening[space_id]
+                or await self.engine.has_sessions(space_id)
+            ):
+                return
+            await self._close_locked(space_id)
+
+    @contextlib.asynccontextmanager
+    async def _space_locked(self, space_id: int) -> AsyncIterator[None]:
+        entry = self._locks.get(space_id)
+        if entry is None:
+            entry = self._locks[space_id] = _SpaceLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if not entry.users:
+                del self._locks[space_id]
+
+    async def _open_locked(self, space_id: int) -> None:
+        if space_id in self._writers:
+            return
+        channel = space_channel(space_id)
+        # Open (no HLS yet) before hearing the room: an end heard while the space is being opened
+        # closes it right after, under this lock.
+        self._writers[space_id] = None
+        try:
+            # Hear the room's changes before any seat is read (the check of each offer, after
+            # this), so none is missed. Seat changes heard before the engine has the space find
+            # no session to act on: none can be opened before it does.
+            await self.services.bus.subscribe(channel, self._on_room_message)
+        except Exception:
+            del self._writers[space_id]
+            with contextlib.suppress(Exception):
+                await self.services.bus.unsubscribe(channel, self._on_room_message)
+            raise
+        writer = None
+        try:
+            writer = await self._start_hls(space_id)
+        except Exception:
+            # The room still sounds over WebRTC; the claim stays for a restart to take up.
+            log.exception("space(%s) HLS could not start", space_id)
+        self._writers[space_id] = writer
+        try:
             # Mixed from here on: the recording starts with the space's first tick.
             await self.engine.open_space(space_id, writer)
+        except Exception:
+            await self._close_locked(space_id)
+            await self._finish(space_id, writer, ended=False)
+            raise
 
     async def _start_hls(self, space_id: int) -> HlsWriter | None:
         """HLS and the recording, on the node that claims the space (one per space)."""
@@ -180,15 +246,18 @@ class MediaRuntime:
         await asyncio.to_thread(writer.start)
         return writer
 
-    async def close_space(self, space_id: int, *, ended: bool = True) -> None:
-        """Stops a space's media; `ended` (the space is over) also finishes its recording."""
-        # Under the lock: a space still being opened (claim, writer start) is closed after it.
-        async with self._lock:
-            if space_id not in self._open:
-                return
-            writer = self._open.pop(space_id)
+    async def _close_locked(self, space_id: int) -> HlsWriter | None:
+        """Stops the space's mix and sessions and stops hearing its room; returns its writer."""
+        writer = self._writers.pop(space_id)
+        try:
             await self.engine.close_space(space_id)
-        await self.services.bus.unsubscribe(space_channel(space_id), self._heard)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.services.bus.unsubscribe(space_channel(space_id), self._on_room_message)
+        return writer
+
+    async def _finish(self, space_id: int, writer: HlsWriter | None, *, ended: bool) -> None:
+        """Writes what the space's HLS writer holds; an ended space's recording is finished."""
         if writer is None:
             return
         try:
@@ -200,7 +269,9 @@ class MediaRuntime:
             log.exception("space(%s) recording could not be finished", space_id)
 
     # --- from the bus and the engine ------------------------------------------------------------
-    def _lifecycle(self, channel: str, message: str) -> None:
+    def _on_lifecycle_message(self, channel: str, message: str) -> None:
+        if self._stopping:
+            return
         try:
             notice = SPACE_LIVE.validate_json(message)
         except ValidationError:
@@ -208,40 +279,49 @@ class MediaRuntime:
             return
         self._spawn(self.open_space(notice.space_id))
 
-    def _heard(self, channel: str, message: str) -> None:
+    def _on_room_message(self, channel: str, message: str) -> None:
         """A change of a space open here."""
         space_id = space_of_channel(channel)
-        if space_id not in self._open:
+        if self._stopping or space_id not in self._writers:
             return
         try:
             event = SERVER_MESSAGE.validate_json(message)
         except ValidationError:
             log.warning("space(%s) media dropped a malformed bus message", space_id)
             return
-        if isinstance(event, MemberUpdated):
-            member = event.member
-            self.engine.apply_seat(
-                space_id,
-                member.user.id,
-                event.seq or 0,
-                on_stage=member.role in ON_STAGE,
-                muted=member.muted,
-            )
-        elif isinstance(event, MemberRemoved):
-            self.engine.remove_member(space_id, event.user_id, event.seq or 0)
+        if isinstance(event, MemberUpdated | MemberRemoved):
+            # Changes carry their seq: the engine orders them against the seats it read.
+            seq = event.seq
+            if seq is None:
+                log.warning("space(%s) media dropped a %s without a seq", space_id, event.type)
+            elif isinstance(event, MemberUpdated):
+                on_stage = event.member.role in ON_STAGE
+                self.engine.apply_seat(
+                    space_id, event.member.user.id, seq, on_stage=on_stage, muted=event.member.muted
+                )
+            else:
+                self.engine.remove_member(space_id, event.user_id, seq)
         elif isinstance(event, Presence):
-            writer = self._open.get(space_id)
+            writer = self._writers.get(space_id)
             if writer is not None:
                 writer.note(listeners=event.listener_count)
-        elif isinstance(event, SpaceUpdated) and event.space.state in _OVER:
+        elif isinstance(event, SpaceUpdated) and event.space.state in _ENDED_STATES:
             self._spawn(self.close_space(space_id))
 
-    def _levels(self, space_id: int, levels: dict[int, float]) -> None:
+    def _publish_levels(self, space_id: int, levels: dict[int, float]) -> None:
+        if self._stopping:
+            return
         event = Levels(levels={str(member): value for member, value in levels.items()})
         self._spawn(publish(self.services, [(space_channel(space_id), event.model_dump_json())]))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Work started from a bus or engine callback, referenced until done, cancelled on stop."""
+        """Work started from a bus or engine callback, referenced until done; stop() waits for
+        it. A failure is logged, not left for the collector."""
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("media: background work failed", exc_info=task.exception())
