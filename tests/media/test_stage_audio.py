@@ -42,6 +42,18 @@ async def _listener(server: Running, user: Client, sid: int) -> WebRtcClient:
     return client
 
 
+async def _host_heard_by_a_listener(
+    server: Running, title: str
+) -> tuple[Client, WebRtcClient, WebRtcClient]:
+    """A live space whose host publishes A_HZ to a listener: (host, publisher, listener)."""
+    host = await server.signup("host")
+    listener = await server.signup("listener")
+    space = await host.create_space(title)
+    await listener.join(space["id"])
+    publisher = await _speaker(server, host, host, space["id"], A_HZ)
+    return host, publisher, await _listener(server, listener, space["id"])
+
+
 async def _wait_hearing(client: WebRtcClient, hz: float, timeout: float = 8.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,13 +197,7 @@ async def test_listeners_hear_the_stage_on_either_send_path(
 ) -> None:
     engine = server.app.state.media.engine
     engine.settings = engine.settings.model_copy(update={"listener_fast_path": fast_path})
-    host = await server.signup("host")
-    listener = await server.signup("listener")
-    space = await host.create_space("Paths")
-    sid = space["id"]
-    await listener.join(sid)
-    a = await _speaker(server, host, host, sid, A_HZ)
-    c = await _listener(server, listener, sid)
+    host, a, c = await _host_heard_by_a_listener(server, "Paths")
     try:
         await _wait_hearing(c, A_HZ)
         assert c.location is not None
@@ -231,13 +237,7 @@ async def test_the_stage_sounds_on_the_stock_paths_when_internals_are_gone(
         monkeypatch.setattr(internals, name, gone[name])
     caplog.set_level(logging.WARNING, internals.__name__)
     engine = server.app.state.media.engine
-    host = await server.signup("host")
-    listener = await server.signup("listener")
-    space = await host.create_space("Stock")
-    sid = space["id"]
-    await listener.join(sid)
-    a = await _speaker(server, host, host, sid, A_HZ)
-    c = await _listener(server, listener, sid)
+    host, a, c = await _host_heard_by_a_listener(server, "Stock")
     try:
         await _wait_hearing(c, A_HZ)
         assert a.location is not None and c.location is not None
