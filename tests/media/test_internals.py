@@ -91,6 +91,7 @@ async def test_the_fast_path_sends_on_a_real_connection_and_the_hooks_see_it() -
     async with _session("whep", client) as session:
         protocols = internals.ice_protocols(transceiver)  # one per local socket, once gathered
         assert protocols and all(p.transport is not None for p in protocols)
+        assert "a=setup:passive" in session.pc.localDescription.sdp  # Parley: the DTLS server
         route = internals.listener_send_route(session.pc)
         assert route is not None, _missing_message()
         assert route.srtp is not None and 1 in route.nominated
@@ -136,6 +137,7 @@ async def test_a_publisher_is_asked_for_fec_and_decoded_on_arrival() -> None:
         internals.wrap_rtp_sent(client.getTransceivers()[0].sender.transport, counting)
         answer = session.pc.localDescription.sdp
         assert "useinbandfec=1" in answer and "maxaveragebitrate=64000" in answer, answer
+        assert "a=setup:passive" in answer, answer  # Parley is the DTLS server
         assert session.decoding_buffer is not None and session.queue is not None, _missing_message()
         blocks: list[Samples] = []
         for _ in range(100):
@@ -202,6 +204,38 @@ async def test_the_probe_finds_what_is_gone(monkeypatch: pytest.MonkeyPatch) -> 
         internals.RECEIVE_BUFFER: "aiortc RTCRtpReceiver._not_there_any_more",
     }
     assert (str(ssrc), str(buffer)) == tuple(internals.missing().values())
+
+
+async def test_without_the_dtls_role_the_answer_stays_active(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    role = _gone(monkeypatch, "DTLS_SET_ROLE")
+    client = RTCPeerConnection()
+    client.addTransceiver("audio", direction="recvonly")
+    async with _session("whep", client) as session:
+        assert "a=setup:active" in session.pc.localDescription.sdp
+        assert internals.listener_send_route(session.pc) is not None  # the rest unaffected
+    assert internals.missing() == {internals.DTLS_SERVER: str(role)}
+
+
+async def test_an_offer_that_chose_its_role_keeps_it() -> None:
+    """An offer with `a=setup:passive` (the offerer wants to be the DTLS server) is answered
+    `active`, and one with `a=setup:active` `passive`, as RFC 8842 s5 asks."""
+    for offered, answered in (("passive", "active"), ("active", "passive")):
+        client = RTCPeerConnection()
+        client.addTransceiver("audio", direction="recvonly")
+        await client.setLocalDescription(await client.createOffer())
+        offer = client.localDescription.sdp.replace("a=setup:actpass", f"a=setup:{offered}")
+        session = await sessions.accept_offer(
+            "whep", 1, 1, offer, ice_servers=[], publisher_bitrate=64000
+        )
+        try:
+            answer = await sessions.answer(session, "")
+            assert f"a=setup:{answered}" in answer
+        finally:
+            await sessions.close(session)
+            await client.close()
+    assert internals.missing() == {}
 
 
 async def test_the_hooks_name_what_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 FEC_REQUEST = "opus_fec_request"
 RECEIVE_BUFFER = "decoding_receive_path"
 FAST_PATH = "listener_fast_path"
+DTLS_SERVER = "dtls_server_role"
 BUNDLED_LIBOPUS = "bundled_libopus"
 RTP_HOOKS = "rtp_hooks"  # benchmarks only: watch or drop RTP packets of a client
 ICE_SOCKETS = "ice_sockets"  # benchmarks only: the UDP protocols of a client's ICE agent
@@ -63,6 +64,8 @@ NOMINATED = Attribute("aioice", "Connection", "_nominated")
 PROTOCOLS = Attribute("aioice", "Connection", "_protocols")
 RECEIVE_HOOK = Attribute("aiortc", "RTCRtpReceiver", "_handle_rtp_packet")
 SEND_HOOK = Attribute("aiortc", "RTCDtlsTransport", "_send_rtp")
+DTLS_ROLE = Attribute("aiortc", "RTCDtlsTransport", "_role")
+DTLS_SET_ROLE = Attribute("aiortc", "RTCDtlsTransport", "_set_role")
 LIBS_FOLDER = "av.libs"  # where PyAV's wheels keep the FFmpeg libraries they bundle
 
 _missing: dict[str, str] = {}
@@ -121,6 +124,22 @@ def replace_receive_buffer(receiver: RTCRtpReceiver, buffer: JitterBuffer) -> bo
         _gone(RECEIVE_BUFFER, JITTER_BUFFER)
         return False
     setattr(receiver, JITTER_BUFFER.name, buffer)
+    return True
+
+
+# --- the DTLS role ------------------------------------------------------------------------------
+def answer_as_dtls_server(transceiver: RTCRtpTransceiver) -> bool:
+    """Makes the answer to an `a=setup:actpass` offer say `a=setup:passive`: Parley is the DTLS
+    server, as RFC 9725's examples answer, so a client whose DTLS stack only makes RSA
+    certificates (GStreamer 1.22) still finds a shared cipher. aiortc always answers `active`
+    and has no API for it. Call after the remote offer is set; False when it could not."""
+    dtls = transceiver.receiver.transport
+    if DTLS_ROLE.of(dtls) is None or not callable(DTLS_SET_ROLE.of(dtls)):
+        _gone(DTLS_SERVER, DTLS_ROLE if DTLS_ROLE.of(dtls) is None else DTLS_SET_ROLE)
+        return False
+    if DTLS_ROLE.of(dtls) != "auto":
+        return False  # the offer chose (setup:active made us the server already)
+    DTLS_SET_ROLE.of(dtls)("server")
     return True
 
 
@@ -232,6 +251,8 @@ async def probe() -> dict[str, str]:
             (FAST_PATH, ICE_CONNECTION, dtls.transport),
             (FAST_PATH, NOMINATED, ICE_CONNECTION.of(dtls.transport)),
             (RECEIVE_BUFFER, JITTER_BUFFER, transceiver.receiver),
+            (DTLS_SERVER, DTLS_ROLE, dtls),
+            (DTLS_SERVER, DTLS_SET_ROLE, dtls),
         )
         for capability, attribute, owner in checks:
             if not attribute.on(owner):

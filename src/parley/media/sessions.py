@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription, sdp
 from aiortc.mediastreams import MediaStreamTrack
 
 from parley.media import internals
@@ -44,6 +44,12 @@ class Session:
     fast: FastSender | None = None
     decoding_buffer: DecodingAudioBuffer | None = None
     queue: InputQueue | None = None
+
+
+def _offers_either_dtls_role(offer_sdp: str) -> bool:
+    """Whether the offer lets the answer pick the DTLS role (`a=setup:actpass`, RFC 8842)."""
+    description = sdp.SessionDescription.parse(offer_sdp)
+    return any(m.dtls is not None and m.dtls.role == "auto" for m in description.media)
 
 
 def configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
@@ -77,6 +83,8 @@ async def accept_offer(
     if not audio:
         await pc.close()
         raise BadOffer("the SDP offer has no audio section")
+    if _offers_either_dtls_role(offer_sdp):
+        internals.answer_as_dtls_server(audio[0])
     if kind == "whip":
         # Ask the publisher for in-band FEC, so a lost packet can be rebuilt here from the next,
         # and for at most the stage's bitrate (RFC 7587 s6.1).
