@@ -29,6 +29,12 @@ if [ "$want_test" = 1 ]; then
   command -v ffprobe >/dev/null || apt_packages+=(ffmpeg)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_packages+=(nginx)
   command -v wrk >/dev/null || apt_packages+=(wrk)
+  # A WebRTC stack none of us wrote, for the WHIP/WHEP interoperability tests: GStreamer's
+  # webrtcbin, driven from Debian's own Python through PyGObject (tests/tools/gst_webrtc.py).
+  /usr/bin/python3 -c "import gi; gi.require_version('GstWebRTC', '1.0')" 2>/dev/null ||
+    apt_packages+=(python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0
+      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+      gstreamer1.0-nice)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "install: apt-get install ${apt_packages[*]}"
