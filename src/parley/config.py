@@ -6,8 +6,9 @@ import secrets
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = []
     # The address to advertise in ICE candidates when the server sits behind a 1:1 NAT.
     media_public_ip: str = ""
+    # Where people reach this instance, e.g. "https://parley.example" (its origin is always
+    # allowed to use WHIP/WHEP); empty: the origin each request came to.
+    public_url: str = ""
+    # Other origins whose pages may publish and listen over WHIP/WHEP (api/cors.py), as a JSON
+    # list: ["https://studio.example"]. None by default.
+    cors_origins: list[str] = []
     # Opus bitrate of each stage member's mix-minus, and the most a publisher may send us.
     stage_bitrate: int = 64000
     # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once). 60 ms
@@ -76,6 +83,19 @@ class Settings(BaseSettings):
     # argon2id cost; lower only for tests and benchmarks.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://studio.example")
+        return origins
 
     def ensure_media_url_secret(self) -> None:
         """Makes the URL-signing secret once and keeps it in the data folder, so a restart does

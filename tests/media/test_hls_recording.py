@@ -227,6 +227,18 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
         )
     )["clip"]
     assert clip["start_s"] == 1.0 and clip["duration_s"] == pytest.approx(2.0, abs=0.01)
+    # HEAD works on every HLS and download URL (players and download managers ask it first).
+    first_segment = seen["playlist_url"].rsplit("/", 1)[0] + "/seg-000001.m4s"
+    for who, url in (
+        (guest, seen["playlist_url"]),
+        (guest, first_segment),
+        (host, f"/api/spaces/{sid}/recording.m4a"),
+        (guest, clip["audio_url"]),
+    ):
+        got, head = await who.get(url), await who.request("HEAD", url)
+        assert (got.status_code, head.status_code) == (200, 200), url
+        assert head.content == b"" and head.headers["content-length"] == str(len(got.content))
+        assert head.headers["content-type"] == got.headers["content-type"]
     assert clip["created_by"]["id"] == guest.id
     # Its links carry an unguessable id: one shared clip does not lead to the others.
     assert len(clip["id"]) == 16 and clip["page_url"] == f"/clips/{clip['id']}"

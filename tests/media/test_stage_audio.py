@@ -259,3 +259,68 @@ async def test_the_stage_sounds_on_the_stock_paths_when_internals_are_gone(
     }
     warnings = [r.getMessage() for r in caplog.records if r.name == internals.__name__]
     assert len(warnings) == len(unavailable), warnings
+
+
+@pytest.mark.parley_settings(host_grace_s=1.0)
+async def test_a_host_who_only_publishes_over_whip_runs_the_space(server: Running) -> None:
+    """As from OBS, ffmpeg or GStreamer: no room socket, no REST unmute. The WHIP session is the
+    host's presence (the space outlives the grace period) and `?unmute=true` puts them on air;
+    a moderator's mute of a speaker publishing the same way holds."""
+    host = await server.signup("host")
+    bob = await server.signup("bob")
+    carol = await server.signup("carol")
+    space = await host.create_space("On air")  # live at once: the host's grace starts now
+    sid = space["id"]
+    for user in (bob, carol):
+        await user.join(sid)
+    await bob.ok("POST", f"/api/spaces/{sid}/me/request")
+    await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/approve")
+    on_air = [
+        WebRtcClient(server.base_url, user.token, sid, "whip", GeneratedTrack(tone(hz)))
+        for user, hz in ((host, A_HZ), (bob, B_HZ))
+    ]
+    listener = await _listener(server, carol, sid)
+    try:
+        for client in on_air:
+            client.url += "?unmute=true"
+            assert (await client.connect()).status_code == 201
+        await _wait_hearing(listener, A_HZ)
+        await _wait_hearing(listener, B_HZ)
+        await asyncio.sleep(2.5)  # well past the grace period
+        assert (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["state"] == "live"
+        assert tone_level(listener.recording.last(1.0), A_HZ) > HEARD
+
+        await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/mute")
+        muted_at = time.time()
+        await asyncio.sleep(2.0)
+        assert tone_level(listener.recording.since(muted_at + 0.5), B_HZ) < GONE
+        assert tone_level(listener.recording.since(muted_at + 0.5), A_HZ) > HEARD
+
+        # The host's tool stops: once the grace period has passed, the space ends.
+        assert await on_air[0].delete() == 200
+        for _ in range(60):
+            if (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["state"] == "ended":
+                break
+            await asyncio.sleep(0.1)
+        assert (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["state"] == "ended"
+    finally:
+        for client in (*on_air, listener):
+            await client.close()
+
+
+async def test_unmute_on_publish_follows_the_stage_rules(server: Running) -> None:
+    host = await server.signup("host")
+    listener = await server.signup("listener")
+    sid = (await host.create_space("Rules"))["id"]
+    await listener.join(sid)
+    refused = WebRtcClient(server.base_url, listener.token, sid, "whip", GeneratedTrack(tone(300)))
+    refused.url += "?unmute=true"
+    assert (await refused.connect()).status_code == 403  # a listener publishes nothing
+    await refused.close()
+    bad = await host.request(
+        "POST",
+        f"/api/spaces/{sid}/whip?unmute=maybe",
+        content=b"v=0",
+        headers={"Content-Type": "application/sdp"},
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "unmute"

@@ -21,6 +21,7 @@ from parley.api import (
     ws,
 )
 from parley.api.auth import ServicesDep
+from parley.api.cors import MediaCors
 from parley.api.schemas import Health, MediaHealth, StoreHealth
 from parley.bus import create_bus
 from parley.config import Settings
@@ -68,6 +69,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    app.add_middleware(
+        MediaCors, allowed_origins=settings.cors_origins, public_url=settings.public_url
+    )
 
     @app.get("/api/health", tags=["meta"])
     async def health(services: ServicesDep) -> Health:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from parley.actions import media as media_actions
+from parley.actions import stage
+from parley.actions.stage import SelfVerb
 from parley.api.auth import ServicesDep, UserDep
 from parley.api.schemas import Id
 from parley.domain.errors import BadSdp, NotFound, UnsupportedMediaType
@@ -48,8 +50,30 @@ def _media(request: Request) -> MediaRuntime:
     return media
 
 
+def ice_server_links(ice_servers: list[dict[str, Any]]) -> str:
+    """The node's STUN/TURN servers as a Link header (RFC 9725 s4.6, RFC 8288), for clients
+    that take their ICE servers from the endpoint (OBS does)."""
+    links = []
+    for server in ice_servers:
+        urls = server.get("urls", [])
+        for url in [urls] if isinstance(urls, str) else urls:
+            link = f'<{url}>; rel="ice-server"'
+            if "username" in server:
+                link += f'; username="{server["username"]}"'
+            if "credential" in server:
+                link += f'; credential="{server["credential"]}"; credential-type="password"'
+            links.append(link)
+    return ", ".join(links)
+
+
 async def _open(
-    kind: SessionKind, space_id: int, request: Request, services: ServicesDep, user_id: int
+    kind: SessionKind,
+    space_id: int,
+    request: Request,
+    services: ServicesDep,
+    user_id: int,
+    *,
+    unmute: bool = False,
 ) -> Response:
     offer = await _offer(request)
     check = media_actions.check_publish if kind == "whip" else media_actions.check_listen
@@ -57,18 +81,23 @@ async def _open(
     async def allowed() -> tuple[bool, int]:
         return await check(services, space_id, user_id)
 
+    media = _media(request)
     try:
-        session_id, answer = await _media(request).open_session(
-            kind, space_id, user_id, offer, allowed
-        )
+        session_id, answer = await media.open_session(kind, space_id, user_id, offer, allowed)
     except BadOffer as exc:
         raise BadSdp(str(exc)) from None
-    return Response(
-        answer,
-        status_code=status.HTTP_201_CREATED,
-        media_type=SDP,
-        headers={"Location": f"/api/spaces/{space_id}/{kind}/{session_id}"},
-    )
+    if unmute:
+        try:
+            # As the member's own unmute: the stage's rules apply (and a later mute holds).
+            await stage.act_on_self(services, space_id, user_id, SelfVerb.UNMUTE)
+        except Exception:
+            await media.close_session(session_id)
+            raise
+    headers = {"Location": f"/api/spaces/{space_id}/{kind}/{session_id}"}
+    links = ice_server_links(services.settings.ice_servers)
+    if links:
+        headers["Link"] = links
+    return Response(answer, status_code=status.HTTP_201_CREATED, media_type=SDP, headers=headers)
 
 
 async def _close(
@@ -88,9 +117,23 @@ async def _close(
 
 
 @router.post("/{space_id}/whip", status_code=201, openapi_extra=_SDP_BODY)
-async def publish(space_id: Id, request: Request, services: ServicesDep, user: UserDep) -> Response:
-    """Publish your audio to the stage (stage members only); the answer carries your mix-minus."""
-    return await _open("whip", space_id, request, services, user.id)
+async def publish(
+    space_id: Id,
+    request: Request,
+    services: ServicesDep,
+    user: UserDep,
+    unmute: Annotated[
+        bool,
+        Query(
+            description="Unmute yourself once connected (for tools that only speak WHIP, such as "
+            "OBS); the stage's rules apply as to any unmute of your own, and a moderator's mute "
+            "after it holds: the session never unmutes you again."
+        ),
+    ] = False,
+) -> Response:
+    """Publish your audio to the stage (stage members only); the answer carries your mix-minus.
+    An open session counts as your presence in the space, as the room's socket does."""
+    return await _open("whip", space_id, request, services, user.id, unmute=unmute)
 
 
 @router.delete("/{space_id}/whip/{session_id}")

@@ -60,7 +60,11 @@ async def listen(space_id: Id, request: Request, services: ServicesDep, user: Us
     return ListenOut(hls_url=url, hls_expires_at=expires_at, webrtc=not media.webrtc_listeners_full)
 
 
-@router.get("/hls/{space_id}/{scope}/{expires}/{signature}/{file}", include_in_schema=False)
+@router.api_route(
+    "/hls/{space_id}/{scope}/{expires}/{signature}/{file}",
+    methods=["GET", "HEAD"],
+    include_in_schema=False,
+)
 async def hls_file(
     space_id: Id,
     scope: Scope,
@@ -97,8 +101,9 @@ async def recording(space_id: Id, services: ServicesDep, user: UserDep) -> Recor
     return RecordingOut(recording=await recordings.recording(services, space_id, user.id))
 
 
-@router.get(
+@router.api_route(
     "/api/spaces/{space_id}/recording.m4a",
+    methods=["GET", "HEAD"],
     response_class=FileResponse,
     responses={200: {"content": {"audio/mp4": {}}}},
 )
@@ -173,8 +178,9 @@ async def get_clip(clip_id: ClipId, services: ServicesDep) -> ClipOut:
     return ClipOut(clip=view)
 
 
-@router.get(
+@router.api_route(
     "/api/clips/{clip_id}/audio.m4a",
+    methods=["GET", "HEAD"],
     response_class=FileResponse,
     responses={200: {"content": {"audio/mp4": {}}}},
 )

@@ -32,12 +32,20 @@ log = logging.getLogger(__name__)
 
 # Called on the API loop with a space and its members' changed speaking levels (0-1).
 LevelsHandler = Callable[[int, dict[int, float]], None]
+# Called on the API loop with the id of a session that ended (whoever ended it).
+ClosedHandler = Callable[[str], None]
 
 
 class MediaEngine:
-    def __init__(self, settings: Settings, on_levels: LevelsHandler | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_levels: LevelsHandler | None = None,
+        on_session_closed: ClosedHandler | None = None,
+    ) -> None:
         self.settings = settings
         self.on_levels = on_levels
+        self.on_session_closed = on_session_closed
         self.bridge = LoopBridge()
         self._spaces: dict[int, SpaceMedia] = {}
         self._ticking: list[SpaceMedia] = []
@@ -286,6 +294,8 @@ class MediaEngine:
             if session.fast is not None:
                 space.fast_listeners = space.fast_listeners - {session.fast}
         await sessions.close(session)
+        if self.on_session_closed is not None:
+            self.bridge.to_api(self.on_session_closed, session.id)
 
 
 def _set_allowed(space: SpaceMedia, user_id: int, allowed: bool) -> None:

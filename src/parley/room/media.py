@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from parley.actions import recordings
+from parley.actions import recordings, spaces
 from parley.actions.base import Services, publish
 from parley.bus.channels import LIFECYCLE_CHANNEL, space_channel, space_of_channel
 from parley.domain.events import (
@@ -67,7 +67,11 @@ class MediaRuntime:
         self.services = services
         self.settings = services.settings
         self.node = self.settings.resolved_node_name
-        self.engine = MediaEngine(self.settings, on_levels=self._publish_levels)
+        self.engine = MediaEngine(
+            self.settings,
+            on_levels=self._publish_levels,
+            on_session_closed=self._on_session_closed,
+        )
         # The spaces open here (being opened included), each with its HLS writer on the node that
         # claimed it, None elsewhere. Changed only under the space's lock.
         self._writers: dict[int, HlsWriter | None] = {}
@@ -75,6 +79,10 @@ class MediaRuntime:
         # WHIP/WHEP offers on their way into each space: it is not idle while one is.
         self._offers_opening: Counter[int] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Each open session counts as its member's presence (as a room socket does), from a task
+        # of its own that connects, waits for this event (the session ended), then disconnects.
+        self._session_ended: dict[str, asyncio.Event] = {}
+        self._presence_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -103,6 +111,12 @@ class MediaRuntime:
                     log.exception("space(%s) media did not stop cleanly", space_id)
         finally:
             await self.engine.stop()
+            # Every session has ended: their members' presence is taken back.
+            if self._presence_tasks:
+                await asyncio.wait(set(self._presence_tasks), timeout=_STOP_WAIT_S)
+            for task in list(self._presence_tasks):
+                task.cancel()
+            await asyncio.gather(*self._presence_tasks, return_exceptions=True)
 
     async def _resume(self) -> None:
         for space_id, live in await recordings.unfinished(self.services, self.node):
@@ -136,9 +150,11 @@ class MediaRuntime:
             async with self._space_locked(space_id):
                 await self._open_locked(space_id)
             allowed, seat_seq = await check()
-            return await self.engine.open_session(
+            session_id, answer = await self.engine.open_session(
                 kind, space_id, user_id, offer_sdp, allowed=allowed, seat_seq=seat_seq
             )
+            self._count_presence(session_id, space_id, user_id)
+            return session_id, answer
         finally:
             self._offers_opening[space_id] -= 1
             if not self._offers_opening[space_id]:
@@ -267,6 +283,42 @@ class MediaRuntime:
         except Exception:
             # Left `recording`: the next start finishes it from what was written.
             log.exception("space(%s) recording could not be finished", space_id)
+
+    # --- presence -----------------------------------------------------------------------------
+    def _count_presence(self, session_id: str, space_id: int, user_id: int) -> None:
+        """The session counts as its member's presence until it ends: a host who only publishes
+        over WHIP (a broadcasting tool, no room socket) keeps their space from the grace period."""
+        ended = self._session_ended[session_id] = asyncio.Event()
+        if self.engine.session(session_id) is None:
+            ended.set()  # it ended before it could be counted
+        task = asyncio.ensure_future(self._present_while_open(session_id, space_id, user_id))
+        self._presence_tasks.add(task)
+        task.add_done_callback(self._presence_tasks.discard)
+
+    async def _present_while_open(self, session_id: str, space_id: int, user_id: int) -> None:
+        ended = self._session_ended[session_id]
+        try:
+            # One task per session: its connect always comes before its disconnect.
+            await spaces.connect(self.services, space_id, user_id)
+        except Exception:
+            log.exception(
+                "space(%s) user %s: session %s not counted", space_id, user_id, session_id
+            )
+            del self._session_ended[session_id]
+            return
+        try:
+            await ended.wait()
+        finally:
+            del self._session_ended[session_id]
+            try:
+                await spaces.disconnect(self.services, space_id, user_id)
+            except Exception:
+                log.exception("space(%s) user %s: presence not taken back", space_id, user_id)
+
+    def _on_session_closed(self, session_id: str) -> None:
+        ended = self._session_ended.get(session_id)
+        if ended is not None:
+            ended.set()
 
     # --- from the bus and the engine ------------------------------------------------------------
     def _on_lifecycle_message(self, channel: str, message: str) -> None:
