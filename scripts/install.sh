@@ -29,6 +29,8 @@ if [ "$want_test" = 1 ]; then
   command -v ffprobe >/dev/null || apt_packages+=(ffmpeg)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_packages+=(nginx)
   command -v wrk >/dev/null || apt_packages+=(wrk)
+  # A player we did not write, seeking in a finished recording.
+  command -v mpv >/dev/null || apt_packages+=(mpv)
   # A WebRTC stack none of us wrote, for the WHIP/WHEP interoperability tests: GStreamer's
   # webrtcbin, driven from Debian's own Python through PyGObject (tests/tools/gst_webrtc.py).
   /usr/bin/python3 -c "import gi; gi.require_version('GstWebRTC', '1.0')" 2>/dev/null ||

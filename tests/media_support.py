@@ -3,6 +3,7 @@ writer fed with ticks of tone or silence."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,11 +70,18 @@ def new_writer(folder: Path) -> HlsWriter:
     return writer
 
 
-def push_ticks(writer: HlsWriter, ticks: int, *, tone_ticks: range = range(0)) -> None:
-    """`ticks` of silence, with a 440 Hz tone at about -12 dBFS during `tone_ticks`."""
+def push_ticks(
+    writer: HlsWriter, ticks: int, *, tone_ticks: range = range(0), pace_every: int = 0
+) -> None:
+    """`ticks` of silence, with a 440 Hz tone at about -12 dBFS during `tone_ticks`; with
+    `pace_every`, a pause every so many ticks lets the writer's thread keep up with a long feed."""
+    silence = np.zeros(TICK_SAMPLES, dtype=np.int16)
     for tick in range(ticks):
-        n = np.arange(TICK_SAMPLES) + tick * TICK_SAMPLES
-        loud = tick in tone_ticks
-        wave = np.sin(2 * np.pi * TONE_HZ * n / SAMPLE_RATE_HZ) * 8000
-        block = wave if loud else np.zeros(TICK_SAMPLES)
-        writer.push(block.astype(np.int16))
+        if tick in tone_ticks:
+            n = np.arange(TICK_SAMPLES) + tick * TICK_SAMPLES
+            wave = np.sin(2 * np.pi * TONE_HZ * n / SAMPLE_RATE_HZ) * 8000
+            writer.push(wave.astype(np.int16))
+        else:
+            writer.push(silence)
+        if pace_every and tick % pace_every == pace_every - 1:
+            time.sleep(0.005)

@@ -67,6 +67,9 @@ def test_the_live_window_slides_and_counts_what_it_dropped() -> None:
         ("index.m3u8", True),
         ("seg-000001.m4s", True),
         ("init-2.mp4", True),
+        ("vod.m3u8", True),
+        ("vod-000012.ts", True),
+        ("vod-x.ts", False),
         ("recording.m4a", False),
         ("seg-../../x.m4s", False),
         ("init-.mp4", False),
@@ -76,6 +79,46 @@ def test_the_live_window_slides_and_counts_what_it_dropped() -> None:
 )
 def test_only_media_files_are_served(name: str, ok: bool) -> None:
     assert playlist.is_media_file(name) is ok
+
+
+def test_an_index_never_lists_vod_segments() -> None:
+    text = _index(_segments(2)).replace("seg-000002.m4s", "vod-000002.ts")
+    assert [s.number for s in playlist.parse(text)[0]] == [1]
+
+
+def test_the_vod_playlist_groups_segments_within_runs() -> None:
+    segments = _segments(15, run_break=10)  # run 1: 1-9, run 2: 10-15
+    groups = playlist.vod_groups(segments)
+    assert [[s.number for s in g] for g in groups] == [
+        [1, 2, 3, 4, 5, 6],
+        [7, 8, 9],
+        [10, 11, 12, 13, 14, 15],
+    ]
+    text = playlist.vod_playlist(groups)
+    lines = text.splitlines()
+    assert lines[:6] == [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        "#EXT-X-TARGETDURATION:6",
+        "#EXT-X-MEDIA-SEQUENCE:1",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    assert [line for line in lines if line.startswith("#EXTINF")] == [
+        "#EXTINF:6.00000,",
+        "#EXTINF:3.00000,",
+        "#EXTINF:6.00000,",
+    ]
+    assert [line for line in lines if not line.startswith("#")] == [
+        "vod-000001.ts",
+        "vod-000002.ts",
+        "vod-000003.ts",
+    ]
+    # The second run's timestamps start again: a discontinuity before its first group only.
+    assert lines.index("#EXT-X-DISCONTINUITY") == lines.index("vod-000002.ts") + 1
+    assert text.count("#EXT-X-DISCONTINUITY") == 1
+    assert "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T09:00:10.000Z" in lines
+    assert text.endswith("#EXT-X-ENDLIST\n")
 
 
 def test_a_span_takes_the_segments_it_overlaps() -> None:

@@ -108,6 +108,8 @@ async def finish(services: Services, space_id: int, segments: list[playlist.Segm
         size = await asyncio.to_thread(
             archive.export_recording, folder, segments, recording_file(services, space_id)
         )
+        # The replay's playlist for players that seek in no fMP4 HLS (ffmpeg, mpv before 8.0).
+        await asyncio.to_thread(archive.export_vod, folder, segments)
     async with change(services) as unit:
         found = await _recording(unit.session, space_id)
         if found is None:
@@ -189,6 +191,8 @@ async def set_replay(services: Services, space_id: int, actor_id: int, *, publis
 class Replay:
     space: SpaceView
     published: bool
+    # The playlist to hand out: the MPEG-TS one every player seeks in, where it was made.
+    playlist_file: str
     segments: list[playlist.Segment]
     timeline: list[dict[str, float]]
     speakers: dict[int, UserBrief]
@@ -210,9 +214,11 @@ async def replay(services: Services, space_id: int, viewer_id: int | None) -> Re
         timeline = await asyncio.to_thread(archive.read_timeline, folder)
         speaker_ids = sorted({int(line["speaker"]) for line in timeline if "speaker" in line})
         users = await repo.users_by_id(session, speaker_ids)
+        vod = await asyncio.to_thread((folder / playlist.VOD_PLAYLIST).is_file)
         return Replay(
             space=await views.space_view(session, space),
             published=found.replay_published_at is not None,
+            playlist_file=playlist.VOD_PLAYLIST if vod else playlist.INDEX_PLAYLIST,
             segments=recovered.segments,
             timeline=timeline,
             speakers={uid: views.user_brief(user) for uid, user in users.items()},

@@ -35,7 +35,12 @@ Signature = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 Expires = Annotated[int, Path(ge=0, le=99_999_999_999)]
 ClipId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
-_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".m4s": "audio/mp4", ".mp4": "audio/mp4"}
+_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "audio/mp4",
+    ".mp4": "audio/mp4",
+    ".ts": "video/mp2t",
+}
 
 
 class LinkExpired(DomainError):
@@ -118,7 +123,7 @@ async def _replay_view(request: Request, space_id: int, viewer_id: int | None) -
     found = await recordings.replay(services, space_id, viewer_id)
     # The published replay's scope; the host previews an unpublished one from the recording's.
     scope: Scope = "replay" if found.published else "recording"
-    url, _ = _signed(request, space_id, scope, playlist.INDEX_PLAYLIST)
+    url, _ = _signed(request, space_id, scope, found.playlist_file)
     markers = [
         MarkerView(at_s=float(line["at_s"]), user=found.speakers[int(line["speaker"])])
         for line in found.timeline

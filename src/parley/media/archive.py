@@ -8,6 +8,7 @@ is complete, so the index playlist is the journal of what exists.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,11 @@ from parley.media.playlist import Segment
 AAC_FRAME_SAMPLES = 1024
 TIMELINE = "timeline.jsonl"
 RECORDING_FILE = "recording.m4a"
+# Each AAC frame stays in a PES of its own, so every packet a player reads carries its time and
+# FFmpeg's HLS seek lands on the exact frame (with PES of several frames it lands at the segment's
+# start); the clock reference every 100 ms (the most ISO/IEC 13818-1 s2.7.2 allows, not FFmpeg's
+# 20 ms) and the tables once a second (each segment still starts with them) keep the overhead down.
+_TS_OPTIONS = {"pcr_period": "100", "pat_period": "1"}
 
 
 @dataclass
@@ -117,6 +123,42 @@ def export_recording(folder: Path, segments: list[Segment], target: Path) -> int
                 offset = last
     temporary.replace(target)
     return target.stat().st_size
+
+
+def export_vod(folder: Path, segments: list[Segment]) -> int:
+    """Packages a finished recording as MPEG-TS segments (the AAC copied, not re-encoded) and
+    `vod.m3u8`, for the players that seek in no fMP4 HLS (media/playlist.py). Returns the number
+    of TS segments."""
+    groups = playlist.vod_groups(segments)
+    number = 0
+    for run, data in zip(_run_numbers(segments), _runs(folder, segments), strict=True):
+        run_groups = [group for group in groups if group[0].run == run]
+        with av.open(io.BytesIO(data), "r", format="mp4") as source:
+            in_stream = source.streams.audio[0]
+            packets = (p for p in source.demux(in_stream) if p.dts is not None and p.size)
+            for group in run_groups:
+                number += 1
+                frames = sum(
+                    round(s.duration_s * SAMPLE_RATE_HZ / AAC_FRAME_SAMPLES) for s in group
+                )
+                target = folder / playlist.vod_segment_name(number)
+                temporary = target.with_name(target.name + ".tmp")
+                with av.open(str(temporary), "w", format="mpegts", options=_TS_OPTIONS) as out:
+                    out_stream = out.add_stream_from_template(in_stream)
+                    for packet in itertools.islice(packets, frames):
+                        packet.stream = out_stream
+                        out.mux(packet)
+                temporary.replace(target)
+    write_atomically(folder / playlist.VOD_PLAYLIST, playlist.vod_playlist(groups))
+    return number
+
+
+def _aac_frames(segment: Segment) -> int:
+    return round(segment.duration_s * SAMPLE_RATE_HZ / AAC_FRAME_SAMPLES)
+
+
+def _run_numbers(segments: list[Segment]) -> list[int]:
+    return list(dict.fromkeys(segment.run for segment in segments))
 
 
 def decode_span(

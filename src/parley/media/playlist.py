@@ -16,6 +16,11 @@ from datetime import datetime
 
 INDEX_PLAYLIST = "index.m3u8"
 LIVE_PLAYLIST = "live.m3u8"
+# A finished recording is also packaged as MPEG-TS segments of about 6 s, listed by `vod.m3u8`:
+# the players built on FFmpeg before 8.0 (ffmpeg, mpv, and so VLC-like tools on Debian 12) cannot
+# seek in fMP4 HLS (FFmpeg ticket 7359), and seek in MPEG-TS HLS.
+VOD_PLAYLIST = "vod.m3u8"
+VOD_GROUP_SEGMENTS = 6
 # RFC 8216 s4.3.3.1: EXTINF rounded to the nearest integer must not exceed the target duration.
 # Segments are cut at the first AAC frame past the 1 s mark (1.0027 s), which rounds to 1; and a
 # client reloads a live playlist no sooner than the target duration after it changed (s6.3.4), so
@@ -31,11 +36,15 @@ def init_name(run: int) -> str:
     return f"init-{run}.mp4"
 
 
+def vod_segment_name(number: int) -> str:
+    return f"vod-{number:06d}.ts"
+
+
 def is_media_file(name: str) -> bool:
     """The only names a media folder's URL may ask for."""
-    if name in (INDEX_PLAYLIST, LIVE_PLAYLIST):
+    if name in (INDEX_PLAYLIST, LIVE_PLAYLIST, VOD_PLAYLIST):
         return True
-    for prefix, suffix in (("seg-", ".m4s"), ("init-", ".mp4")):
+    for prefix, suffix in (("seg-", ".m4s"), ("init-", ".mp4"), ("vod-", ".ts")):
         middle = name[len(prefix) : -len(suffix)] if name.endswith(suffix) else ""
         if name.startswith(prefix) and middle.isdigit() and len(middle) <= 9:
             return True
@@ -129,12 +138,51 @@ def parse(text: str) -> tuple[list[Segment], bool]:
             except ValueError:
                 break
         elif line and not line.startswith("#"):
-            if duration is None or starts_at is None or not is_media_file(line):
+            if duration is None or starts_at is None or not _is_fmp4_segment(line):
                 break
             number = int(line[4:-4])
             segments.append(Segment(number, duration, run, starts_at, discontinuity))
             duration, starts_at, discontinuity = None, None, False
     return segments, ended
+
+
+def _is_fmp4_segment(name: str) -> bool:
+    return name.startswith("seg-") and name.endswith(".m4s") and is_media_file(name)
+
+
+def vod_groups(segments: list[Segment]) -> list[list[Segment]]:
+    """The finished recording's segments in groups of up to VOD_GROUP_SEGMENTS, a group never
+    spanning two runs (each run has timestamps of its own)."""
+    groups: list[list[Segment]] = []
+    for segment in segments:
+        last = groups[-1] if groups else None
+        if last is None or len(last) == VOD_GROUP_SEGMENTS or segment.run != last[0].run:
+            groups.append([segment])
+        else:
+            last.append(segment)
+    return groups
+
+
+def vod_playlist(groups: list[list[Segment]]) -> str:
+    """The VOD playlist of a finished recording's MPEG-TS segments (one per group)."""
+    durations = [math.fsum(s.duration_s for s in group) for group in groups]
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        # s4.3.3.1: each EXTINF, rounded, at most the target duration.
+        f"#EXT-X-TARGETDURATION:{max((round(d) for d in durations), default=1)}",
+        "#EXT-X-MEDIA-SEQUENCE:1",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    for number, (group, duration_s) in enumerate(zip(groups, durations, strict=True), start=1):
+        if number > 1 and group[0].run != groups[number - 2][0].run:
+            lines.append("#EXT-X-DISCONTINUITY")
+        stamp = group[0].starts_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp}")
+        lines.append(f"#EXTINF:{duration_s:.5f},")
+        lines.append(vod_segment_name(number))
+    return "\n".join(lines) + "\n" + ENDLIST
 
 
 @dataclass(frozen=True)
