@@ -74,4 +74,11 @@ echo "install: Python packages from $lock"
 
 echo "install: web client"
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)
+if [ "$want_test" = 1 ]; then
+  # The page of another origin that the interoperability test serves: third-party WHIP/WHEP
+  # libraries from npm, pinned by its package-lock.json.
+  echo "install: third-party WHIP/WHEP test page"
+  (cd tests/e2e/interop && npm ci --no-audit --no-fund --loglevel=error &&
+    npm run --silent build >/dev/null)
+fi
 echo "install: done"

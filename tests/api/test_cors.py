@@ -55,7 +55,16 @@ async def test_an_allowed_origin_is_answered_and_its_requests_carry_cors(server:
     assert "Location" in _cors(answered)["access-control-expose-headers"]
     assert client.location is not None
     session = await host.request("OPTIONS", client.location, headers={"Origin": STUDIO})
-    assert _cors(session)["access-control-allow-methods"] == "OPTIONS, DELETE"
+    assert _cors(session)["access-control-allow-methods"] == "OPTIONS, PATCH, DELETE"
+    # No trickle ICE here: a PATCH gets 405 (RFC 9725 s4.3.1), readable from that origin.
+    trickle = await host.request(
+        "PATCH",
+        client.location,
+        content=b"a=end-of-candidates\r\n",
+        headers={"Origin": STUDIO, "Content-Type": "application/trickle-ice-sdpfrag"},
+    )
+    assert trickle.status_code == 405
+    assert _cors(trickle)["access-control-allow-origin"] == STUDIO
     left = await host.request("DELETE", client.location, headers={"Origin": STUDIO})
     assert left.status_code == 200 and _cors(left)["access-control-allow-origin"] == STUDIO
     await client.close()

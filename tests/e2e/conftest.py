@@ -7,12 +7,15 @@ web/, it is built first (`npm run build`), since the server serves it from src/p
 
 from __future__ import annotations
 
+import functools
+import http.server
 import itertools
 import json
 import os
 import secrets
 import shutil
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +32,7 @@ from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
+INTEROP = REPO / "tests" / "e2e" / "interop"
 STATIC_INDEX = REPO / "src" / "parley" / "static" / "index.html"
 PARLEY = REPO / ".venv" / "bin" / "parley"
 AXE_JS = WEB / "node_modules" / "axe-core" / "axe.min.js"
@@ -80,7 +84,38 @@ def built_client() -> Path:
 
 
 @pytest.fixture(scope="session")
-def parley_server(tmp_path_factory: pytest.TempPathFactory, built_client: Path) -> Iterator[str]:
+def interop_origin() -> str:
+    """The origin the third-party WHIP/WHEP page is served from (another port: another origin),
+    which the server allows (PARLEY_CORS_ORIGINS)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="session")
+def interop_page(interop_origin: str) -> Iterator[str]:
+    """tests/e2e/interop, built, served from `interop_origin` by a plain static file server."""
+    if not (INTEROP / "dist" / "index.html").exists():
+        if not (INTEROP / "node_modules").exists():
+            subprocess.run(["npm", "ci"], cwd=INTEROP, check=True)
+        subprocess.run(["npm", "run", "build"], cwd=INTEROP, check=True)
+    handler = functools.partial(QuietFiles, directory=str(INTEROP / "dist"))
+    port = int(interop_origin.rsplit(":", 1)[1])
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=files.serve_forever, name="interop-page", daemon=True)
+    thread.start()
+    yield f"{interop_origin}/index.html"
+    files.shutdown()
+    files.server_close()
+
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def parley_server(
+    tmp_path_factory: pytest.TempPathFactory, built_client: Path, interop_origin: str
+) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("parley-data")
     log_path = data_dir.parent / "parley-server.log"
     port = free_port()
@@ -90,6 +125,7 @@ def parley_server(tmp_path_factory: pytest.TempPathFactory, built_client: Path) 
         "PARLEY_DATA_DIR": str(data_dir),
         "PARLEY_PASSWORD_TIME_COST": "1",
         "PARLEY_PASSWORD_MEMORY_KIB": "8192",
+        "PARLEY_CORS_ORIGINS": json.dumps([interop_origin]),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

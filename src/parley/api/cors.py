@@ -18,7 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # /api/spaces/{id}/whip or /whep (the endpoint), and /api/spaces/{id}/whip/{session} (a session).
 _MEDIA_PATH = re.compile(r"^/api/spaces/[^/]+/(?:whip|whep)(/[^/]+)?$")
 ENDPOINT_METHODS = "OPTIONS, POST"
-SESSION_METHODS = "OPTIONS, DELETE"
+# PATCH (trickle ICE, ICE restarts) is answered 405, as RFC 9725 s4.3.1 asks of an endpoint
+# without trickle; it is allowed here so a client of another origin gets that 405 (which WHIP/WHEP
+# libraries handle) instead of a network error from its own browser.
+SESSION_METHODS = "OPTIONS, PATCH, DELETE"
 ALLOWED_HEADERS = "Authorization, Content-Type, If-Match"
 # What a client script must read: the session URL, ICE servers, the ICE session's tag.
 EXPOSED_HEADERS = "Location, Link, ETag"
