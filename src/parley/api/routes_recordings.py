@@ -106,9 +106,8 @@ async def recording(space_id: Id, services: ServicesDep, user: UserDep) -> Recor
     return RecordingOut(recording=await recordings.recording(services, space_id, user.id))
 
 
-@router.api_route(
+@router.get(
     "/api/spaces/{space_id}/recording.m4a",
-    methods=["GET", "HEAD"],
     response_class=FileResponse,
     responses={200: {"content": {"audio/mp4": {}}}},
 )
@@ -183,9 +182,8 @@ async def get_clip(clip_id: ClipId, services: ServicesDep) -> ClipOut:
     return ClipOut(clip=view)
 
 
-@router.api_route(
+@router.get(
     "/api/clips/{clip_id}/audio.m4a",
-    methods=["GET", "HEAD"],
     response_class=FileResponse,
     responses={200: {"content": {"audio/mp4": {}}}},
 )
@@ -194,6 +192,16 @@ async def clip_audio(clip_id: ClipId, services: ServicesDep) -> FileResponse:
     if not path.is_file():
         raise NotFound(f"clip {clip_id} has no audio")
     return FileResponse(path, media_type="audio/mp4", filename=f"clip-{clip_id}.m4a")
+
+
+# HEAD on the downloads too (players and download managers ask it first): the same handlers,
+# FileResponse sends the headers alone; kept out of the schema, where one operation per path is
+# enough.
+for _path, _handler in (
+    ("/api/spaces/{space_id}/recording.m4a", download_recording),
+    ("/api/clips/{clip_id}/audio.m4a", clip_audio),
+):
+    router.add_api_route(_path, _handler, methods=["HEAD"], include_in_schema=False)
 
 
 @router.get("/clips/{clip_id}", include_in_schema=False)
