@@ -7,6 +7,17 @@ SPEECH = (
     "so that every listener in the room can hear a steady stream of words without long pauses."
 )
 AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+
+
+def fake_microphone(wav: object) -> list[str]:
+    """Chromium flags for a microphone that plays `wav` (48 kHz mono), granted without asking."""
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+    ]
+
+
 # RMS of the received signal (full scale 1.0): speech at the fake microphone's level gives
 # about -20 dBFS; an idle Opus stream decodes to (near) digital silence.
 SPEAKING_MIN_RMS = 0.01

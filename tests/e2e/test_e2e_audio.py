@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SILENCE_MAX_RMS, SPEAKING_MIN_RMS
+from browser_support import (
+    AUTOPLAY,
+    MEASURE_AUDIO_JS,
+    SILENCE_MAX_RMS,
+    SPEAKING_MIN_RMS,
+    fake_microphone,
+)
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -70,9 +76,7 @@ def test_a_speaker_is_heard_by_a_listener(
 
     speaker = new_client(
         browser_args=[
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={speech_wav}",
+            *fake_microphone(speech_wav),
             AUTOPLAY,
         ]
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SPEAKING_MIN_RMS
+from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SPEAKING_MIN_RMS, fake_microphone
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -39,9 +39,7 @@ def test_hls_plays_a_live_space_and_its_clip_and_replay(
 ) -> None:
     host = new_client(
         browser_args=[
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={speech_wav}",
+            *fake_microphone(speech_wav),
             AUTOPLAY,
         ]
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SPEAKING_MIN_RMS
+from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SPEAKING_MIN_RMS, fake_microphone
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -30,13 +30,7 @@ def test_a_page_of_another_origin_publishes_and_listens(
     speech_wav: Path,
     unique_handle: Callable[[str], str],
 ) -> None:
-    host = new_client(
-        browser_args=[
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={speech_wav}",
-        ]
-    )
+    host = new_client(browser_args=fake_microphone(speech_wav))
     host.sign_up_via_api(unique_handle("onair"), "On Air")
     space = host.api("POST", "/api/spaces", {"title": "From another site"})["space"]
     sid = space["id"]
