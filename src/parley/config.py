@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # WebRTC. ICE servers as RTCIceServer fields, e.g. [{"urls": "turn:turn.example:3478",
     # "username": "u", "credential": "p"}]; none by default: no outside server is contacted.
     ice_servers: list[dict[str, Any]] = []
+    # ICE servers handed to WHIP/WHEP clients in the answer's Link header (RFC 9725 s4.6), for
+    # tools that take them from the endpoint (OBS). Separate from `ice_servers` and empty by
+    # default: whatever credential is here is given to every member who opens a session, so use
+    # STUN only, or a TURN account meant for that.
+    client_ice_servers: list[dict[str, Any]] = []
     # The address to advertise in ICE candidates when the server sits behind a 1:1 NAT.
     media_public_ip: str = ""
     # Where people reach this instance, e.g. "https://parley.example" (its origin is always
@@ -89,13 +94,34 @@ class Settings(BaseSettings):
     def _origins(cls, origins: list[str]) -> list[str]:
         for origin in origins:
             parts = urlsplit(origin)
-            if (
-                parts.scheme not in ("http", "https")
-                or not parts.netloc
-                or parts.path not in ("", "/")
-            ):
+            bare = parts.path in ("", "/") and not parts.query and not parts.fragment
+            if parts.scheme not in ("http", "https") or not parts.netloc or not bare:
                 raise ValueError(f"{origin!r} is not an origin like https://studio.example")
         return origins
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if url and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError(f"{url!r} is not a URL like https://parley.example")
+        return url
+
+    @field_validator("client_ice_servers")
+    @classmethod
+    def _client_ice_servers(cls, servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # They go out in a header: printable ASCII only, and nothing that ends a quoted string.
+        for server in servers:
+            urls = server.get("urls")
+            values = [urls] if isinstance(urls, str) else urls
+            if not values or not all(isinstance(url, str) and url for url in values):
+                raise ValueError('each ICE server needs "urls": a string or a list of them')
+            for value in [*values, server.get("username", ""), server.get("credential", "")]:
+                if not isinstance(value, str) or not all(" " <= c <= "~" for c in value):
+                    raise ValueError(f"{value!r}: ICE server fields are printable ASCII")
+                if '"' in value or "\\" in value or "<" in value or ">" in value:
+                    raise ValueError(f"{value!r}: no quotes, brackets or backslashes here")
+        return servers
 
     def ensure_media_url_secret(self) -> None:
         """Makes the URL-signing secret once and keeps it in the data folder, so a restart does

@@ -156,3 +156,29 @@ def test_ice_servers_become_link_headers() -> None:
         '<turns:turn.example:443>; rel="ice-server"; username="u"; credential="p"; '
         'credential-type="password"'
     )
+
+
+@pytest.mark.parley_settings(client_ice_servers=[{"urls": "stun:stun.example:3478"}])
+async def test_the_answer_names_the_ice_servers_meant_for_clients(server: Running) -> None:
+    host = await server.signup("host")
+    sid = (await host.create_space("Links"))["id"]
+    client = WebRtcClient(server.base_url, host.token, sid, "whep")
+    client.headers["Origin"] = STUDIO
+    answered = await client.connect()
+    await client.close()
+    assert answered.status_code == 201
+    assert answered.headers["link"] == '<stun:stun.example:3478>; rel="ice-server"'
+
+
+def test_client_ice_servers_cannot_break_out_of_the_header() -> None:
+    for bad in (
+        {"urls": "turn:turn.example", "credential": 'a"b'},
+        {"urls": "stun:x\r\nSet-Cookie: y"},
+        {"urls": "turn:turn.example", "username": "é"},
+        {"urls": ""},
+        {"urls": ["stun:a", 3]},
+    ):
+        with pytest.raises(ValidationError, match="client_ice_servers"):
+            Settings(client_ice_servers=[bad])
+    with pytest.raises(ValidationError, match="is not a URL"):
+        Settings(public_url="parley.example")

@@ -10,6 +10,11 @@ from typing import Any
 
 import pytest
 
+from parley.actions import spaces
+from parley.actions.base import Services
+from parley.bus import MemoryBus
+from parley.store import repo
+from parley.store.db import Store
 from support import EPHEMERAL, Client, Running, apply_change, comparable
 
 pytestmark = pytest.mark.integration
@@ -354,3 +359,28 @@ async def test_a_host_who_comes_back_in_time_keeps_the_space(server: Running) ->
     await asyncio.sleep(2.0)
     assert (await bob.ok("GET", f"/api/spaces/{sid}"))["space"]["state"] == "live"
     await second.close()
+
+
+async def test_a_restarted_single_node_forgets_the_connections_a_crash_left(
+    server: Running,
+) -> None:
+    """Counts of open sockets and media sessions die with the process that held them: when the
+    only node starts again, none is left, and a live space's host is absent from then on."""
+    # The actions on a store of the test's own (the server's belongs to its loop), same database.
+    settings = server.app.state.services.settings
+    services = Services.build(settings, Store(settings.resolved_database_url), MemoryBus())
+    host = await server.signup("host")
+    listener = await server.signup("listener")
+    sid = (await host.create_space("Crashed"))["id"]
+    await listener.join(sid)
+    # What a node killed mid-space leaves: both counted as connected, the host present.
+    for user in (host, listener):
+        await spaces.connect(services, sid, user.id)
+    space = (await host.ok("GET", f"/api/spaces/{sid}"))["space"]
+    assert space["listener_count"] == 1
+    assert await spaces.forget_presence(services) == [sid]
+    assert (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["listener_count"] == 0
+    async with services.store.read() as session:
+        row = await repo.space(session, sid)
+        assert row is not None and row.host_absent_since is not None
+    await services.store.close()

@@ -93,6 +93,33 @@ def test_a_restart_carries_on_as_a_new_run(tmp_path: Path) -> None:
     assert _level(audio, 0.2, first_s - 0.2) > 0.1
     assert _level(audio, first_s + 0.3, total - 0.1) < 0.005
     archive.export_recording(tmp_path, after, tmp_path / "recording.m4a")
+    # The MPEG-TS copy: a group per run at least, a discontinuity where the second starts, and
+    # the same audio end to end in a player we did not write.
+    assert archive.export_vod(tmp_path, after) == len(playlist.vod_groups(after))
+    vod_text = (tmp_path / playlist.VOD_PLAYLIST).read_text()
+    assert vod_text.count("#EXT-X-DISCONTINUITY\n") == 1
+    decoded = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(tmp_path / playlist.VOD_PLAYLIST),
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            "-f",
+            "f32le",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    vod = np.frombuffer(decoded.stdout, dtype=np.float32)
+    assert vod.size / 48000 == pytest.approx(total, abs=0.1)
+    assert _level(vod, 0.2, first_s - 0.2) > 0.1
+    assert _level(vod, first_s + 0.3, total - 0.1) < 0.005
 
 
 def test_a_server_that_only_stops_leaves_the_playlists_open(tmp_path: Path) -> None:

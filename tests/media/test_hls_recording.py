@@ -212,6 +212,8 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     assert max(c["count"] for c in replay["listener_counts"]) == 1
     seen = (await guest.ok("GET", f"/api/spaces/{sid}/replay"))["replay"]
     assert "/replay/" in seen["playlist_url"]
+    # The MPEG-TS playlist every player seeks in (media/archive.py export_vod).
+    assert seen["playlist_url"].endswith("/vod.m3u8")
     vod = await guest.get(seen["playlist_url"])
     assert vod.text.rstrip().endswith("#EXT-X-ENDLIST")
     # The host's preview link (recording scope) was never given to the guest; the replay link
@@ -228,10 +230,13 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     )["clip"]
     assert clip["start_s"] == 1.0 and clip["duration_s"] == pytest.approx(2.0, abs=0.01)
     # HEAD works on every HLS and download URL (players and download managers ask it first).
-    first_segment = seen["playlist_url"].rsplit("/", 1)[0] + "/seg-000001.m4s"
+    folder_url = seen["playlist_url"].rsplit("/", 1)[0]
+    first_segment, first_ts = f"{folder_url}/seg-000001.m4s", f"{folder_url}/vod-000001.ts"
+    assert (await guest.get(first_ts)).headers["content-type"] == "video/mp2t"
     for who, url in (
         (guest, seen["playlist_url"]),
         (guest, first_segment),
+        (guest, first_ts),
         (host, f"/api/spaces/{sid}/recording.m4a"),
         (guest, clip["audio_url"]),
     ):
@@ -307,3 +312,32 @@ async def test_an_instance_that_does_not_record_serves_hls_and_keeps_nothing(
 
     await _wait_for(gone)
     assert not folders.live(sid).exists() and not folders.recording(sid).exists()
+
+
+async def test_a_recording_whose_mpeg_ts_copy_fails_still_completes(server: Running) -> None:
+    """The TS copy is an extra: when it cannot be made (here its first file's place is taken),
+    the recording is finished all the same and its replay is served from the fMP4 index."""
+    host, sid, speaker = await _speaking_host(server)
+    folders = MediaFolders(server.app.state.services.settings.media_dir)
+    try:
+        await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
+
+        async def recorded() -> bool:
+            return (folders.live(sid) / "seg-000002.m4s").is_file()
+
+        await _wait_for(recorded)
+        (folders.live(sid) / "vod-000001.ts.tmp").mkdir()  # the muxer cannot write there
+    finally:
+        await speaker.close()
+    await host.ok("POST", f"/api/spaces/{sid}/end")
+
+    async def complete() -> bool:
+        response = await host.get(f"/api/spaces/{sid}/recording")
+        return response.json()["recording"]["state"] == "complete"
+
+    await _wait_for(complete)
+    assert (await host.get(f"/api/spaces/{sid}/recording.m4a")).status_code == 200
+    replay = (await host.ok("GET", f"/api/spaces/{sid}/replay"))["replay"]
+    assert replay["playlist_url"].endswith("/index.m3u8")
+    assert (await host.get(replay["playlist_url"])).status_code == 200
+    assert not list(folders.recording(sid).glob("vod*"))  # no half-made copy left

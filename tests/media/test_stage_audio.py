@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import pytest
 
 from media_support import last_tick_heard as last_tick
 from media_support import tone_level
+from parley.domain.errors import Conflict
 from parley.media import internals
+from parley.room import media as media_runtime
 from support import Client, Running
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
@@ -261,33 +264,54 @@ async def test_the_stage_sounds_on_the_stock_paths_when_internals_are_gone(
     assert len(warnings) == len(unavailable), warnings
 
 
-@pytest.mark.parley_settings(host_grace_s=1.0)
+async def _state(user: Client, sid: int) -> dict[str, Any]:
+    space: dict[str, Any] = (await user.ok("GET", f"/api/spaces/{sid}"))["space"]
+    return space
+
+
+def _broadcasting(server: Running, user: Client, sid: int, hz: float) -> WebRtcClient:
+    """A WHIP-only publisher, as a broadcasting tool is: it asks to be unmuted on connecting."""
+    client = WebRtcClient(server.base_url, user.token, sid, "whip", GeneratedTrack(tone(hz)))
+    client.url += "?unmute=true"
+    return client
+
+
+async def _seat(user: Client, sid: int, member_id: int) -> dict[str, Any]:
+    """A member as the room's snapshot shows them (read on a socket of `user`'s)."""
+    socket = await user.socket(sid)
+    try:
+        snapshot = await socket.until_type("snapshot")
+    finally:
+        await socket.close()
+    return next(m for m in snapshot["members"] if m["user"]["id"] == member_id)
+
+
+@pytest.mark.parley_settings(host_grace_s=2.0)
 async def test_a_host_who_only_publishes_over_whip_runs_the_space(server: Running) -> None:
     """As from OBS, ffmpeg or GStreamer: no room socket, no REST unmute. The WHIP session is the
-    host's presence (the space outlives the grace period) and `?unmute=true` puts them on air;
-    a moderator's mute of a speaker publishing the same way holds."""
+    host's presence (the space outlives the grace period) and `?unmute=true` puts them on air
+    until the tool stops; a moderator's mute of a speaker publishing the same way holds, and a
+    session the server ends (moved down) takes their presence with it."""
     host = await server.signup("host")
+    sid = (await host.create_space("On air"))["id"]  # live at once: the host's grace starts now
+    on_air = {host.id: _broadcasting(server, host, sid, A_HZ)}
+    assert (await on_air[host.id].connect()).status_code == 201
     bob = await server.signup("bob")
     carol = await server.signup("carol")
-    space = await host.create_space("On air")  # live at once: the host's grace starts now
-    sid = space["id"]
     for user in (bob, carol):
         await user.join(sid)
     await bob.ok("POST", f"/api/spaces/{sid}/me/request")
     await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/approve")
-    on_air = [
-        WebRtcClient(server.base_url, user.token, sid, "whip", GeneratedTrack(tone(hz)))
-        for user, hz in ((host, A_HZ), (bob, B_HZ))
-    ]
+    on_air[bob.id] = _broadcasting(server, bob, sid, B_HZ)
     listener = await _listener(server, carol, sid)
     try:
-        for client in on_air:
-            client.url += "?unmute=true"
-            assert (await client.connect()).status_code == 201
+        assert (await on_air[bob.id].connect()).status_code == 201
         await _wait_hearing(listener, A_HZ)
         await _wait_hearing(listener, B_HZ)
-        await asyncio.sleep(2.5)  # well past the grace period
-        assert (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["state"] == "live"
+        await asyncio.sleep(3.0)  # well past the grace period
+        space = await _state(host, sid)
+        assert space["state"] == "live"
+        assert space["listener_count"] == 1  # carol, by her WHEP session alone
         assert tone_level(listener.recording.last(1.0), A_HZ) > HEARD
 
         await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/mute")
@@ -295,20 +319,51 @@ async def test_a_host_who_only_publishes_over_whip_runs_the_space(server: Runnin
         await asyncio.sleep(2.0)
         assert tone_level(listener.recording.since(muted_at + 0.5), B_HZ) < GONE
         assert tone_level(listener.recording.since(muted_at + 0.5), A_HZ) > HEARD
+        # Moved down, bob's WHIP session is ended by the server, and with it his presence: he
+        # is not among the listeners present (no socket, no WHEP of his own).
+        await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/move-down")
+        await asyncio.sleep(0.5)
+        present = (await host.ok("GET", f"/api/spaces/{sid}/listeners"))["listeners"]
+        assert [m["user"]["id"] for m in present] == [carol.id]
 
-        # The host's tool stops: once the grace period has passed, the space ends.
-        assert await on_air[0].delete() == 200
+        # The host's tool stops: off the air (muted again), and the space ends after the grace.
+        assert await on_air[host.id].delete() == 200
+        await asyncio.sleep(0.3)
+        assert (await _seat(host, sid, host.id))["muted"] is True
         for _ in range(60):
-            if (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["state"] == "ended":
+            if (await _state(host, sid))["state"] == "ended":
                 break
             await asyncio.sleep(0.1)
-        assert (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["state"] == "ended"
+        assert (await _state(host, sid))["state"] == "ended"
     finally:
-        for client in (*on_air, listener):
+        for client in (*on_air.values(), listener):
             await client.close()
 
 
-async def test_unmute_on_publish_follows_the_stage_rules(server: Running) -> None:
+async def test_an_unmute_refused_after_the_offer_leaves_nothing_open(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage can refuse the unmute between the offer's check and the unmute (a move-down in
+    between); that refusal is injected here, as that race cannot be timed from outside."""
+    host = await server.signup("host")
+    sid = (await host.create_space("Refused"))["id"]
+
+    async def refused(*args: object) -> None:
+        raise Conflict("the stage changed meanwhile", rule="stage_changed")
+
+    monkeypatch.setattr(media_runtime.stage, "act_on_self", refused)
+    engine = server.app.state.media.engine
+    client = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(300)))
+    client.url += "?unmute=true"
+    response = await client.connect()
+    await client.close()
+    assert response.status_code == 409 and response.json()["rule"] == "stage_changed"
+    assert not await engine.has_sessions(sid)
+    await asyncio.sleep(0.3)
+    assert (await _seat(host, sid, host.id))["muted"] is True
+
+
+async def test_unmute_on_publish_is_a_boolean_and_only_for_the_stage(server: Running) -> None:
     host = await server.signup("host")
     listener = await server.signup("listener")
     sid = (await host.create_space("Rules"))["id"]

@@ -108,8 +108,16 @@ async def finish(services: Services, space_id: int, segments: list[playlist.Segm
         size = await asyncio.to_thread(
             archive.export_recording, folder, segments, recording_file(services, space_id)
         )
-        # The replay's playlist for players that seek in no fMP4 HLS (ffmpeg, mpv before 8.0).
-        await asyncio.to_thread(archive.export_vod, folder, segments)
+        try:
+            # The replay's playlist for players that seek in no fMP4 HLS (ffmpeg, mpv before
+            # 8.0): a copy, so a failure leaves the recording whole (served from its index).
+            await asyncio.to_thread(archive.export_vod, folder, segments)
+        except Exception:
+            log.exception("space(%s) recording: no MPEG-TS copy; its index serves", space_id)
+            try:
+                await asyncio.to_thread(archive.remove_vod, folder)
+            except OSError:
+                log.exception("space(%s) recording: a part of the copy is left", space_id)
     async with change(services) as unit:
         found = await _recording(unit.session, space_id)
         if found is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.actions.base import Change, Services, change
@@ -270,3 +271,28 @@ async def end_abandoned_spaces(services: Services) -> list[int]:
         except DomainError:
             pass  # another node ended it first
     return ended
+
+
+async def forget_presence(services: Services) -> list[int]:
+    """At the start of a node that is the only one (the in-process bus): nobody can be
+    connected yet, so every count of open sockets and media sessions left by a crash is
+    cleared, and each live space's host is absent from now (back within the grace period, or the
+    space ends). Returns the live spaces. With several nodes a node's own counts cannot be told
+    apart from the others' (docs/architecture.md, known limits)."""
+    async with change(services) as unit:
+        live = (
+            (
+                await unit.session.execute(
+                    select(Space).where(Space.state == SpaceState.LIVE.value).with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await unit.session.execute(
+            update(SpaceMember).where(SpaceMember.connections > 0).values(connections=0)
+        )
+        for space in live:
+            if space.host_absent_since is None:
+                space.host_absent_since = unit.now
+        return [space.id for space in live]

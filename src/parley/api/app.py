@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from parley import __version__
+from parley.actions import spaces as space_actions
 from parley.actions.base import Clock, Services, utc_now
 from parley.api import (
     errors,
@@ -51,6 +52,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             app.state.room = runtime
             runtime.start()
             started.push_async_callback(runtime.stop)
+            if not settings.redis_url:
+                # The only node: counts of connections a crash left behind are void.
+                for space_id in await space_actions.forget_presence(services):
+                    runtime.presence_changed(space_id)
             media = MediaRuntime(services)
             app.state.media = media
             started.push_async_callback(media.stop)

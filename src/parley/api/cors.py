@@ -28,12 +28,27 @@ EXPOSED_HEADERS = "Location, Link, ETag"
 PREFLIGHT_MAX_AGE_S = 86400
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin_of(url: str) -> str:
-    """`scheme://host[:port]` of a URL, lower-cased; '' when it has none."""
-    parts = urlsplit(url.strip())
-    if not parts.scheme or not parts.netloc:
+    """`scheme://host[:port]` of a URL as browsers serialize an origin: lower case, no default
+    port; '' when it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
         return ""
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if not scheme or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    return (
+        f"{scheme}://{host}"
+        if port in (None, _DEFAULT_PORTS.get(scheme))
+        else (f"{scheme}://{host}:{port}")
+    )
 
 
 class MediaCors:
@@ -69,11 +84,13 @@ class MediaCors:
 
     def _allows(self, origin: str, scope: Scope, headers: dict[bytes, bytes]) -> bool:
         origin = origin_of(origin)
-        if origin in self.allowed or (self.own and origin == self.own):
+        if not origin:
+            return False  # "null" (a sandboxed page, a file) or garbage
+        if origin in self.allowed or origin == self.own:
             return True
         # Without PARLEY_PUBLIC_URL, the instance's own origin is the one the request came to.
-        host = headers.get(b"host", b"").decode("latin-1").lower()
-        return not self.own and bool(host) and origin == f"{scope.get('scheme', 'http')}://{host}"
+        host = headers.get(b"host", b"").decode("latin-1")
+        return not self.own and origin == origin_of(f"{scope.get('scheme', 'http')}://{host}")
 
     async def _options(
         self, send: Send, origin: str, allowed: bool, methods: str, *, is_session: bool

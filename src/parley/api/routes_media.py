@@ -9,8 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from parley.actions import media as media_actions
-from parley.actions import stage
-from parley.actions.stage import SelfVerb
 from parley.api.auth import ServicesDep, UserDep
 from parley.api.schemas import Id
 from parley.domain.errors import BadSdp, NotFound, UnsupportedMediaType
@@ -51,8 +49,9 @@ def _media(request: Request) -> MediaRuntime:
 
 
 def ice_server_links(ice_servers: list[dict[str, Any]]) -> str:
-    """The node's STUN/TURN servers as a Link header (RFC 9725 s4.6, RFC 8288), for clients
-    that take their ICE servers from the endpoint (OBS does)."""
+    """ICE servers as a Link header (RFC 9725 s4.6, RFC 8288), for clients that take theirs
+    from the endpoint (OBS does). The values are checked when the settings load
+    (`client_ice_servers`): printable ASCII without quotes or angle brackets."""
     links = []
     for server in ice_servers:
         urls = server.get("urls", [])
@@ -81,20 +80,15 @@ async def _open(
     async def allowed() -> tuple[bool, int]:
         return await check(services, space_id, user_id)
 
+    links = ice_server_links(services.settings.client_ice_servers)
     media = _media(request)
     try:
-        session_id, answer = await media.open_session(kind, space_id, user_id, offer, allowed)
+        session_id, answer = await media.open_session(
+            kind, space_id, user_id, offer, allowed, unmute=unmute
+        )
     except BadOffer as exc:
         raise BadSdp(str(exc)) from None
-    if unmute:
-        try:
-            # As the member's own unmute: the stage's rules apply (and a later mute holds).
-            await stage.act_on_self(services, space_id, user_id, SelfVerb.UNMUTE)
-        except Exception:
-            await media.close_session(session_id)
-            raise
     headers = {"Location": f"/api/spaces/{space_id}/{kind}/{session_id}"}
-    links = ice_server_links(services.settings.ice_servers)
     if links:
         headers["Link"] = links
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type=SDP, headers=headers)

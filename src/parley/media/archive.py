@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,7 +129,8 @@ def export_recording(folder: Path, segments: list[Segment], target: Path) -> int
 def export_vod(folder: Path, segments: list[Segment]) -> int:
     """Packages a finished recording as MPEG-TS segments (the AAC copied, not re-encoded) and
     `vod.m3u8`, for the players that seek in no fMP4 HLS (media/playlist.py). Returns the number
-    of TS segments."""
+    of TS segments. The playlist is written last: a failure leaves no playlist to follow (and
+    `remove_vod` takes the segments away)."""
     groups = playlist.vod_groups(segments)
     number = 0
     for run, data in zip(_run_numbers(segments), _runs(folder, segments), strict=True):
@@ -138,9 +140,7 @@ def export_vod(folder: Path, segments: list[Segment]) -> int:
             packets = (p for p in source.demux(in_stream) if p.dts is not None and p.size)
             for group in run_groups:
                 number += 1
-                frames = sum(
-                    round(s.duration_s * SAMPLE_RATE_HZ / AAC_FRAME_SAMPLES) for s in group
-                )
+                frames = sum(_aac_frames(segment) for segment in group)
                 target = folder / playlist.vod_segment_name(number)
                 temporary = target.with_name(target.name + ".tmp")
                 with av.open(str(temporary), "w", format="mpegts", options=_TS_OPTIONS) as out:
@@ -151,6 +151,16 @@ def export_vod(folder: Path, segments: list[Segment]) -> int:
                 temporary.replace(target)
     write_atomically(folder / playlist.VOD_PLAYLIST, playlist.vod_playlist(groups))
     return number
+
+
+def remove_vod(folder: Path) -> None:
+    """The MPEG-TS copy of a recording, whole or in part."""
+    (folder / playlist.VOD_PLAYLIST).unlink(missing_ok=True)
+    for path in folder.glob("vod-*.ts*"):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _aac_frames(segment: Segment) -> int:

@@ -30,6 +30,8 @@ from parley.media.tracks import ListenerTrack, MixMinusTrack
 
 log = logging.getLogger(__name__)
 
+# How long a session may take from its answer to a connection (ICE and DTLS done).
+CONNECT_TIMEOUT_S = 30.0
 # Called on the API loop with a space and its members' changed speaking levels (0-1).
 LevelsHandler = Callable[[int, dict[int, float]], None]
 # Called on the API loop with the id of a session that ended (whoever ended it).
@@ -122,6 +124,10 @@ class MediaEngine:
 
     def session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
+
+    def sessions(self) -> list[Session]:
+        """The open sessions (a copy: the media loop changes the registry)."""
+        return list(self._sessions.values())
 
     async def close_session(self, session_id: str) -> None:
         await self.bridge.run(self._close_by_id(session_id))
@@ -253,7 +259,21 @@ class MediaEngine:
             await self._close(session)
             raise
         log.info("space(%s) %s session %s for user %s", space_id, kind, session.id, user_id)
+        self.bridge.spawn(self._close_unless_connected(session))
         return session.id, answer
+
+    async def _close_unless_connected(self, session: Session) -> None:
+        """A peer that answers ICE but never starts DTLS would hold its session (its member's
+        presence, a listener's place) for ever: aiortc as the DTLS server waits without end."""
+        await asyncio.sleep(CONNECT_TIMEOUT_S)
+        if session.id in self._sessions and session.pc.connectionState != "connected":
+            log.info(
+                "space(%s) %s session %s never connected",
+                session.space_id,
+                session.kind,
+                session.id,
+            )
+            await self._close(session)
 
     def _use_fast_path(self, space: SpaceMedia, session: Session, track: ListenerTrack) -> None:
         """Serves a listener whose connection is up from the fan-out loop (media/fanout.py), or,
@@ -293,9 +313,12 @@ class MediaEngine:
             space.listener_tracks = space.listener_tracks - {session.track}
             if session.fast is not None:
                 space.fast_listeners = space.fast_listeners - {session.fast}
-        await sessions.close(session)
-        if self.on_session_closed is not None:
-            self.bridge.to_api(self.on_session_closed, session.id)
+        try:
+            await sessions.close(session)
+        finally:
+            # Out of the registry whatever happened: whoever counts it must hear it ended.
+            if self.on_session_closed is not None:
+                self.bridge.to_api(self.on_session_closed, session.id)
 
 
 def _set_allowed(space: SpaceMedia, user_id: int, allowed: bool) -> None:

@@ -170,7 +170,7 @@ def vod_playlist(groups: list[list[Segment]]) -> str:
         "#EXTM3U",
         "#EXT-X-VERSION:3",
         # s4.3.3.1: each EXTINF, rounded, at most the target duration.
-        f"#EXT-X-TARGETDURATION:{max((round(d) for d in durations), default=1)}",
+        f"#EXT-X-TARGETDURATION:{max((math.floor(d + 0.5) for d in durations), default=1)}",
         "#EXT-X-MEDIA-SEQUENCE:1",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",

@@ -47,9 +47,11 @@ class Session:
 
 
 def _offers_either_dtls_role(offer_sdp: str) -> bool:
-    """Whether the offer lets the answer pick the DTLS role (`a=setup:actpass`, RFC 8842)."""
+    """Whether the offer's audio lets the answer pick the DTLS role (`a=setup:actpass`,
+    RFC 8842 s5)."""
     description = sdp.SessionDescription.parse(offer_sdp)
-    return any(m.dtls is not None and m.dtls.role == "auto" for m in description.media)
+    audio = next((m for m in description.media if m.kind == "audio"), None)
+    return audio is not None and audio.dtls is not None and audio.dtls.role == "auto"
 
 
 def configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:

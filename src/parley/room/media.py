@@ -26,9 +26,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from parley.actions import recordings, spaces
+from parley.actions import recordings, spaces, stage
 from parley.actions.base import Services, publish
+from parley.actions.stage import SelfVerb
 from parley.bus.channels import LIFECYCLE_CHANNEL, space_channel, space_of_channel
+from parley.domain.errors import DomainError
 from parley.domain.events import (
     SERVER_MESSAGE,
     SPACE_LIVE,
@@ -111,7 +113,10 @@ class MediaRuntime:
                     log.exception("space(%s) media did not stop cleanly", space_id)
         finally:
             await self.engine.stop()
-            # Every session has ended: their members' presence is taken back.
+            # Every session has ended (a close that failed still ended it): their members'
+            # presence is taken back.
+            for ended in self._session_ended.values():
+                ended.set()
             if self._presence_tasks:
                 await asyncio.wait(set(self._presence_tasks), timeout=_STOP_WAIT_S)
             for task in list(self._presence_tasks):
@@ -136,12 +141,21 @@ class MediaRuntime:
 
     # --- what the API asks ---------------------------------------------------------------------
     async def open_session(
-        self, kind: SessionKind, space_id: int, user_id: int, offer_sdp: str, check: SeatCheck
+        self,
+        kind: SessionKind,
+        space_id: int,
+        user_id: int,
+        offer_sdp: str,
+        check: SeatCheck,
+        *,
+        unmute: bool = False,
     ) -> tuple[str, str]:
         """Answers a WHIP (publish) or WHEP (listen) offer; returns the session id and answer.
 
         `check` enforces who may do this. It runs once this node hears the space's changes, so
-        a change committed meanwhile is never missed.
+        a change committed meanwhile is never missed. `unmute` (a tool that only speaks WHIP)
+        unmutes the member as their own unmute would, and mutes them again when this session
+        ends; if it is refused, the session is closed and the refusal raised.
         """
         if kind == "whep":
             self.engine.check_listener_capacity()  # before opening a space for nothing
@@ -153,7 +167,13 @@ class MediaRuntime:
             session_id, answer = await self.engine.open_session(
                 kind, space_id, user_id, offer_sdp, allowed=allowed, seat_seq=seat_seq
             )
-            self._count_presence(session_id, space_id, user_id)
+            if unmute:
+                try:
+                    await stage.act_on_self(self.services, space_id, user_id, SelfVerb.UNMUTE)
+                except BaseException:
+                    await self._close_quietly(session_id)
+                    raise
+            self._count_presence(session_id, space_id, user_id, unmuted=unmute)
             return session_id, answer
         finally:
             self._offers_opening[space_id] -= 1
@@ -285,40 +305,66 @@ class MediaRuntime:
             log.exception("space(%s) recording could not be finished", space_id)
 
     # --- presence -----------------------------------------------------------------------------
-    def _count_presence(self, session_id: str, space_id: int, user_id: int) -> None:
+    def _count_presence(
+        self, session_id: str, space_id: int, user_id: int, *, unmuted: bool
+    ) -> None:
         """The session counts as its member's presence until it ends: a host who only publishes
         over WHIP (a broadcasting tool, no room socket) keeps their space from the grace period."""
         ended = self._session_ended[session_id] = asyncio.Event()
         if self.engine.session(session_id) is None:
             ended.set()  # it ended before it could be counted
-        task = asyncio.ensure_future(self._present_while_open(session_id, space_id, user_id))
+        work = self._present_while_open(session_id, space_id, user_id, unmuted=unmuted)
+        task = asyncio.ensure_future(work)
         self._presence_tasks.add(task)
         task.add_done_callback(self._presence_tasks.discard)
 
-    async def _present_while_open(self, session_id: str, space_id: int, user_id: int) -> None:
+    async def _present_while_open(
+        self, session_id: str, space_id: int, user_id: int, *, unmuted: bool
+    ) -> None:
         ended = self._session_ended[session_id]
         try:
             # One task per session: its connect always comes before its disconnect.
             await spaces.connect(self.services, space_id, user_id)
+        except DomainError as refused:
+            # Removed (or the space gone) between the offer's check and now: no session either.
+            log.warning("space(%s) session %s not counted: %s", space_id, session_id, refused)
+            del self._session_ended[session_id]
+            await self._close_quietly(session_id)
+            return
         except Exception:
-            log.exception(
-                "space(%s) user %s: session %s not counted", space_id, user_id, session_id
-            )
+            log.exception("space(%s) session %s not counted as present", space_id, session_id)
             del self._session_ended[session_id]
             return
         try:
             await ended.wait()
         finally:
             del self._session_ended[session_id]
+            if unmuted and not self._publishing(space_id, user_id):
+                # The tool is off the air: so is its member (a moderator's mute meanwhile holds).
+                with contextlib.suppress(DomainError):
+                    await stage.act_on_self(self.services, space_id, user_id, SelfVerb.MUTE)
             try:
                 await spaces.disconnect(self.services, space_id, user_id)
             except Exception:
                 log.exception("space(%s) user %s: presence not taken back", space_id, user_id)
 
+    def _publishing(self, space_id: int, user_id: int) -> bool:
+        """Whether another WHIP session of the member is still open on this node."""
+        return any(
+            s.kind == "whip" and s.space_id == space_id and s.user_id == user_id
+            for s in self.engine.sessions()
+        )
+
     def _on_session_closed(self, session_id: str) -> None:
         ended = self._session_ended.get(session_id)
         if ended is not None:
             ended.set()
+
+    async def _close_quietly(self, session_id: str) -> None:
+        try:
+            await self.engine.close_session(session_id)
+        except Exception:
+            log.exception("media: session %s did not close", session_id)
 
     # --- from the bus and the engine ------------------------------------------------------------
     def _on_lifecycle_message(self, channel: str, message: str) -> None:
