@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import subprocess
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 
 from media_support import tone_level
 from parley.media import playlist, urls
-from parley.media.folders import MediaFolders
+from parley.media.folders import MediaFolders, write_atomically
 from support import Client, Running
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
@@ -341,3 +342,38 @@ async def test_a_recording_whose_mpeg_ts_copy_fails_still_completes(server: Runn
     assert replay["playlist_url"].endswith("/index.m3u8")
     assert (await host.get(replay["playlist_url"])).status_code == 200
     assert not list(folders.recording(sid).glob("vod*"))  # no half-made copy left
+
+
+async def test_a_playlist_replaced_while_it_is_read_arrives_whole(server: Running) -> None:
+    """The writer replaces the live playlist every segment; a request that reads it meanwhile
+    gets one version whole, never a length from one and bytes from the other (which broke the
+    connection: the flaky failure this test pinned down)."""
+    host = await server.signup("host")
+    sid = (await host.create_space("Churn"))["id"]
+    listen = await host.ok("GET", f"/api/spaces/{sid}/listen")
+    folder = MediaFolders(server.app.state.services.settings.media_dir).live(sid)
+    versions = ["#EXTM3U\n#" + "a" * 40 + "\n", "#EXTM3U\n#" + "b" * 4000 + "\n"]
+    stop = threading.Event()
+
+    def churn() -> None:  # far faster than the writer's once a second
+        turn = 0
+        while not stop.is_set():
+            write_atomically(folder / "live.m3u8", versions[turn % 2])
+            turn += 1
+
+    async def written() -> bool:
+        return (folder / "live.m3u8").is_file()
+
+    await _wait_for(written)
+    churner = threading.Thread(target=churn, daemon=True)
+    churner.start()
+    try:
+        for _ in range(300):
+            response = await host.get(listen["hls_url"])
+            assert response.status_code == 200
+            # One version, whole: ours, or the writer's own.
+            assert response.text in versions or response.text.endswith(".m4s\n")
+            assert int(response.headers["content-length"]) == len(response.content)
+    finally:
+        stop.set()
+        churner.join(5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import time
 from datetime import UTC, datetime
@@ -92,13 +93,20 @@ async def hls_file(
     if not path.is_file():
         raise NotFound(f"no media file {file}")
     suffix = path.suffix
-    # Playlists change every segment; a segment never changes once written (RFC 8216 s6.2.2).
-    cache = "no-cache" if suffix == ".m3u8" else "public, max-age=31536000, immutable"
-    return FileResponse(
-        path,
-        media_type=_TYPES[suffix],
-        headers={"Cache-Control": cache, "Access-Control-Allow-Origin": "*"},
-    )
+    headers = {"Access-Control-Allow-Origin": "*"}
+    if suffix == ".m3u8":
+        # A playlist changes every segment (RFC 8216 s6.2.2), replaced whole by a rename: read
+        # at once, not sized by one look and sent from another (a file streamed after its size
+        # was taken could be the next one, longer, and the connection would break).
+        try:
+            text = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise NotFound(f"no media file {file}") from None
+        headers["Cache-Control"] = "no-cache"
+        return Response(text, media_type=_TYPES[suffix], headers=headers)
+    # A segment never changes once written.
+    headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return FileResponse(path, media_type=_TYPES[suffix], headers=headers)
 
 
 @router.get("/api/spaces/{space_id}/recording")
