@@ -18,7 +18,7 @@ import pytest
 
 from media_support import tone_level
 from parley.media import playlist, urls
-from parley.media.folders import MediaFolders, write_atomically
+from parley.media.folders import MediaFolders
 from support import Client, Running
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
@@ -356,9 +356,11 @@ async def test_a_playlist_replaced_while_it_is_read_arrives_whole(server: Runnin
     stop = threading.Event()
 
     def churn() -> None:  # far faster than the writer's once a second
-        turn = 0
+        # Its own temporary name: the writer's (live.m3u8.tmp) is the writer's.
+        turn, temporary = 0, folder / "churn.tmp"
         while not stop.is_set():
-            write_atomically(folder / "live.m3u8", versions[turn % 2])
+            temporary.write_text(versions[turn % 2])
+            temporary.replace(folder / "live.m3u8")
             turn += 1
 
     async def written() -> bool:
