@@ -69,6 +69,16 @@ async def _wait_for(predicate, timeout_s: float = 10.0) -> None:  # type: ignore
     raise AssertionError("timed out")
 
 
+async def _until_complete(host: Client, sid: int) -> None:
+    """Waits for the space's recording to be finished (the .m4a made, the row complete)."""
+
+    async def complete() -> bool:
+        response = await host.get(f"/api/spaces/{sid}/recording")
+        return response.status_code == 200 and response.json()["recording"]["state"] == "complete"
+
+    await _wait_for(complete)
+
+
 async def _speaking_host(server: Running) -> tuple[Client, int, WebRtcClient]:
     host = await server.signup("host")
     space = await host.create_space("Recorded")
@@ -139,11 +149,7 @@ async def test_live_hls_recording_and_clip_hold_the_tone_when_it_was_played(
         - datetime.fromisoformat(ended_space["space"]["started_at"])
     ).total_seconds()
 
-    async def complete() -> bool:
-        response = await host.get(f"/api/spaces/{sid}/recording")
-        return response.status_code == 200 and response.json()["recording"]["state"] == "complete"
-
-    await _wait_for(complete)
+    await _until_complete(host, sid)
     recording = (await host.ok("GET", f"/api/spaces/{sid}/recording"))["recording"]
     assert abs(recording["duration_s"] - time_live_s) <= 0.05 * time_live_s
     # The live link reaches nothing once the space is over (its files left the live scope).
@@ -193,11 +199,7 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
         await listening.close()
     await host.ok("POST", f"/api/spaces/{sid}/end")
 
-    async def complete() -> bool:
-        response = await host.get(f"/api/spaces/{sid}/recording")
-        return response.json()["recording"]["state"] == "complete"
-
-    await _wait_for(complete)
+    await _until_complete(host, sid)
     assert (await guest.get(f"/api/spaces/{sid}/recording")).status_code == 403
     assert (await guest.get(f"/api/spaces/{sid}/recording.m4a")).status_code == 403
     assert (await guest.get(f"/api/spaces/{sid}/replay")).status_code == 404
@@ -332,11 +334,7 @@ async def test_a_recording_whose_mpeg_ts_copy_fails_still_completes(server: Runn
         await speaker.close()
     await host.ok("POST", f"/api/spaces/{sid}/end")
 
-    async def complete() -> bool:
-        response = await host.get(f"/api/spaces/{sid}/recording")
-        return response.json()["recording"]["state"] == "complete"
-
-    await _wait_for(complete)
+    await _until_complete(host, sid)
     assert (await host.get(f"/api/spaces/{sid}/recording.m4a")).status_code == 200
     replay = (await host.ok("GET", f"/api/spaces/{sid}/replay"))["replay"]
     assert replay["playlist_url"].endswith("/index.m3u8")
