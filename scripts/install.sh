@@ -80,5 +80,9 @@ if [ "$want_test" = 1 ]; then
   echo "install: third-party WHIP/WHEP test page"
   (cd tests/e2e/interop && npm ci --no-audit --no-fund --loglevel=error &&
     npm run --silent build >/dev/null)
+  # Lighthouse, for the audit test (tests/e2e/test_e2e_lighthouse.py); it drives the Chromium
+  # installed above and downloads no browser of its own.
+  echo "install: Lighthouse"
+  (cd tests/e2e/lighthouse && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "install: done"

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import math
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
 SPEECH = (
     "Welcome to the stage. This is a test of live audio in Parley, spoken by a machine "
     "so that every listener in the room can hear a steady stream of words without long pauses."
 )
 AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
+CHROMIUM = "/usr/bin/chromium"
+# `playwright install` cannot download browsers here; these flags keep Debian's Chromium headless
+# and quiet (no calls to outside hosts).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
 
 
 def fake_microphone(wav: object) -> list[str]:
@@ -60,3 +81,39 @@ MEASURE_AUDIO_JS = """async ([selector, capture, ms]) => {
     return { rms, peak: Math.max(...values), samples: values.length, paused: el.paused,
              state: ctx.state, advanced: el.currentTime - started };
 }"""
+
+
+def _dbfs(rms: float) -> str:
+    return f"{20 * math.log10(rms):.1f} dBFS" if rms > 0 else "-inf dBFS"
+
+
+def received(page: Page, ms: int = 2500) -> dict[str, Any]:
+    result: dict[str, Any] | None = page.evaluate(
+        MEASURE_AUDIO_JS, ['audio[data-testid="room-audio"]', False, ms]
+    )
+    assert result is not None, "the page's <audio> element has no remote stream"
+    return result
+
+
+def wait_for_energy(page: Page, above: bool, limit_s: float = 15.0) -> dict[str, Any]:
+    """Measure until the received audio is above speech level (or below silence level)."""
+    last: dict[str, Any] = {}
+    for _ in range(max(1, int(limit_s / 1.5))):
+        last = received(page, 1500)
+        if above and last["rms"] > SPEAKING_MIN_RMS:
+            return last
+        if not above and last["rms"] < SILENCE_MAX_RMS:
+            return last
+    want = f"above {SPEAKING_MIN_RMS}" if above else f"below {SILENCE_MAX_RMS}"
+    pytest.fail(f"received audio never went {want}: last {last} ({_dbfs(last.get('rms', 0))})")
+
+
+def hls_heard(page: Page, limit_s: float = 20.0) -> dict[str, Any]:
+    last: dict[str, Any] | None = None
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        # What the HLS <audio> element plays, through captureStream().
+        last = page.evaluate(MEASURE_AUDIO_JS, ['audio[data-testid="hls-audio"]', True, 2000])
+        if last and last["rms"] > SPEAKING_MIN_RMS and last["advanced"] > 1.5:
+            return last
+    pytest.fail(f"hls.js never played the speech: last {last}")

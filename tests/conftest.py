@@ -225,6 +225,7 @@ class run_server:
         self.server = uvicorn.Server(config)
         self.thread: threading.Thread | None = None
         self.failure: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def _serve(self, sock: socket.socket) -> None:
         try:
@@ -234,6 +235,7 @@ class run_server:
             self.failure = exc
 
     async def _serve_and_check(self, sock: socket.socket) -> None:
+        self.loop = asyncio.get_running_loop()
         await self.server.serve(sockets=[sock])
         # The app has shut down: whatever it started must have been stopped with it.
         left = await tasks_left()
@@ -254,7 +256,10 @@ class run_server:
             await asyncio.sleep(0.01)
         else:
             raise TimeoutError("the test server did not start")
-        return Running(base_url=f"http://127.0.0.1:{port}", app=self.app, clock=self.clock)
+        assert self.loop is not None
+        return Running(
+            base_url=f"http://127.0.0.1:{port}", app=self.app, clock=self.clock, loop=self.loop
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         self.server.should_exit = True

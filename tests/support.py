@@ -7,15 +7,17 @@ import asyncio
 import json
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import websockets
 from fastapi import FastAPI
+
+T = TypeVar("T")
 
 PASSWORD = "correct horse battery"
 
@@ -78,7 +80,15 @@ class Running:
     base_url: str
     app: FastAPI
     clock: TestClock
+    # The server's own loop (its thread): where its services may be used; None for a server in
+    # another process.
+    loop: asyncio.AbstractEventLoop | None = None
     clients: list[Client] = field(default_factory=list)
+
+    async def on_server(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs `work` on the server's loop, as the server's own code would run it."""
+        assert self.loop is not None, "this server runs in another process"
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
 
     @property
     def ws_url(self) -> str:
@@ -156,6 +166,36 @@ class Client:
 
     async def me(self, space_id: int, verb: str) -> httpx.Response:
         return await self.post(f"/api/spaces/{space_id}/me/{verb}")
+
+    async def mic_live(self, space_id: int, live: bool = True) -> None:
+        """What the media runtime does when this member's audio starts (or stops) reaching the
+        server, through the same action: for tests of the room without a WebRTC session."""
+        from parley.actions import stage
+
+        services = self.running.app.state.services
+        await self.running.on_server(stage.set_mic_live(services, space_id, self.id, live=live))
+
+    async def unmute(self, space_id: int) -> dict[str, Any]:
+        """Unmutes as a speaker whose audio reaches the server."""
+        await self.mic_live(space_id)
+        member: dict[str, Any] = (await self.ok("POST", f"/api/spaces/{space_id}/me/unmute"))[
+            "member"
+        ]
+        return member
+
+    async def unmute_on_air(self, space_id: int, timeout_s: float = 10.0) -> dict[str, Any]:
+        """Unmutes as a client whose publishing session is up does: refused (409 mic_off) until
+        the server receives its audio, so asked again until then."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            response = await self.me(space_id, "unmute")
+            if response.status_code == 200:
+                member: dict[str, Any] = response.json()["member"]
+                return member
+            refused = response.status_code == 409 and response.json().get("state") == "mic_off"
+            assert refused, response.text
+            assert asyncio.get_running_loop().time() < deadline, "no audio reached the server"
+            await asyncio.sleep(0.05)
 
     async def on(self, space_id: int, target: Client, verb: str) -> httpx.Response:
         return await self.post(f"/api/spaces/{space_id}/members/{target.id}/{verb}")

@@ -1,8 +1,11 @@
 import { defineConfig } from 'vite';
+import { pwa } from './scripts/pwa.mjs';
 
 // Preact through the bundler's own JSX transform (Vite 8 transforms with Oxc;
 // its `esbuild` option is deprecated), so no framework plugin is needed.
+// pwa(): the web app manifest, the icons and the service worker (scripts/pwa.mjs).
 export default defineConfig({
+  plugins: [pwa()],
   oxc: {
     jsx: { runtime: 'automatic', importSource: 'preact' },
   },

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     min_followers_to_host: int = 0
     host_grace_s: float = 180.0
     grace_check_interval_s: float = 5.0
+    # The public feed of spaces changing (/api/feed): sockets open at once per node and per
+    # client address.
+    feed_max_sockets: int = 10_000
+    feed_sockets_per_address: int = 8
     reaction_burst: float = 10.0
     reaction_rate_per_s: float = 2.0
     reaction_window_ms: int = 100
@@ -78,6 +82,28 @@ class Settings(BaseSettings):
     # Clips cost ~50-100 ms of CPU each (decode and encode): a burst per user, then one per 10 s.
     clip_burst: float = 3.0
     clip_rate_per_s: float = 0.1
+    # A new profile picture is decoded and re-encoded (~10-100 ms of CPU): a burst per user, then
+    # one a minute.
+    avatar_burst: float = 5.0
+    avatar_rate_per_s: float = 1 / 60
+    # Each search scans the people or spaces it matches: a burst per user (or per client address
+    # for visitors, as uvicorn reports it: behind a proxy set FORWARDED_ALLOW_IPS), then 2 a second
+    # (the web client's search page asks for people and spaces at once: two searches).
+    search_burst: float = 20.0
+    search_rate_per_s: float = 2.0
+    # Visitors (people without an account) may listen to live spaces whose host did not ask for
+    # accounts, over HLS, and open the room's socket read-only.
+    visitors_can_listen: bool = True
+    # Per client address (as uvicorn reports it: behind a proxy on another machine set
+    # FORWARDED_ALLOW_IPS): a burst of visitor listen answers and socket opens, then this rate.
+    visitor_burst: float = 20.0
+    visitor_rate_per_s: float = 1.0
+    # Open visitor sockets: per client address on one node, and per space over every node.
+    visitor_sockets_per_address: int = 20
+    visitors_per_space: int = 10000
+    # Each node's visitor count of a space is a row renewed every third of this: a node that
+    # stops renewing (crashed) has its visitors dropped from the count this long after.
+    visitor_lease_s: float = 60.0
     # Record every live space (an instance setting); recordings and clips are purged
     # `retention_days` after their space ended, checked every `purge_interval_s`.
     record_spaces: bool = True

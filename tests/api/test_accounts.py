@@ -206,3 +206,21 @@ async def test_health_reports_backends(server: Running) -> None:
     # Every library internal the media relies on is there (media/internals.py).
     assert health["media"]["unavailable"] == {}
     assert "aiortc" in health["media"]["versions"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/users/%00",
+        "/api/users/a%00b/followers",
+        "/api/users/%00/spaces",
+        "/api/users/%E2%80%AE%20x",
+        "/api/users/" + "a" * 200,
+    ],
+)
+async def test_what_cannot_be_a_handle_is_nobody(server: Running, path: str) -> None:
+    """A bug: a NUL in a handle reached PostgreSQL, which refuses it (a 500, or a dropped
+    connection)."""
+    someone = await server.signup("someone")
+    response = await someone.get(path)
+    assert response.status_code == 404, response.text

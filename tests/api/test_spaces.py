@@ -136,8 +136,11 @@ async def test_stage_flow(server: Running) -> None:
     _error(await bob.on(sid, alice, "approve"), 403, "forbidden")
     member = (await host.ok("POST", f"/api/spaces/{sid}/members/{alice.id}/approve"))["member"]
     assert (member["role"], member["muted"]) == ("speaker", True)
-    # Self mute, unmute; moderators mute; nobody unmutes someone else.
-    assert (await alice.ok("POST", f"/api/spaces/{sid}/me/unmute"))["member"]["muted"] is False
+    # Self mute, unmute (once her audio reaches the server); moderators mute; nobody unmutes
+    # someone else.
+    refused = await alice.me(sid, "unmute")
+    assert refused.status_code == 409 and refused.json()["state"] == "mic_off"
+    assert (await alice.unmute(sid))["muted"] is False
     assert (await host.ok("POST", f"/api/spaces/{sid}/members/{alice.id}/mute"))["member"]["muted"]
     _error(await host.on(sid, alice, "unmute"), 403, "forbidden")
     # Co-hosts: only the host appoints them; they can moderate but not end the space.

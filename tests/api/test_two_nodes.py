@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
-from support import REDIS_URL, Running, TestClock, free_port, require_redis
+from support import REDIS_URL, RoomSocket, Running, TestClock, free_port, require_redis
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -140,3 +141,28 @@ async def test_one_node_claims_a_live_spaces_media(
     async with httpx.AsyncClient(base_url=owner_node.base_url) as http:
         playlist = await http.get(listen["hls_url"])
     assert playlist.status_code == 200 and "seg-" in playlist.text
+
+
+async def test_visitors_on_one_node_are_counted_on_the_other(
+    two_nodes: tuple[Running, Running],
+) -> None:
+    """A visitor's socket on node B counts in the listener count the host sees on node A (each
+    node's count is a row in the shared store), and closes when the host ends the space on A."""
+    node_a, node_b = two_nodes
+    host = await node_a.signup("host")
+    sid = (await host.create_space("Open to all"))["id"]
+    observer = await host.socket(sid)
+    await observer.until_type("snapshot")
+    visitor = RoomSocket(await websockets.connect(f"{node_b.ws_url}/api/spaces/{sid}/ws"))
+    snapshot = await visitor.until_type("snapshot")
+    assert snapshot["me"] is None
+    await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 1)
+    seen = await host.ok("GET", f"/api/spaces/{sid}")
+    assert seen["space"]["listener_count"] == 1
+    await host.ok("POST", f"/api/spaces/{sid}/pins", {"text": "from node A"}, 201)
+    assert (await visitor.until_type("pin_added"))["pin"]["text"] == "from node A"
+    await host.ok("POST", f"/api/spaces/{sid}/end")
+    assert (await visitor.until_type("space_updated"))["space"]["state"] == "ended"
+    assert await visitor.closed_with() == 4410
+    await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 0)
+    await observer.close()

@@ -121,15 +121,25 @@ CASES: dict[str, tuple[Step, Step, set[str], bool]] = {
     ),
     "unmute-self": (
         _on_stage,
-        lambda h, a, b, s: ok(a, f"/api/spaces/{s}/me/unmute"),
+        lambda h, a, b, s: a.unmute(s),
+        {"member_updated"},
+        False,
+    ),
+    "mic-live": (
+        _on_stage,
+        lambda h, a, b, s: a.mic_live(s),
+        {"member_updated"},
+        False,
+    ),
+    "mic-lost-mutes": (
+        _on_stage,
+        lambda h, a, b, s: _then(a.unmute(s), a.mic_live(s, live=False)),
         {"member_updated"},
         False,
     ),
     "mute-other": (
         _on_stage,
-        lambda h, a, b, s: _then(
-            ok(a, f"/api/spaces/{s}/me/unmute"), ok(h, f"/api/spaces/{s}/members/{a.id}/mute")
-        ),
+        lambda h, a, b, s: _then(a.unmute(s), ok(h, f"/api/spaces/{s}/members/{a.id}/mute")),
         {"member_updated"},
         False,
     ),
@@ -212,7 +222,7 @@ async def test_resume_sends_exactly_what_was_missed(server: Running) -> None:
     await listener.close()
     await _on_stage(host, alice, bob, sid)
     await ok(host, f"/api/spaces/{sid}/pins", {"text": "one"}, 201)
-    await ok(alice, f"/api/spaces/{sid}/me/unmute")
+    await alice.unmute(sid)
 
     resumed = await bob.socket(sid, last_seq=snapshot["seq"])
     room = snapshot
@@ -298,6 +308,26 @@ async def test_presence_counts_listeners(server: Running) -> None:
     await listeners[0].close()
     await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 1)
     await listeners[1].close()
+    await observer.close()
+
+
+async def test_the_listener_count_follows_people_on_and_off_the_stage(server: Running) -> None:
+    """A listener brought on stage stops counting as a listener (and counts again once moved
+    down): the count everyone sees is never stale (a bug: it changed only on connects)."""
+    host, alice, bob, sid = await _live_room(server)
+    observer = await host.socket(sid)
+    await observer.until_type("snapshot")
+    listening = await alice.socket(sid)
+    await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 1)
+    await ok(alice, f"/api/spaces/{sid}/me/request")
+    await ok(host, f"/api/spaces/{sid}/members/{alice.id}/approve")
+    await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 0)
+    assert (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["listener_count"] == 0
+    await ok(host, f"/api/spaces/{sid}/members/{alice.id}/move-down")
+    await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 1)
+    await ok(host, f"/api/spaces/{sid}/members/{alice.id}/remove")
+    await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 0)
+    await listening.close()
     await observer.close()
 
 

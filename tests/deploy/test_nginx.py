@@ -76,14 +76,14 @@ def nginx(server: Running, tmp_path: Path) -> Iterator[str]:
 
 
 async def test_a_live_space_plays_through_nginx(server: Running, nginx: str) -> None:
-    proxied = Running(base_url=nginx, app=server.app, clock=server.clock)
+    proxied = Running(base_url=nginx, app=server.app, clock=server.clock, loop=server.loop)
     host = await proxied.signup("host")  # the API through nginx's proxy
     sid = (await host.create_space("Through nginx"))["id"]
     room = await host.socket(sid)  # the room WebSocket through nginx's upgrade
     await room.until_type("snapshot")
-    await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
     speaker = WebRtcClient(nginx, host.token, sid, "whip", GeneratedTrack(tone(HZ)))
     assert (await speaker.connect()).status_code == 201  # WHIP through the proxy
+    await host.unmute_on_air(sid)
     try:
         listen = await host.ok("GET", f"/api/spaces/{sid}/listen")
         async with httpx.AsyncClient(base_url=nginx) as anyone:

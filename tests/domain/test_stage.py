@@ -124,7 +124,9 @@ def test_leaving_and_moving_down_return_to_the_audience_muted() -> None:
 
 def test_muting() -> None:
     assert stage.set_own_mute(SPEAKER, muted=True).muted
-    assert not stage.set_own_mute(Seat(3, Role.SPEAKER, muted=True), muted=False).muted
+    assert not stage.set_own_mute(
+        Seat(3, Role.SPEAKER, muted=True, mic_live=True), muted=False
+    ).muted
     assert stage.mute_other(COHOST, SPEAKER).muted
     with pytest.raises(Forbidden):
         stage.mute_other(SPEAKER, Seat(8, Role.SPEAKER))
@@ -134,6 +136,24 @@ def test_muting() -> None:
         stage.mute_other(HOST, LISTENER)
     with pytest.raises(Forbidden):
         stage.set_own_mute(LISTENER, muted=False)
+
+
+def test_unmuting_needs_audio_reaching_the_server() -> None:
+    """Nobody is shown unmuted while none of their audio reaches the server."""
+    silent = Seat(3, Role.SPEAKER, muted=True, mic_live=False)
+    with pytest.raises(InvalidState) as refused:
+        stage.set_own_mute(silent, muted=False)
+    assert refused.value.state == "mic_off"
+    assert stage.set_own_mute(silent, muted=True) == silent  # muting needs no audio
+
+
+def test_audio_arriving_and_lost() -> None:
+    on_air = Seat(3, Role.SPEAKER, muted=False, mic_live=True)
+    lost = stage.set_mic_live(on_air, live=False)
+    assert lost.muted and not lost.mic_live  # losing the audio mutes
+    heard = stage.set_mic_live(Seat(3, Role.SPEAKER, muted=True), live=True)
+    assert heard.mic_live and heard.muted  # arriving audio never unmutes by itself
+    assert stage.set_mic_live(heard, live=True) == heard
 
 
 @pytest.mark.parametrize("actor", [HOST, COHOST, SPEAKER, LISTENER])

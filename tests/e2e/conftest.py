@@ -12,6 +12,7 @@ import http.server
 import itertools
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
-from browser_support import SPEECH
+from browser_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SPEECH
 from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,22 +37,10 @@ INTEROP = REPO / "tests" / "e2e" / "interop"
 STATIC_INDEX = REPO / "src" / "parley" / "static" / "index.html"
 PARLEY = REPO / ".venv" / "bin" / "parley"
 AXE_JS = WEB / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-# `playwright install` cannot download browsers here; these flags keep Debian's
-# Chromium headless and quiet (no calls to outside hosts).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Screenshots the browser tests keep for reviewers (ignored by git).
+ARTIFACTS = Path(os.environ.get("PARLEY_TEST_ARTIFACTS", REPO / "test-artifacts"))
 SERVER_START_TIMEOUT_S = 60.0
 DEFAULT_TIMEOUT_MS = 10_000
-PASSWORD = "correct horse battery"
 
 expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
@@ -69,7 +58,12 @@ def _client_is_stale() -> bool:
     if not STATIC_INDEX.exists():
         return True
     built_at = STATIC_INDEX.stat().st_mtime
-    sources = [*(WEB / "src").rglob("*"), WEB / "index.html", WEB / "vite.config.ts"]
+    sources = [
+        *(WEB / "src").rglob("*"),
+        *(WEB / "scripts").glob("*.mjs"),  # the build's own plugin (manifest, icons, sw.js)
+        WEB / "index.html",
+        WEB / "vite.config.ts",
+    ]
     return any(path.is_file() and path.stat().st_mtime > built_at for path in sources)
 
 
@@ -205,6 +199,40 @@ class Client:
     def stage_member(self, handle: str) -> Locator:
         selector = f'[data-testid="stage-member"][data-user-handle="{handle}"]'
         return self.page.get_by_test_id("stage").locator(selector)
+
+    def dock_button(self, name: str) -> Locator:
+        """A button of the room's dock (fixed at the bottom of the room), by its name (a count
+        after it, as on Requests, is allowed)."""
+        named = re.compile(rf"^{re.escape(name)}( ?,|$)")
+        return self.page.get_by_test_id("dock").get_by_role("button", name=named)
+
+    def person(self, handle: str) -> Locator:
+        """Opens someone's card from their avatar (on stage or in the audience): the sheet."""
+        tile = self.page.locator(
+            f'[data-testid="stage-member"][data-user-handle="{handle}"], '
+            f'[data-testid="listener"][data-user-handle="{handle}"]'
+        )
+        tile.get_by_role("button").first.click()
+        sheet = self.page.get_by_test_id("person-sheet")
+        expect(sheet).to_be_visible()
+        return sheet
+
+    def approve(self, handle: str) -> None:
+        """As a host: the request to speak, one tap away in the dock, approved."""
+        self.dock_button("Requests").click()
+        request = self.page.get_by_test_id("requests").locator(f'[data-user-handle="{handle}"]')
+        request.get_by_role("button", name="Approve").click()
+        expect(request).to_have_count(0)
+        self.page.get_by_test_id("requests-sheet").get_by_role("button", name="Close").click()
+
+    def screenshot(self, name: str) -> Path:
+        """Saves the whole page for a reviewer to look at: kept under test-artifacts/ (not
+        committed), one file per name and viewport width."""
+        width = self.page.viewport_size["width"] if self.page.viewport_size else 0
+        path = ARTIFACTS / f"{name}-{width}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path), full_page=False)
+        return path
 
     def axe_violations(self) -> list[dict[str, Any]]:
         """Inject axe-core and return its violations, each with the selectors that failed."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
+
+from picture_support import GREEN, near, picture
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -50,7 +53,11 @@ def test_sign_up_errors_sign_out_and_back_in(
     expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
     page.goto("/")
     expect(page.get_by_role("link", name="Start a space")).to_have_count(0)
-    expect(page.get_by_text("Sign in to see live and upcoming spaces")).to_be_visible()
+    # Visitors see the lists (public), and how to take part.
+    expect(page.get_by_role("heading", name="Live now")).to_be_visible()
+    expect(
+        page.get_by_text("Sign in to start a space, follow people and take the stage")
+    ).to_be_visible()
 
     # A space link while signed out: sign in, then land back on it.
     page.goto("/new")
@@ -102,3 +109,76 @@ def test_profile_follow_block_and_edit(
 
     page.goto("/u/nobody_at_all")
     expect(page.get_by_role("heading", level=1, name="No such user")).to_be_visible()
+
+
+# The colour in the middle of a loaded <img>, read back through a canvas (same origin).
+PICTURE_CENTRE_JS = """img => {
+    if (!img.complete || img.naturalWidth === 0) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const [r, g, b] = ctx.getImageData(img.naturalWidth / 2, img.naturalHeight / 2, 1, 1).data;
+    return { width: img.naturalWidth, height: img.naturalHeight, rgb: [r, g, b] };
+}"""
+
+
+def test_change_and_remove_profile_picture(
+    new_client: Callable[..., Client], unique_handle: Callable[[str], str]
+) -> None:
+    me = new_client()
+    handle = unique_handle("pia")
+    me.sign_up_via_api(handle, "Pia Picture")
+    page = me.page
+    page.goto(f"/u/{handle}")
+    expect(page.get_by_role("heading", level=1, name="Pia Picture")).to_be_visible()
+    head = page.locator(".profile-head")
+    expect(head.get_by_test_id("avatar-picture")).to_have_count(0)  # initials until then
+    expect(page.get_by_role("button", name="Remove picture")).to_have_count(0)
+    chooser = page.get_by_label("Change picture")
+    expect(chooser).to_have_attribute("accept", "image/png,image/jpeg,image/webp,image/gif")
+
+    # Not a picture: said once, next to the control, and nothing is sent.
+    chooser.set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi"}]
+    )
+    error = page.locator("#picture-error")
+    expect(error).to_have_text(re.compile("not a picture"))
+    expect(page.get_by_role("alert").filter(has_text="not a picture")).to_have_count(1)
+    expect(chooser).to_have_attribute("aria-invalid", "true")
+
+    # A picture: uploaded at once, confirmed, and shown in place of the initials.
+    png = picture("PNG", (600, 300), GREEN)
+    chooser.set_input_files(files=[{"name": "me.png", "mimeType": "image/png", "buffer": png}])
+    expect(page.get_by_test_id("picture-status")).to_have_text("Picture updated.")
+    expect(error).to_have_count(0)
+    shown = head.get_by_test_id("avatar-picture")
+    expect(shown).to_have_attribute("src", f"/api/users/{handle}/avatar?v=1")
+    expect(shown).to_have_attribute("alt", "")
+    expect(shown).to_have_attribute("loading", "lazy")
+    expect(shown).to_have_attribute("width", "72")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=shown.element_handle()
+    )
+    drawn = shown.evaluate(PICTURE_CENTRE_JS)
+    assert (drawn["width"], drawn["height"]) == (256, 256)
+    assert near(tuple(drawn["rgb"]), GREEN), drawn
+    assert me.axe_violations() == []
+
+    # Anyone else sees it too.
+    visitor = new_client()
+    visitor.page.goto(f"/u/{handle}")
+    seen = visitor.page.locator(".profile-head").get_by_test_id("avatar-picture")
+    expect(seen).to_have_attribute("src", f"/api/users/{handle}/avatar?v=1")
+    visitor.page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=seen.element_handle()
+    )
+
+    page.get_by_role("button", name="Remove picture").click()
+    expect(page.get_by_test_id("picture-status")).to_have_text("Picture removed.")
+    expect(head.get_by_test_id("avatar-picture")).to_have_count(0)
+    expect(page.get_by_role("button", name="Remove picture")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name="Pia Picture")).to_be_visible()
+    expect(head.get_by_test_id("avatar-picture")).to_have_count(0)

@@ -10,20 +10,18 @@ listening without leaving the room.
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Route, expect
 
 from browser_support import (
     AUTOPLAY,
-    MEASURE_AUDIO_JS,
-    SILENCE_MAX_RMS,
-    SPEAKING_MIN_RMS,
     fake_microphone,
+    wait_for_energy,
 )
 
 if TYPE_CHECKING:
@@ -32,31 +30,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 AUDIO_TIMEOUT_MS = 20_000
-
-
-def _dbfs(rms: float) -> str:
-    return f"{20 * math.log10(rms):.1f} dBFS" if rms > 0 else "-inf dBFS"
-
-
-def received(page: Page, ms: int = 2500) -> dict[str, Any]:
-    result: dict[str, Any] | None = page.evaluate(
-        MEASURE_AUDIO_JS, ['audio[data-testid="room-audio"]', False, ms]
-    )
-    assert result is not None, "the page's <audio> element has no remote stream"
-    return result
-
-
-def wait_for_energy(page: Page, above: bool, limit_s: float = 15.0) -> dict[str, Any]:
-    """Measure until the received audio is above speech level (or below silence level)."""
-    last: dict[str, Any] = {}
-    for _ in range(max(1, int(limit_s / 1.5))):
-        last = received(page, 1500)
-        if above and last["rms"] > SPEAKING_MIN_RMS:
-            return last
-        if not above and last["rms"] < SILENCE_MAX_RMS:
-            return last
-    want = f"above {SPEAKING_MIN_RMS}" if above else f"below {SILENCE_MAX_RMS}"
-    pytest.fail(f"received audio never went {want}: last {last} ({_dbfs(last.get('rms', 0))})")
 
 
 def audio_status(client: Client) -> Any:
@@ -99,23 +72,22 @@ def test_a_speaker_is_heard_by_a_listener(
     expect(audio_status(speaker)).to_have_attribute(
         "data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS
     )
-    speaker.page.get_by_role("button", name="Request to speak").click()
-    request = host.page.get_by_test_id("requests").locator(f'[data-user-handle="{speaker_handle}"]')
-    request.get_by_role("button", name="Approve").click()
+    speaker.dock_button("Request to speak").click()
+    host.approve(speaker_handle)
     expect(speaker.stage_member(speaker_handle)).to_have_attribute("data-muted", "true")
-    mic = speaker.page.get_by_test_id("mic")
-    expect(mic).to_have_attribute("data-mic-state", "off")
-    expect(mic).to_contain_text("Your browser will ask for permission")
-    speaker.page.get_by_role("button", name="Turn on microphone").click()
-    expect(mic).to_have_attribute("data-mic-state", "on")
-    expect(audio_status(speaker)).to_have_attribute("data-audio-kind", "whip")
-    expect(audio_status(speaker)).to_have_attribute(
-        "data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS
-    )
-    # Joined muted: the listener hears nothing yet.
+    # Joined muted, the microphone not even on: the room shows it off, the listener hears
+    # nothing.
+    expect(listener.stage_member(speaker_handle)).to_have_attribute("data-mic", "off")
+    expect(audio_status(speaker)).to_have_attribute("data-audio-kind", "whep")
     wait_for_energy(listener.page, above=False)
-    speaker.page.get_by_role("button", name="Unmute", exact=True).click()
-    expect(listener.stage_member(speaker_handle)).to_have_attribute("data-muted", "false")
+    # One gesture: Unmute turns the microphone on, publishes, and unmutes once the server
+    # receives the audio.
+    speaker.dock_button("Unmute").click()
+    expect(listener.stage_member(speaker_handle)).to_have_attribute(
+        "data-muted", "false", timeout=AUDIO_TIMEOUT_MS
+    )
+    expect(listener.stage_member(speaker_handle)).to_have_attribute("data-mic", "live")
+    expect(audio_status(speaker)).to_have_attribute("data-audio-kind", "whip")
 
     # The listener's page receives the speech, and the speaker's ring lights up there.
     heard = wait_for_energy(listener.page, above=True)
@@ -130,7 +102,7 @@ def test_a_speaker_is_heard_by_a_listener(
     expect(listener.page.get_by_test_id("announcer")).not_to_contain_text("speaking")
 
     # The host mutes the speaker: the listener's audio falls to near silence, the ring goes out.
-    host.stage_member(speaker_handle).get_by_role("button", name="Mute").click()
+    host.person(speaker_handle).get_by_role("button", name=re.compile("^Mute")).click()
     expect(listener.stage_member(speaker_handle)).to_have_attribute("data-muted", "true")
     expect(listener.stage_member(speaker_handle)).to_have_attribute("data-speaking", "false")
     silent = wait_for_energy(listener.page, above=False)
@@ -138,7 +110,7 @@ def test_a_speaker_is_heard_by_a_listener(
 
     # Audio keeps playing while the listener moves around the app: the mini-player shows the
     # space on other pages.
-    speaker.page.get_by_role("button", name="Unmute", exact=True).click()
+    speaker.dock_button("Unmute").click()
     expect(listener.stage_member(speaker_handle)).to_have_attribute("data-muted", "false")
     listener.page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
     expect(listener.page.get_by_role("heading", level=1, name="Spaces")).to_be_visible()
@@ -159,15 +131,15 @@ def test_a_speaker_is_heard_by_a_listener(
     expect(audio_status(listener)).to_have_attribute("data-audio-status", "connected")
 
     # Moved down, the speaker stops publishing and listens again, still in the room.
-    host.stage_member(speaker_handle).get_by_role("button", name="Move to audience").click()
+    host.person(speaker_handle).get_by_role("button", name="Move to audience").click()
     expect(speaker.stage_member(speaker_handle)).to_have_count(0)
-    expect(speaker.page.get_by_test_id("mic")).to_have_count(0)
+    expect(speaker.dock_button("Unmute")).to_have_count(0)
     expect(audio_status(speaker)).to_have_attribute("data-audio-kind", "whep")
     expect(audio_status(speaker)).to_have_attribute(
         "data-audio-status", "connected", timeout=AUDIO_TIMEOUT_MS
     )
     expect(speaker.page.get_by_test_id("space-state")).to_have_text("Live")
-    expect(speaker.page.get_by_role("button", name="Request to speak")).to_be_visible()
+    expect(speaker.dock_button("Request to speak")).to_be_visible()
     wait_for_energy(listener.page, above=False)
 
     # Leaving from the mini-player ends the sessions.
@@ -268,3 +240,36 @@ def test_blocked_autoplay_offers_a_button(
     expect(unblock).to_have_count(0)
     expect(status).to_have_attribute("data-audio-blocked", "false")
     expect(status).to_have_text("Listening")
+
+
+def test_a_refused_microphone_keeps_the_speaker_muted_and_says_why(
+    new_client: Callable[..., Client], unique_handle: Callable[[str], str]
+) -> None:
+    """The browser refuses the microphone (no permission): the speaker is told why and stays
+    muted; the room shows their microphone off; the server never has them unmuted."""
+    host = new_client()
+    host_handle = unique_handle("dnhost")
+    host.sign_up_via_api(host_handle, "Dee Host")
+    space = host.api("POST", "/api/spaces", {"title": "No microphone"})["space"]
+    listener = new_client()
+    listener.sign_up_via_api(unique_handle("dnlis"), "Dan Listener")
+    host.page.goto(f"/s/{space['id']}")
+    listener.page.goto(f"/s/{space['id']}")
+    expect(listener.stage_member(host_handle)).to_be_visible()
+    # The browser refuses, as when the user answers "Block" (headless Chromium never asks).
+    host.page.evaluate(
+        "() => { navigator.mediaDevices.getUserMedia = () =>"
+        " Promise.reject(new DOMException('Permission denied', 'NotAllowedError')); }"
+    )
+    host.dock_button("Unmute").click()
+    message = host.page.get_by_test_id("mic-message")
+    expect(message).to_contain_text("Microphone access is blocked, so you stay muted")
+    expect(host.dock_button("Unmute")).to_be_visible()
+    for client in (host, listener):
+        member = client.stage_member(host_handle)
+        expect(member).to_have_attribute("data-muted", "true")
+        expect(member).to_have_attribute("data-mic", "off")
+        expect(member.get_by_test_id("muted-icon")).to_have_text("Mic off")
+    seat = host.api("GET", f"/api/spaces/{space['id']}")
+    assert seat["me"]["muted"] is True and seat["me"]["mic_live"] is False
+    assert host.axe_violations() == []

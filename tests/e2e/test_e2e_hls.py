@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from browser_support import AUTOPLAY, MEASURE_AUDIO_JS, SPEAKING_MIN_RMS, fake_microphone
+from browser_support import AUTOPLAY, fake_microphone, hls_heard
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -19,17 +19,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 TIMEOUT_MS = 30_000
-
-
-def hls_heard(page: Page, limit_s: float = 20.0) -> dict[str, Any]:
-    last: dict[str, Any] | None = None
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        # What the HLS <audio> element plays, through captureStream().
-        last = page.evaluate(MEASURE_AUDIO_JS, ['audio[data-testid="hls-audio"]', True, 2000])
-        if last and last["rms"] > SPEAKING_MIN_RMS and last["advanced"] > 1.5:
-            return last
-    pytest.fail(f"hls.js never played the speech: last {last}")
 
 
 def test_hls_plays_a_live_space_and_its_clip_and_replay(
@@ -48,12 +37,11 @@ def test_hls_plays_a_live_space_and_its_clip_and_replay(
     space = host.api("POST", "/api/spaces", {"title": "HLS check"})["space"]
     room = f"/s/{space['id']}"
     host.page.goto(room)
-    host.page.get_by_role("button", name="Turn on microphone").click()
-    expect(host.page.get_by_test_id("audio-status")).to_have_attribute(
-        "data-audio-kind", "whip", timeout=TIMEOUT_MS
+    host.dock_button("Unmute").click()  # the microphone turns on with it
+    expect(host.stage_member(host_handle)).to_have_attribute(
+        "data-muted", "false", timeout=TIMEOUT_MS
     )
-    host.page.get_by_role("button", name="Unmute", exact=True).click()
-    expect(host.stage_member(host_handle)).to_have_attribute("data-muted", "false")
+    expect(host.page.get_by_test_id("audio-status")).to_have_attribute("data-audio-kind", "whip")
 
     listener = new_client(browser_args=[AUTOPLAY])
     listener.sign_up_via_api(unique_handle("hlslis"), "Liz Listener")
@@ -62,8 +50,12 @@ def test_hls_plays_a_live_space_and_its_clip_and_replay(
     status = page.get_by_test_id("audio-status")
     expect(status).to_have_attribute("data-playback", "webrtc", timeout=TIMEOUT_MS)
 
-    # The listener asks for standard playback: WebRTC keeps playing until hls.js does.
-    page.get_by_label("Playback mode").select_option("hls")
+    # The listener asks for data saver (HLS): WebRTC keeps playing until hls.js does.
+    listener.dock_button("More").click()
+    expect(page.get_by_label("Playback").locator("option")).to_have_text(
+        ["Live (instant)", "Live (data saver)"]
+    )
+    page.get_by_label("Playback").select_option("hls")
     expect(status).to_have_attribute("data-playback-target", "hls")
     seen = []
     deadline = time.monotonic() + TIMEOUT_MS / 1000

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from browser_support import AUTOPLAY, fake_microphone
 
 if TYPE_CHECKING:
     from conftest import Client
@@ -46,7 +49,7 @@ def button_named(text: str) -> str:
 
 
 def test_sign_in_and_request_to_speak_with_the_keyboard(
-    new_client: Callable[..., Client], unique_handle: Callable[[str], str]
+    new_client: Callable[..., Client], unique_handle: Callable[[str], str], speech_wav: Path
 ) -> None:
     host = new_client()
     host_handle = unique_handle("khost")
@@ -58,7 +61,7 @@ def test_sign_in_and_request_to_speak_with_the_keyboard(
     # The account exists; signing in happens in a fresh browser with the keyboard alone.
     speaker_handle = unique_handle("kkey")
     new_client().sign_up_via_api(speaker_handle, "Kai Keys")
-    keys = new_client()
+    keys = new_client(browser_args=[*fake_microphone(speech_wav), AUTOPLAY])
     page = keys.page
     page.goto("/signin")
     expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
@@ -78,12 +81,16 @@ def test_sign_in_and_request_to_speak_with_the_keyboard(
     expect(page.get_by_test_id("space-state")).to_have_text("Live")
     expect(keys.stage_member(host_handle)).to_be_visible()
 
-    tab_to(page, button_named("Request to speak"))
+    tab_to(page, "el.getAttribute('aria-label') === 'Request to speak'")
     assert focus_is_visible(page)
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Withdraw request")).to_be_focused()
 
-    # The host approves with the keyboard too; focus stays in the requests section.
+    # The host approves with the keyboard too: the requests, one Tab stop away in the dock,
+    # open in a sheet that keeps focus inside it.
+    tab_to(host.page, "el.dataset.testid === 'requests-toggle'")
+    assert focus_is_visible(host.page)
+    host.page.keyboard.press("Enter")
     request = host.page.get_by_test_id("requests").locator(f'[data-user-handle="{speaker_handle}"]')
     expect(request).to_be_visible()
     tab_to(host.page, button_named("Approve"))
@@ -92,9 +99,14 @@ def test_sign_in_and_request_to_speak_with_the_keyboard(
     for client in (host, keys):
         expect(client.stage_member(speaker_handle)).to_be_visible()
     expect(request).to_have_count(0)
-    assert host.page.evaluate("() => document.activeElement !== document.body")
+    # Focus stays in the sheet (not lost to the page), and Escape closes it.
+    assert host.page.evaluate("() => !!document.activeElement.closest('dialog')")
+    host.page.keyboard.press("Escape")
+    expect(host.page.get_by_test_id("requests-sheet")).to_have_count(0)
 
-    # On stage: unmute with the keyboard.
+    # On stage: unmute with the keyboard (one key press turns the microphone on too).
     tab_to(page, button_named("Unmute"))
     page.keyboard.press("Enter")
-    expect(keys.stage_member(speaker_handle)).to_have_attribute("data-muted", "false")
+    expect(keys.stage_member(speaker_handle)).to_have_attribute(
+        "data-muted", "false", timeout=20_000
+    )

@@ -102,9 +102,10 @@ def test_room_resumes_after_a_gap_and_after_a_drop(
     assert re.search(r"[?&]last_seq=\d+", urls[2]), urls
 
     # Still fully working: a request to speak reaches the host.
-    listener.page.get_by_role("button", name="Request to speak").click()
+    listener.dock_button("Request to speak").click()
     expect(listener.page.get_by_role("button", name="Withdraw request")).to_be_visible()
     host.page.goto(f"/s/{space['id']}")
+    host.dock_button("Requests").click()
     expect(
         host.page.get_by_test_id("requests").locator(f'[data-user-handle="{listener_handle}"]')
     ).to_be_visible()

@@ -108,7 +108,7 @@ async def test_live_hls_recording_and_clip_hold_the_tone_when_it_was_played(
         await asyncio.sleep(1.5)
         # Muted (the default), the host's tone is not in the mix; unmuted, it is from then on.
         unmuted_at = time.time()
-        await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
+        await host.unmute_on_air(sid)
         await asyncio.sleep(2.5)
         muted_at = time.time()
         await host.ok("POST", f"/api/spaces/{sid}/me/mute")
@@ -186,7 +186,7 @@ async def test_replay_is_published_by_the_host_and_clipped_by_anyone(server: Run
     listening = await guest.socket(sid)  # a listener present while live: counted
     await listening.until_type("snapshot")
     try:
-        await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
+        await host.unmute_on_air(sid)
         await asyncio.sleep(3.0)
         # Not over yet: nothing to download or publish.
         assert (await host.get(f"/api/spaces/{sid}/recording.m4a")).status_code == 409
@@ -323,7 +323,7 @@ async def test_a_recording_whose_mpeg_ts_copy_fails_still_completes(server: Runn
     host, sid, speaker = await _speaking_host(server)
     folders = MediaFolders(server.app.state.services.settings.media_dir)
     try:
-        await host.ok("POST", f"/api/spaces/{sid}/me/unmute")
+        await host.unmute_on_air(sid)
 
         async def recorded() -> bool:
             return (folders.live(sid) / "seg-000002.m4s").is_file()

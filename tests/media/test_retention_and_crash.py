@@ -191,9 +191,9 @@ async def test_kill_9_mid_space_loses_nothing_written_and_the_next_start_finishe
                 served.url("/api/spaces"), json={"title": "Crashy"}, headers=auth
             )
             sid = created.json()["space"]["id"]
-            await client.post(served.url(f"/api/spaces/{sid}/me/unmute"), headers=auth)
             speaker = WebRtcClient(served.url(""), token, sid, "whip", GeneratedTrack(tone(HZ)))
             assert (await speaker.connect()).status_code == 201
+            await host.unmute_on_air(sid)
             folders = MediaFolders(tmp_path / "media")
             folder = folders.live(sid)
             index = folder / playlist.INDEX_PLAYLIST

@@ -30,11 +30,11 @@ async def _speaker(
     if user is not host:
         await user.ok("POST", f"/api/spaces/{sid}/me/request")
         await host.ok("POST", f"/api/spaces/{sid}/members/{user.id}/approve")
-    await user.ok("POST", f"/api/spaces/{sid}/me/unmute")
     client = WebRtcClient(server.base_url, user.token, sid, "whip", GeneratedTrack(tone(hz)))
     response = await client.connect()
     assert response.status_code == 201, response.text
     assert response.headers["content-type"].startswith("application/sdp")
+    await user.unmute_on_air(sid)
     return client
 
 
@@ -133,7 +133,7 @@ async def test_mix_minus_full_mix_and_moderation(server: Running) -> None:
 
         # B unmutes, is heard again; then moved down while still sending: never heard again,
         # and their publishing session is closed.
-        await bob.ok("POST", f"/api/spaces/{sid}/me/unmute")
+        await bob.unmute_on_air(sid)
         await _wait_hearing(c, B_HZ)
         await host.ok("POST", f"/api/spaces/{sid}/members/{bob.id}/move-down")
         moved_tick, moved_at = engine.ticks_of(sid), time.time()
@@ -340,27 +340,61 @@ async def test_a_host_who_only_publishes_over_whip_runs_the_space(server: Runnin
             await client.close()
 
 
-async def test_an_unmute_refused_after_the_offer_leaves_nothing_open(
+async def test_an_unmute_refused_when_the_audio_arrives_closes_the_session(
     server: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The stage can refuse the unmute between the offer's check and the unmute (a move-down in
-    between); that refusal is injected here, as that race cannot be timed from outside."""
+    """`?unmute=true` unmutes once the tool's audio reaches the server; the stage can refuse it
+    then (a move-down in between). That refusal is injected here, as the race cannot be timed
+    from outside: the session is closed and the member stays muted."""
     host = await server.signup("host")
     sid = (await host.create_space("Refused"))["id"]
+    original = media_runtime.stage.set_mic_live
 
-    async def refused(*args: object) -> None:
-        raise Conflict("the stage changed meanwhile", rule="stage_changed")
+    async def refusing(*args: Any, unmute: bool = False, **kwargs: Any) -> Any:
+        if unmute:
+            raise Conflict("the stage changed meanwhile", rule="stage_changed")
+        return await original(*args, unmute=unmute, **kwargs)
 
-    monkeypatch.setattr(media_runtime.stage, "act_on_self", refused)
+    monkeypatch.setattr(media_runtime.stage, "set_mic_live", refusing)
     engine = server.app.state.media.engine
     client = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(300)))
     client.url += "?unmute=true"
-    response = await client.connect()
-    await client.close()
-    assert response.status_code == 409 and response.json()["rule"] == "stage_changed"
-    assert not await engine.has_sessions(sid)
-    await asyncio.sleep(0.3)
-    assert (await _seat(host, sid, host.id))["muted"] is True
+    try:
+        assert (await client.connect()).status_code == 201
+        for _ in range(100):
+            if not await engine.has_sessions(sid):
+                break
+            await asyncio.sleep(0.1)
+        assert not await engine.has_sessions(sid)
+    finally:
+        await client.close()
+    seat = await _seat(host, sid, host.id)
+    assert (seat["muted"], seat["mic_live"]) == (True, False)
+
+
+async def test_a_speaker_is_unmuted_only_while_their_audio_arrives(server: Running) -> None:
+    """Unmuting is refused until the speaker's audio reaches the server; when their publishing
+    session ends (the microphone went away, the connection dropped), they are muted and the room
+    is told their microphone is off."""
+    host = await server.signup("host")
+    sid = (await host.create_space("Heard"))["id"]
+    refused = await host.me(sid, "unmute")
+    assert refused.status_code == 409 and refused.json()["state"] == "mic_off"
+    client = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(300)))
+    try:
+        assert (await client.connect()).status_code == 201
+        member = await host.unmute_on_air(sid)
+        assert (member["muted"], member["mic_live"]) == (False, True)
+    finally:
+        await client.close()
+    for _ in range(50):
+        seat = await _seat(host, sid, host.id)
+        if seat["muted"]:
+            break
+        await asyncio.sleep(0.1)
+    assert (seat["muted"], seat["mic_live"]) == (True, False)
+    refused = await host.me(sid, "unmute")
+    assert refused.status_code == 409 and refused.json()["state"] == "mic_off"
 
 
 async def test_unmute_on_publish_is_a_boolean_and_only_for_the_stage(server: Running) -> None:

@@ -2,19 +2,43 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, get, post, errorMessage } from './api';
 import { AppContext, type AppContextValue } from './context';
 import { MiniPlayer } from './components/MiniPlayer';
+import { NowPlaying } from './components/NowPlaying';
+import { OfflineNotice, OfflinePage, useOnline } from './components/Offline';
 import { leaveActiveRoom, setLiveAnnouncer } from './live';
 import { matchRoute, navigate, usePath } from './router';
+import { backoffDelayMs } from './roomSocket';
 import type { Profile } from './types';
 import { HomePage } from './pages/Home';
 import { AuthPage } from './pages/Auth';
 import { NewSpacePage } from './pages/NewSpace';
 import { ProfilePage } from './pages/Profile';
+import { FollowsPage } from './pages/Follows';
+import { SearchPage } from './pages/Search';
+import { searchHref } from './searchRules';
 import { RoomPage } from './pages/Room';
 import { ReplayPage } from './pages/Replay';
 import { ClipPage } from './pages/Clip';
 import { NotFoundPage } from './pages/NotFound';
 
 interface Announcement { id: number; text: string }
+
+/** The header's search box: on submit, the search page for what was typed (it checks it). */
+function HeaderSearch() {
+  const [text, setText] = useState('');
+  const submit = (event: Event) => {
+    event.preventDefault();
+    navigate(searchHref(text));
+    setText('');
+  };
+  return (
+    <form role="search" aria-label="Site" class="header-search" onSubmit={submit}>
+      <label for="header-search-q" class="sr-only">Search people and spaces</label>
+      <input id="header-search-q" type="search" name="q" value={text} placeholder="Search people and spaces"
+        autoComplete="off" enterKeyHint="search" onInput={(e) => setText(e.currentTarget.value)} />
+      <button type="submit" class="small">Search</button>
+    </form>
+  );
+}
 
 export function App() {
   const path = usePath();
@@ -25,15 +49,38 @@ export function App() {
   const nextAnnouncementId = useRef(1);
   const mainRef = useRef<HTMLElement>(null);
   const firstRoute = useRef(true);
+  const online = useOnline();
+  /** GET /api/me did not reach the server (offline: the app came from the service worker). */
+  const [unreachable, setUnreachable] = useState(false);
+  const [meAttempt, setMeAttempt] = useState(0);
 
   useEffect(() => {
     get<{ user: Profile }>('/api/me')
-      .then((body) => setUser(body.user))
+      .then((body) => {
+        setUnreachable(false);
+        setUser(body.user);
+      })
       .catch((err: unknown) => {
+        // Offline: who I am is still unknown (not signed out); asked again once back online.
+        if (err instanceof ApiError && err.code === 'network') {
+          setUnreachable(true);
+          return;
+        }
+        setUnreachable(false);
         setUser(null);
         if (!(err instanceof ApiError && err.status === 401)) setError(errorMessage(err));
       });
-  }, []);
+  }, [meAttempt]);
+
+  // Still unreachable: ask again, backing off, and at once when the browser is back online.
+  useEffect(() => {
+    if (!unreachable) return undefined;
+    const timer = window.setTimeout(() => setMeAttempt((n) => n + 1), backoffDelayMs(meAttempt));
+    return () => window.clearTimeout(timer);
+  }, [unreachable, meAttempt]);
+  useEffect(() => {
+    if (online && unreachable) setMeAttempt((n) => n + 1);
+  }, [online]);
 
   const announce = useCallback((text: string) => {
     const id = nextAnnouncementId.current++;
@@ -89,6 +136,8 @@ export function App() {
     case 'signup': page = <AuthPage mode="signup" next={route.next} />; break;
     case 'new': page = <NewSpacePage />; break;
     case 'profile': page = <ProfilePage key={route.handle} handle={route.handle} />; break;
+    case 'follows': page = <FollowsPage key={`${route.handle}/${route.which}`} handle={route.handle} which={route.which} />; break;
+    case 'search': page = <SearchPage q={route.q} />; break;
     case 'space': page = <RoomPage key={route.id} spaceId={route.id} />; break;
     case 'replay': page = <ReplayPage key={route.id} spaceId={route.id} />; break;
     case 'clip': page = <ClipPage key={route.id} clipId={route.id} />; break;
@@ -101,6 +150,7 @@ export function App() {
       <header class="site-header">
         <div class="bar">
           <a class="brand" href="/">Parley</a>
+          {route.name !== 'search' && <HeaderSearch />}
           <nav aria-label="Main">
             <ul class="nav-list">
               <li><a href="/" aria-current={route.name === 'home' ? 'page' : undefined}>Home</a></li>
@@ -126,6 +176,8 @@ export function App() {
         </div>
       </header>
       <main id="main" ref={mainRef} tabIndex={-1}>
+        {!online && !(user === undefined && unreachable) && <OfflineNotice />}
+        <NowPlaying />
         <div class="alert-region" role="alert" data-testid="alert">
           {error && (
             <div class="alert">
@@ -134,7 +186,9 @@ export function App() {
             </div>
           )}
         </div>
-        {user === undefined ? <p class="loading">Loading…</p> : page}
+        {user !== undefined ? page
+          : unreachable ? <OfflinePage onRetry={() => setMeAttempt((n) => n + 1)} />
+          : <p class="loading">Loading…</p>}
         <div class="sr-only" aria-live="polite" data-testid="announcer">
           {announcements.map((a) => <p key={a.id}>{a.text}</p>)}
         </div>

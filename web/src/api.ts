@@ -45,20 +45,25 @@ export function readCookie(name: string): string | null {
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export async function api<T = unknown>(method: Method, path: string, body?: unknown): Promise<T> {
+  if (body === undefined) return send<T>(method, path, undefined, undefined);
+  return send<T>(method, path, JSON.stringify(body), 'application/json');
+}
+
+/** Sends a file as the request body itself, typed by its own media type (PUT /api/me/avatar). */
+export function putFile<T = unknown>(path: string, file: Blob): Promise<T> {
+  return send<T>('PUT', path, file, file.type || 'application/octet-stream');
+}
+
+async function send<T>(method: Method, path: string, body: BodyInit | undefined, contentType: string | undefined): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (contentType !== undefined) headers['Content-Type'] = contentType;
   if (method !== 'GET') {
     const csrf = readCookie('parley_csrf');
     if (csrf) headers['X-CSRF-Token'] = csrf;
   }
   let response: Response;
   try {
-    response = await fetch(path, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    response = await fetch(path, { method, headers, credentials: 'same-origin', body });
   } catch {
     throw new ApiError(0, { error: 'network', message: 'Could not reach the server. Check your connection.' }, null);
   }

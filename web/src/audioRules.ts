@@ -66,15 +66,33 @@ export function audioStatusText(view: AudioView): string {
     if (view.status === 'off') return 'Audio off';
     if (view.status === 'unavailable') return 'Audio unavailable';
     if (view.blocked) return 'Audio paused by the browser';
-    if (view.status === 'connected') return 'Listening (standard)';
-    if (view.playback === 'webrtc') return 'Switching to standard playback…';
+    if (view.status === 'connected') return 'Listening (data saver)';
+    if (view.playback === 'webrtc') return 'Switching to data saver…';
     return view.status === 'reconnecting' ? 'Audio reconnecting…' : 'Connecting audio…';
   }
-  if (mode === 'webrtc' && view.playback === 'hls' && setting) return 'Switching to low latency…';
+  if (mode === 'webrtc' && view.playback === 'hls' && setting) return 'Switching to instant…';
   if (view.kind === null || view.status === 'off') return 'Audio off';
   if (view.status === 'unavailable') return 'Audio unavailable';
   if (view.status === 'reconnecting') return 'Audio reconnecting…';
   if (view.status === 'connecting') return 'Connecting audio…';
   if (view.blocked) return 'Audio paused by the browser';
   return view.kind === 'whip' ? 'On air: hearing the stage' : 'Listening';
+}
+
+/** Why the microphone cannot be used, in words for the user; null when it is on (or being asked). */
+export function micProblem(mic: MicState): string | null {
+  switch (mic) {
+    case 'on':
+    case 'asking':
+      return null;
+    case 'denied':
+      return 'Microphone access is blocked, so you stay muted. Allow the microphone for this site in '
+        + 'your browser’s site settings (the icon next to the address), then try again.';
+    case 'unavailable':
+      return 'No microphone could be used, so you stay muted. Connect one (or close other apps using it), then try again.';
+    case 'off':
+      return 'The microphone was not turned on, so you stay muted.';
+    default:
+      return 'The microphone could not be started, so you stay muted. Try again.';
+  }
 }

@@ -1,4 +1,7 @@
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+// Every scheduled time says its time zone: a space shared across the world is read everywhere.
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short',
+});
 
 export function formatWhen(iso: string | null): string {
   if (!iso) return '';

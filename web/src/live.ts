@@ -2,11 +2,15 @@
 // audio. It lives outside the pages, so moving around the app keeps the room (and its audio)
 // going; the room page attaches to it while open, the mini-player shows it everywhere else.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, post } from './api';
+import { ApiError, errorMessage, post } from './api';
 import { RoomAudio } from './audio';
+import { micProblem } from './audioRules';
 import { applyEvent, applyLevels, type RoomState } from './room';
 import { RoomSocket, type SocketStatus } from './roomSocket';
 import { onStage, type ReactionsEvent, type ServerEvent, type Space } from './types';
+
+/** How long an unmute waits for the server to receive the microphone's audio. */
+const MIC_LIVE_TIMEOUT_MS = 15_000;
 
 export type LiveEnd =
   | { kind: 'over'; space: Space }
@@ -39,7 +43,8 @@ export class LiveRoom {
   private socket: RoomSocket | null = null;
   private readonly listeners = new Set<() => void>();
 
-  constructor(readonly spaceId: number) {
+  /** `visitor`: no account; listens (HLS) and watches the stage, never joins or acts. */
+  constructor(readonly spaceId: number, readonly visitor = false) {
     this.audio = new RoomAudio(spaceId, () => this.emit());
   }
 
@@ -61,7 +66,7 @@ export class LiveRoom {
   /** Join, then open the room socket. Throws the join's error (and stops). */
   async start(): Promise<void> {
     try {
-      await post(`/api/spaces/${this.spaceId}/join`);
+      if (!this.visitor) await post(`/api/spaces/${this.spaceId}/join`);
     } catch (err) {
       this.stop();
       throw err;
@@ -81,6 +86,7 @@ export class LiveRoom {
         else announcer(`Disconnected from ${this.title || 'the space'}`);
       },
       beforeRetry: async () => {
+        if (this.visitor) return true; // nothing to join: the socket is the visitor's presence
         try {
           await post(`/api/spaces/${this.spaceId}/join`);
           return true;
@@ -98,6 +104,59 @@ export class LiveRoom {
     });
     this.socket = socket;
     socket.start();
+  }
+
+  /**
+   * Unmute in one gesture: turn the microphone on if it is off (the browser may ask), wait until
+   * the server receives its audio (the room shows `mic_live`), then unmute. Returns why it could
+   * not, in words for the user, or null once unmuted. The server refuses an unmute while none of
+   * my audio reaches it, so nobody is ever shown unmuted whom nobody hears.
+   */
+  async unmute(): Promise<string | null> {
+    if (!this.running || !this.room) return 'You are not in the room.';
+    await this.audio.enableMic();
+    // Someone else's gesture may already be asking the browser: wait for its answer.
+    await this.until(() => this.audio.state.mic !== 'asking', MIC_LIVE_TIMEOUT_MS);
+    const mic = this.audio.state.mic;
+    if (mic !== 'on') return micProblem(mic) ?? 'The microphone could not be started, so you stay muted.';
+    const heard = await this.until(() => !!this.room?.me.mic_live, MIC_LIVE_TIMEOUT_MS);
+    if (!heard) return 'Your microphone is on, but its audio is not reaching the room. Check your connection and try again.';
+    try {
+      await post(`/api/spaces/${this.spaceId}/me/unmute`);
+      return null;
+    } catch (err) {
+      return errorMessage(err);
+    }
+  }
+
+  async mute(): Promise<string | null> {
+    try {
+      await post(`/api/spaces/${this.spaceId}/me/mute`);
+      return null;
+    } catch (err) {
+      return errorMessage(err);
+    }
+  }
+
+  /** Resolves true once the room state satisfies `test`, false after `timeoutMs` or a stop. */
+  private until(test: () => boolean, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (value: boolean) => {
+        if (done) return;
+        done = true;
+        window.clearTimeout(timer);
+        unsubscribe();
+        resolve(value);
+      };
+      const check = () => {
+        if (!this.running) finish(false);
+        else if (test()) finish(true);
+      };
+      const unsubscribe = this.subscribe(check);
+      const timer = window.setTimeout(() => finish(false), timeoutMs);
+      check();
+    });
   }
 
   stop(): void {
@@ -179,10 +238,12 @@ export function activeRoom(): LiveRoom | null {
 }
 
 /** The connection for this space: the running one, or a new one (leaving any other space). */
-export function openRoom(spaceId: number): { room: LiveRoom; fresh: boolean } {
-  if (active && active.running && active.spaceId === spaceId) return { room: active, fresh: false };
+export function openRoom(spaceId: number, visitor = false): { room: LiveRoom; fresh: boolean } {
+  if (active && active.running && active.spaceId === spaceId && active.visitor === visitor) {
+    return { room: active, fresh: false };
+  }
   active?.stop();
-  const room = new LiveRoom(spaceId);
+  const room = new LiveRoom(spaceId, visitor);
   setActive(room);
   return { room, fresh: true };
 }

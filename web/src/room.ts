@@ -12,9 +12,17 @@ export interface RoomState {
   pins: Pin[];
   listenerCount: number;
   me: Member;
+  /** A visitor (no account): `me` is a stand-in listener who can do nothing but listen. */
+  visitor: boolean;
   /** Set when I was removed from the space ("removed" | "blocked"). */
   removed: 'removed' | 'blocked' | null;
 }
+
+/** A visitor's stand-in seat: a listener with no account (id -1 matches no member). */
+export const VISITOR_ME: Member = {
+  user: { id: -1, handle: '', display_name: 'You', avatar_url: null },
+  role: 'listener', muted: true, stage_request: 'none', connected: true, mic_live: false,
+};
 
 export type ApplyResult =
   | { kind: 'applied'; state: RoomState; announcements: string[] }
@@ -30,7 +38,8 @@ export function fromSnapshot(event: SnapshotEvent): RoomState {
     members,
     pins: [...event.pins],
     listenerCount: event.listener_count,
-    me: event.me,
+    me: event.me ?? VISITOR_ME,
+    visitor: event.me === null,
     removed: null,
   };
 }
@@ -114,6 +123,8 @@ function applyDelta(state: RoomState, event: SeqEvent): { state: RoomState; anno
     case 'pin_removed':
       next.pins = state.pins.filter((p) => p.id !== event.pin_id);
       return { state: next, announcements: ['A pin was removed'] };
+    case 'hidden':
+      return { state: next, announcements: [] };
   }
 }
 

@@ -2,8 +2,8 @@
 // the socket closes, reconnect with ?last_seq= after a backoff. Answers `ping`.
 import type { ServerEvent } from './types';
 
-/** Close codes after which reconnecting cannot help. */
-export const FATAL_CLOSE_CODES = new Set([4401, 4403, 4404]);
+/** Close codes after which reconnecting cannot help (4410: a visitor's space ended). */
+export const FATAL_CLOSE_CODES = new Set([4401, 4403, 4404, 4410]);
 const GAP_CLOSE_CODE = 4000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 10_000;

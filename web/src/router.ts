@@ -65,6 +65,8 @@ export type Route =
   | { name: 'signup'; next: string }
   | { name: 'new' }
   | { name: 'profile'; handle: string }
+  | { name: 'follows'; handle: string; which: 'followers' | 'following' }
+  | { name: 'search'; q: string }
   | { name: 'space'; id: number }
   | { name: 'replay'; id: number }
   | { name: 'clip'; id: string }
@@ -78,8 +80,11 @@ export function matchRoute(path: string): Route {
   if (p === '/signin') return { name: 'signin', next };
   if (p === '/signup') return { name: 'signup', next };
   if (p === '/new') return { name: 'new' };
+  if (p === '/search') return { name: 'search', q: url.searchParams.get('q') ?? '' };
   let m = /^\/u\/([A-Za-z0-9_]{1,30})$/.exec(p);
   if (m) return { name: 'profile', handle: m[1] };
+  m = /^\/u\/([A-Za-z0-9_]{1,30})\/(followers|following)$/.exec(p);
+  if (m) return { name: 'follows', handle: m[1], which: m[2] as 'followers' | 'following' };
   m = /^\/s\/(\d{1,15})$/.exec(p);
   if (m) return { name: 'space', id: Number(m[1]) };
   m = /^\/(?:spaces|s)\/(\d{1,15})\/replay$/.exec(p);

@@ -4,6 +4,8 @@ export interface UserBrief {
   id: number;
   handle: string;
   display_name: string;
+  /** The profile picture (a 256 px square, cacheable for ever at this URL); null: initials. */
+  avatar_url: string | null;
 }
 
 export interface Profile extends UserBrief {
@@ -34,6 +36,8 @@ export interface Space {
   stage_count: number;
   /** The host chose to offer a replay of the recording. */
   record: boolean;
+  /** The host asked that only signed-in people listen. */
+  accounts_required: boolean;
 }
 
 export type Role = 'host' | 'cohost' | 'speaker' | 'listener';
@@ -45,6 +49,8 @@ export interface Member {
   muted: boolean;
   stage_request: StageRequest;
   connected: boolean;
+  /** Their audio reaches the server now: unmuting needs it, losing it mutes. */
+  mic_live: boolean;
 }
 
 export interface Pin {
@@ -63,8 +69,11 @@ export interface SnapshotEvent {
   members: Member[];
   pins: Pin[];
   listener_count: number;
-  me: Member;
+  /** null for a visitor (no account): their snapshot lists the stage only. */
+  me: Member | null;
 }
+/** A change a visitor may not see (a listener's request, say): only its seq, so none is missed. */
+export interface HiddenEvent { type: 'hidden'; seq: number }
 export interface SpaceUpdatedEvent { type: 'space_updated'; seq: number; space: Space }
 export interface MemberUpdatedEvent { type: 'member_updated'; seq: number; member: Member }
 export interface MemberRemovedEvent {
@@ -92,7 +101,8 @@ export type SeqEvent =
   | MemberUpdatedEvent
   | MemberRemovedEvent
   | PinAddedEvent
-  | PinRemovedEvent;
+  | PinRemovedEvent
+  | HiddenEvent;
 
 export type ServerEvent = SnapshotEvent | SeqEvent | PresenceEvent | ReactionsEvent | LevelsEvent | PingEvent;
 
@@ -158,4 +168,45 @@ export interface Replay {
   published: boolean;
   markers: SpeakerMarker[];
   listener_counts: ListenerCountPoint[];
+}
+
+// Discovery: search, recent replays, a person's spaces and follow lists.
+
+/** A list the server pages: `next_offset` is where the next page starts, null on the last. */
+export interface Paged {
+  next_offset: number | null;
+}
+
+/** GET /api/search/people: a person as search shows them. */
+export interface PersonResult {
+  user: UserBrief;
+  bio: string;
+  follower_count: number;
+  followed_by_me: boolean;
+}
+
+/** A published replay in a list (home, a profile); it plays at /spaces/{space.id}/replay. */
+export interface ReplaySummary {
+  space: Space;
+  duration_s: number;
+  published_at: string;
+  /** When retention deletes it. */
+  expires_at: string;
+}
+
+/** GET /api/users/{handle}/spaces */
+export interface HostedSpaces {
+  live: Space[];
+  upcoming: Space[];
+}
+
+/** GET /api/spaces/{id}: what the space's link shows anyone, and my membership (null signed out). */
+export interface SpacePage {
+  space: Space;
+  me: Member | null;
+  /** Who is on stage now, in the order they joined. */
+  stage: Member[];
+  replay_published: boolean;
+  /** People without an account may listen (the instance allows it, the host did not ask for accounts). */
+  open_to_visitors: boolean;
 }

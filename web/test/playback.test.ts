@@ -117,18 +117,18 @@ describe('signed HLS URLs', () => {
 describe('audioStatusText with HLS', () => {
   const base = { kind: null, blocked: false } as const;
   it('says when the room plays over HLS', () => {
-    assert.equal(audioStatusText({ ...base, status: 'connected', mode: 'hls', playback: 'hls' }), 'Listening (standard)');
+    assert.equal(audioStatusText({ ...base, status: 'connected', mode: 'hls', playback: 'hls' }), 'Listening (data saver)');
     assert.equal(audioStatusText({ ...base, status: 'connecting', mode: 'hls', playback: null }), 'Connecting audio…');
     assert.equal(audioStatusText({ ...base, status: 'unavailable', mode: 'hls', playback: null }), 'Audio unavailable');
   });
   it('says when it is switching between paths', () => {
     assert.equal(
       audioStatusText({ kind: 'whep', blocked: false, status: 'connecting', mode: 'hls', playback: 'webrtc' }),
-      'Switching to standard playback…',
+      'Switching to data saver…',
     );
     assert.equal(
       audioStatusText({ kind: 'whep', blocked: false, status: 'connecting', mode: 'webrtc', playback: 'hls' }),
-      'Switching to low latency…',
+      'Switching to instant…',
     );
   });
   it('keeps the WebRTC words', () => {

@@ -13,7 +13,7 @@ import {
 } from '../src/replayRules';
 import type { SpeakerMarker } from '../src/types';
 
-const user = (id: number, handle: string) => ({ id, handle, display_name: handle });
+const user = (id: number, handle: string) => ({ id, handle, display_name: handle, avatar_url: null });
 
 describe('formatClock', () => {
   it('writes minutes and seconds, hours when there are any', () => {

@@ -7,15 +7,15 @@ import type { Member, Role, ServerEvent, SnapshotEvent, Space, StageRequest } fr
 
 const space: Space = {
   id: 7, title: 'Room', topics: [], speaker_policy: 'everyone', state: 'live',
-  host: { id: 1, handle: 'hana', display_name: 'Hana' }, scheduled_for: null,
+  host: { id: 1, handle: 'hana', display_name: 'Hana', avatar_url: null }, scheduled_for: null,
   started_at: '2026-01-01T00:00:00Z', ended_at: null, created_at: '2026-01-01T00:00:00Z',
-  listener_count: 1, stage_count: 1, record: true,
+  listener_count: 1, stage_count: 1, record: true, accounts_required: false,
 };
 
 function member(id: number, name: string, role: Role, extra: { muted?: boolean; stage_request?: StageRequest } = {}): Member {
   return {
-    user: { id, handle: name.toLowerCase(), display_name: name },
-    role, muted: extra.muted ?? true, stage_request: extra.stage_request ?? 'none', connected: true,
+    user: { id, handle: name.toLowerCase(), display_name: name, avatar_url: null },
+    role, muted: extra.muted ?? true, stage_request: extra.stage_request ?? 'none', connected: true, mic_live: true,
   };
 }
 
@@ -54,6 +54,22 @@ describe('applyEvent', () => {
     assert.equal(next.state.seq, 11);
     assert.deepEqual(pendingRequests(next.state).map((m) => m.user.id), [2]);
     assert.deepEqual(next.announcements, ['Bob asked to speak']);
+  });
+
+  it('gives a visitor (me: null) a stand-in listener seat', () => {
+    const { state } = applied(null, { ...snapshot(), me: null });
+    assert.equal(state.visitor, true);
+    assert.equal(state.me.role, 'listener');
+    assert.equal(state.me.user.id, -1);
+    assert.equal(applied(null, snapshot()).state.visitor, false);
+  });
+
+  it('takes a hidden change (not for visitors to see) as its seq alone', () => {
+    const { state } = applied(null, { ...snapshot(), me: null });
+    const next = applied(state, { type: 'hidden', seq: 11 });
+    assert.equal(next.state.seq, 11);
+    assert.deepEqual(next.announcements, []);
+    assert.deepEqual(applyEvent(next.state, { type: 'hidden', seq: 13 }), { kind: 'gap', expected: 12, got: 13 });
   });
 
   it('treats any change before a snapshot as a gap', () => {

@@ -15,9 +15,9 @@ from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.bus import Bus
-from parley.bus.channels import space_channel
+from parley.bus.channels import space_changed_notice, space_channel
 from parley.config import Settings
-from parley.domain.events import Event
+from parley.domain.events import Event, SpaceUpdated
 from parley.domain.reactions import TokenBucket
 from parley.store import repo
 from parley.store.db import Store
@@ -48,8 +48,9 @@ class Services:
     clock: Clock = utc_now
     passwords: PasswordHasher = field(default_factory=PasswordHasher)
     room: RoomSignals | None = None
-    # Per-user buckets of this node for costly requests (clips), by kind and user.
-    buckets: dict[tuple[str, int], TokenBucket] = field(default_factory=dict)
+    # Buckets of this node for costly requests (clips, searches), by kind and by who asks: a
+    # user's id, or a string naming a signed-out client (its address).
+    buckets: dict[tuple[str, int | str], TokenBucket] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, store: Store, bus: Bus, clock: Clock = utc_now) -> Services:
@@ -58,8 +59,8 @@ class Services:
         )
         return cls(settings=settings, store=store, bus=bus, clock=clock, passwords=hasher)
 
-    def take(self, kind: str, user_id: int, *, burst: float, rate_per_s: float) -> None:
-        """One of the user's `kind` requests, or RateLimited (429 with Retry-After)."""
+    def take(self, kind: str, who: int | str, *, burst: float, rate_per_s: float) -> None:
+        """One of `who`'s `kind` requests, or RateLimited (429 with Retry-After)."""
         now_s = time.monotonic()
         if len(self.buckets) > 10_000:  # forget the users whose buckets have refilled
             self.buckets = {
@@ -67,9 +68,9 @@ class Services:
                 for key, bucket in self.buckets.items()
                 if now_s - bucket.updated_s < bucket.burst / bucket.rate_per_s
             }
-        bucket = self.buckets.get((kind, user_id))
+        bucket = self.buckets.get((kind, who))
         if bucket is None:
-            bucket = self.buckets[(kind, user_id)] = TokenBucket(burst, rate_per_s, what=kind)
+            bucket = self.buckets[(kind, who)] = TokenBucket(burst, rate_per_s, what=kind)
         bucket.take(now_s)
 
     async def hash_password(self, password: str) -> str:
@@ -94,6 +95,12 @@ class Change:
         self.session = session
         self.now = services.clock()
         self.outbox: list[tuple[str, str]] = []
+        self.listeners_changed_in: set[int] = set()
+
+    def listeners_changed(self, space_id: int) -> None:
+        """Who listens in the space changed: its count goes out once this commits (a count read
+        before the commit would be the old one)."""
+        self.listeners_changed_in.add(space_id)
 
     async def record(self, space: Space, event: Event) -> None:
         """Numbers a change of `space`, stores it for resume and queues it for publishing.
@@ -111,6 +118,9 @@ class Change:
         if space.event_seq > keep and space.event_seq % min(100, keep) == 0:
             await repo.prune_events(self.session, space.id, space.event_seq - keep)
         self.outbox.append((space_channel(space.id), payload))
+        if isinstance(event, SpaceUpdated):
+            # Pages listing spaces hear it too (docs/websocket.md, the feed).
+            self.outbox.append(space_changed_notice(event.space))
 
     def publish(self, space_id: int, event: Event) -> None:
         """Queues an unnumbered (ephemeral) event."""
@@ -124,6 +134,9 @@ async def change(services: Services) -> AsyncIterator[Change]:
         unit = Change(services, session)
         yield unit
     await publish(services, unit.outbox)
+    if services.room is not None:
+        for space_id in unit.listeners_changed_in:
+            services.room.presence_changed(space_id)
 
 
 async def publish(services: Services, outbox: list[tuple[str, str]]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from parley.actions.base import Services, change
 from parley.domain import accounts as rules
@@ -10,7 +10,7 @@ from parley.domain.errors import NotFound
 from parley.domain.events import MemberRemoved
 from parley.domain.stage import Seat
 from parley.store import repo
-from parley.store.models import Block, Follow, User
+from parley.store.models import Block, Follow
 
 
 async def follow(services: Services, follower_id: int, handle: str) -> None:
@@ -72,24 +72,3 @@ async def unblock(services: Services, blocker_id: int, handle: str) -> None:
         await unit.session.execute(
             delete(Block).where(Block.blocker_id == blocker_id, Block.blocked_id == target.id)
         )
-
-
-async def followers(services: Services, handle: str, *, of_followers: bool) -> list[User]:
-    async with services.store.read() as session:
-        target = await repo.user_by_handle(session, handle)
-        if target is None:
-            raise NotFound(f"no user @{handle}")
-        if of_followers:
-            query = (
-                select(User)
-                .join(Follow, Follow.follower_id == User.id)
-                .where(Follow.followee_id == target.id)
-            )
-        else:
-            query = (
-                select(User)
-                .join(Follow, Follow.followee_id == User.id)
-                .where(Follow.follower_id == target.id)
-            )
-        rows = await session.execute(query.order_by(Follow.created_at.desc()).limit(500))
-        return list(rows.scalars())

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.actions.base import Change, Services, change
-from parley.bus.channels import space_live_notice
+from parley.bus.channels import space_changed_notice, space_live_notice
 from parley.domain import space as rules
 from parley.domain.accounts import check_host_eligibility
 from parley.domain.errors import (
@@ -24,6 +25,7 @@ from parley.domain.events import MemberUpdated, Snapshot, SpaceUpdated
 from parley.domain.space import SpaceState, SpaceTransition, SpeakerPolicy
 from parley.domain.stage import Role, StageAction, StageRequest, require_space_action
 from parley.domain.views import MemberView, SpaceView
+from parley.domain.visitors import open_to_visitors, public_stage
 from parley.store import repo, views
 from parley.store.models import Space, SpaceMember
 
@@ -56,6 +58,7 @@ async def create_space(
     speaker_policy: SpeakerPolicy,
     scheduled_for: datetime | None,
     record: bool = True,
+    accounts_required: bool = False,
 ) -> SpaceView:
     title = rules.check_title(title)
     topics = rules.check_topics(topics)
@@ -82,6 +85,7 @@ async def create_space(
             # The host has the grace period to open the room, as after a drop.
             host_absent_since=unit.now if live else None,
             record=record,
+            accounts_required=accounts_required,
         )
         unit.session.add(space)
         await unit.session.flush()
@@ -100,7 +104,9 @@ async def create_space(
         await unit.session.flush()
         if live:
             unit.outbox.append(space_live_notice(space.id))
-        return await views.space_view(unit.session, space)
+        view = await views.space_view(unit.session, space)
+        unit.outbox.append(space_changed_notice(view))
+        return view
 
 
 async def _transition(
@@ -198,22 +204,59 @@ async def _presence_changed(unit: Change, space: Space, row: SpaceMember, *, pre
     seat = repo.seat_of(row)
     if seat.notable:
         await unit.record(space, MemberUpdated(member=await views.member_view(unit.session, row)))
-    elif unit.services.room is not None:
-        unit.services.room.presence_changed(space.id)
+    else:
+        unit.listeners_changed(space.id)
 
 
-async def get_space(
-    services: Services, space_id: int, viewer_id: int | None
-) -> tuple[SpaceView, MemberView | None]:
+@dataclass(frozen=True)
+class SpacePage:
+    """A space as its link shows it to anyone, and the viewer's membership (None for visitors)."""
+
+    space: SpaceView
+    me: MemberView | None
+    # Who is on stage (public: names, roles, muted), in the order they joined.
+    stage: list[MemberView]
+    replay_published: bool
+    # People without an account may listen (the instance lets them, the host did not ask for
+    # accounts).
+    open_to_visitors: bool
+
+
+async def get_space(services: Services, space_id: int, viewer_id: int | None) -> SpacePage:
     async with services.store.read() as session:
         space = await repo.space(session, space_id)
         if space is None:
             raise NotFound(f"no space {space_id}")
         me = await repo.member(session, space_id, viewer_id) if viewer_id is not None else None
-        return (
-            await views.space_view(session, space),
-            await views.member_view(session, me) if me is not None else None,
+        notable = await views.member_views(session, await repo.notable_members(session, space_id))
+        return SpacePage(
+            space=await views.space_view(session, space),
+            me=await views.member_view(session, me) if me is not None else None,
+            stage=public_stage(notable),
+            replay_published=await repo.replay_published(session, space_id),
+            open_to_visitors=open_to_visitors(
+                instance_allows=services.settings.visitors_can_listen,
+                accounts_required=space.accounts_required,
+            ),
         )
+
+
+async def set_accounts_required(
+    services: Services, space_id: int, actor_id: int, *, accounts_required: bool
+) -> SpaceView:
+    """The host's choice: whether people without an account may listen. Visitors' sockets close
+    when it turns on (their current HLS links last until they expire)."""
+    async with change(services) as unit:
+        space = await locked_space(unit, space_id)
+        if space.host_id != actor_id:
+            raise Forbidden("only the host may change who may listen")
+        rules.require_joinable(SpaceState(space.state))
+        if space.accounts_required == accounts_required:
+            return await views.space_view(unit.session, space)
+        space.accounts_required = accounts_required
+        view = await views.space_view(unit.session, space)
+        await unit.record(space, SpaceUpdated(space=view))
+        return view
 
 
 async def discover(services: Services, state: SpaceState, viewer_id: int | None) -> list[SpaceView]:
@@ -222,14 +265,15 @@ async def discover(services: Services, state: SpaceState, viewer_id: int | None)
         return await views.space_views(session, spaces)
 
 
-async def snapshot(services: Services, space_id: int, viewer_id: int) -> Snapshot:
-    """The whole room in one consistent read, numbered with its last change."""
+async def snapshot(services: Services, space_id: int, viewer_id: int | None) -> Snapshot:
+    """The whole room in one consistent read, numbered with its last change (`viewer_id` None:
+    a visitor's, whose `me` is null; domain/visitors.py makes it public)."""
     async with services.store.read() as session:
         space = await repo.space(session, space_id)
         if space is None:
             raise NotFound(f"no space {space_id}")
         members = await views.member_views(session, await repo.notable_members(session, space_id))
-        me = await repo.member(session, space_id, viewer_id)
+        me = await repo.member(session, space_id, viewer_id) if viewer_id is not None else None
         return Snapshot(
             seq=space.event_seq,
             space=await views.space_view(session, space),

@@ -68,6 +68,8 @@ async def act_on_self(
         repo.apply_seat(row, new)
         view = await views.member_view(unit.session, row)
         await unit.record(space, MemberUpdated(member=view))
+        if new.on_stage != me.on_stage:
+            unit.listeners_changed(space_id)
         return view
 
 
@@ -116,4 +118,32 @@ async def act_on_member(
             await unit.record(space, MemberRemoved(user_id=target_id, reason="removed"))
         else:
             await unit.record(space, MemberUpdated(member=view))
+        if new.on_stage != target.on_stage or new.removed:
+            unit.listeners_changed(space_id)
+        return view
+
+
+async def set_mic_live(
+    services: Services, space_id: int, user_id: int, *, live: bool, unmute: bool = False
+) -> MemberView | None:
+    """The server started (`live`) or stopped receiving the member's audio. Losing it mutes them.
+    `unmute` (a broadcasting tool's `?unmute=true`) unmutes them once their audio arrives, as
+    their own unmute would; its refusal is raised. None: the member or the space is gone, so
+    there is nothing to show (a session outliving its space ends with it)."""
+    async with change(services) as unit:
+        space = await repo.space(unit.session, space_id, lock=True)
+        row = await repo.member(unit.session, space_id, user_id)
+        if space is None or row is None or row.removed:
+            return None
+        if SpaceState(space.state) is not SpaceState.LIVE:
+            return None
+        me = repo.seat_of(row)
+        new = rules.set_mic_live(me, live=live)
+        if live and unmute:
+            new = rules.set_own_mute(new, muted=False)
+        if new == me:
+            return None
+        repo.apply_seat(row, new)
+        view = await views.member_view(unit.session, row)
+        await unit.record(space, MemberUpdated(member=view))
         return view

@@ -14,19 +14,24 @@ from parley.actions import spaces as space_actions
 from parley.actions.base import Clock, Services, utc_now
 from parley.api import (
     errors,
+    pages,
     routes_accounts,
+    routes_avatars,
+    routes_discovery,
     routes_media,
     routes_recordings,
     routes_spaces,
     static,
     ws,
 )
+from parley.api import feed as feed_routes
 from parley.api.auth import ServicesDep
 from parley.api.cors import MediaCors
 from parley.api.schemas import Health, MediaHealth, StoreHealth
 from parley.bus import create_bus
 from parley.config import Settings
 from parley.media import internals
+from parley.room.feed import SpaceFeed
 from parley.room.media import MediaRuntime
 from parley.room.runtime import RoomRuntime
 from parley.store.db import Store
@@ -52,6 +57,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             app.state.room = runtime
             runtime.start()
             started.push_async_callback(runtime.stop)
+            feed = SpaceFeed(
+                bus,
+                max_sockets=settings.feed_max_sockets,
+                per_address=settings.feed_sockets_per_address,
+            )
+            await feed.start()
+            started.push_async_callback(feed.stop)
+            app.state.feed = feed
+            # This node has no visitors yet, whatever a crash left counted under its name.
+            await runtime.visitors.forget()
             if not settings.redis_url:
                 # The only node: counts of connections a crash left behind are void.
                 for space_id in await space_actions.forget_presence(services):
@@ -92,9 +107,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         )
 
     app.include_router(routes_accounts.router)
+    app.include_router(routes_avatars.router)
     app.include_router(routes_spaces.router)
+    app.include_router(routes_discovery.router)
     app.include_router(routes_media.router)
     app.include_router(routes_recordings.router)
     app.include_router(ws.router)
+    app.include_router(feed_routes.router)
+    app.include_router(pages.router)
     static.mount(app)
     return app

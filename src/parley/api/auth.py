@@ -6,6 +6,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from starlette.requests import HTTPConnection
 
 from parley.actions import accounts
 from parley.actions.accounts import Authenticated, NewSession
@@ -21,6 +22,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """Whom a signed-out client's rate limits and caps count: its address, as uvicorn reports it
+    (behind a proxy on another machine, set FORWARDED_ALLOW_IPS so that it reads the proxy's
+    X-Forwarded-For)."""
+    return f"client:{connection.client.host if connection.client else 'unknown'}"
 
 
 def get_services(request: Request) -> Services:

@@ -23,7 +23,6 @@ from parley.api.schemas import (
     TokenInfo,
     TokensOut,
     UserOut,
-    UsersOut,
 )
 from parley.domain.errors import NotFound
 from parley.store import repo, views
@@ -124,15 +123,3 @@ async def block(handle: str, services: ServicesDep, user: UserDep) -> None:
 @router.delete("/users/{handle}/block", status_code=status.HTTP_204_NO_CONTENT, tags=["social"])
 async def unblock(handle: str, services: ServicesDep, user: UserDep) -> None:
     await social.unblock(services, user.id, handle)
-
-
-@router.get("/users/{handle}/followers", tags=["social"])
-async def followers(handle: str, services: ServicesDep) -> UsersOut:
-    users = await social.followers(services, handle, of_followers=True)
-    return UsersOut(users=[views.user_brief(u) for u in users])
-
-
-@router.get("/users/{handle}/following", tags=["social"])
-async def following(handle: str, services: ServicesDep) -> UsersOut:
-    users = await social.followers(services, handle, of_followers=False)
-    return UsersOut(users=[views.user_brief(u) for u in users])

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import time
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse
 
 from parley.actions import media as media_actions
 from parley.actions import recordings
-from parley.api.auth import OptionalUserDep, ServicesDep, UserDep
+from parley.actions import visitors as visitor_actions
+from parley.api.auth import OptionalUserDep, ServicesDep, UserDep, client_address
+from parley.api.pages import Preview, absolute_url, not_found_page, preview_page
 from parley.api.schemas import (
     ClipBody,
     ClipOut,
@@ -22,7 +23,6 @@ from parley.api.schemas import (
     RecordingOut,
     ReplayOut,
 )
-from parley.api.static import STATIC_DIR
 from parley.domain.errors import DomainError, Forbidden, NotFound
 from parley.domain.views import ListenerCountView, MarkerView, ReplayView
 from parley.media import playlist, urls
@@ -57,13 +57,28 @@ def _signed(request: Request, space_id: int, scope: Scope, file: str) -> tuple[s
 
 
 @router.get("/api/spaces/{space_id}/listen")
-async def listen(space_id: Id, request: Request, services: ServicesDep, user: UserDep) -> ListenOut:
+async def listen(
+    space_id: Id, request: Request, services: ServicesDep, viewer: OptionalUserDep
+) -> ListenOut:
     """How to listen: the live HLS playlist (signed, expiring) and whether this node still takes
-    low-latency WebRTC listeners."""
-    await media_actions.check_listen(services, space_id, user.id)
+    low-latency WebRTC listeners. Visitors (no account) listen over HLS only, to live spaces open
+    to them (401 otherwise); their answers are rate-limited per client address."""
+    if viewer is None:
+        settings = services.settings
+        services.take(
+            "visitor requests",
+            client_address(request),
+            burst=settings.visitor_burst,
+            rate_per_s=settings.visitor_rate_per_s,
+        )
+        await visitor_actions.check_listen(services, space_id)
+        webrtc = False
+    else:
+        await media_actions.check_listen(services, space_id, viewer.id)
+        media: MediaRuntime = request.app.state.media
+        webrtc = not media.webrtc_listeners_full
     url, expires_at = _signed(request, space_id, "live", playlist.LIVE_PLAYLIST)
-    media: MediaRuntime = request.app.state.media
-    return ListenOut(hls_url=url, hls_expires_at=expires_at, webrtc=not media.webrtc_listeners_full)
+    return ListenOut(hls_url=url, hls_expires_at=expires_at, webrtc=webrtc)
 
 
 @router.api_route(
@@ -216,28 +231,16 @@ for _path, _handler in (
 async def clip_page(clip_id: ClipId, request: Request, services: ServicesDep) -> Response:
     """The web client's page, with the clip's Open Graph tags in its head for link previews
     (crawlers do not run the page's scripts)."""
-    index = STATIC_DIR / "index.html"
-    page = index.read_text() if index.is_file() else "<!doctype html><html><head></head></html>"
     try:
         view, _ = await recordings.clip(services, clip_id)
     except NotFound:
         # The app's own page, which says the clip is gone (purged, or never was).
-        return HTMLResponse(page, status_code=404, headers={"Cache-Control": "no-cache"})
-    base = str(request.base_url).rstrip("/")
-    title = f"Clip from “{view.space_title}”"
-    description = f"{view.duration_s:.0f} s clipped by @{view.created_by.handle} on Parley"
-    tags = {
-        "og:type": "music.song",
-        "og:title": title,
-        "og:description": description,
-        "og:url": base + view.page_url,
-        "og:audio": base + view.audio_url,
-        "og:audio:type": "audio/mp4",
-        "twitter:card": "summary",
-    }
-    meta = "".join(
-        f'<meta property="{key}" content="{html.escape(value)}">' for key, value in tags.items()
+        return not_found_page()
+    preview = Preview(
+        title=f"Clip from “{view.space_title}”",
+        description=f"{view.duration_s:.0f} s clipped by @{view.created_by.handle} on Parley",
+        path=view.page_url,
+        og_type="music.song",
+        extra={"og:audio": absolute_url(request, view.audio_url), "og:audio:type": "audio/mp4"},
     )
-    return HTMLResponse(
-        page.replace("</head>", meta + "</head>", 1), headers={"Cache-Control": "no-cache"}
-    )
+    return preview_page(request, preview)

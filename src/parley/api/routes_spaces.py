@@ -18,6 +18,7 @@ from parley.api.schemas import (
     PinOut,
     ReactionBody,
     SpaceOut,
+    SpacePatch,
     SpacesOut,
     SpaceWithMeOut,
 )
@@ -36,6 +37,7 @@ async def create_space(body: CreateSpaceBody, services: ServicesDep, user: UserD
         speaker_policy=body.speaker_policy,
         scheduled_for=body.scheduled_for,
         record=body.record,
+        accounts_required=body.accounts_required,
     )
     return SpaceOut(space=view)
 
@@ -52,8 +54,31 @@ async def discover(
 
 @router.get("/{space_id}")
 async def get_space(space_id: Id, services: ServicesDep, viewer: OptionalUserDep) -> SpaceWithMeOut:
-    view, me = await spaces.get_space(services, space_id, viewer.id if viewer else None)
-    return SpaceWithMeOut(space=view, me=me)
+    """Anyone, signed in or not, may read what a space's link shows: the space, its stage and
+    whether a replay is published; `me` is the viewer's membership (null for visitors)."""
+    page = await spaces.get_space(services, space_id, viewer.id if viewer else None)
+    return SpaceWithMeOut(
+        space=page.space,
+        me=page.me,
+        stage=page.stage,
+        replay_published=page.replay_published,
+        open_to_visitors=page.open_to_visitors,
+    )
+
+
+@router.patch("/{space_id}")
+async def edit_space(
+    space_id: Id, body: SpacePatch, services: ServicesDep, user: UserDep
+) -> SpaceOut:
+    """The host's changes (scheduled or live spaces): `accounts_required`."""
+    view = None
+    if body.accounts_required is not None:
+        view = await spaces.set_accounts_required(
+            services, space_id, user.id, accounts_required=body.accounts_required
+        )
+    if view is None:
+        view = (await spaces.get_space(services, space_id, user.id)).space
+    return SpaceOut(space=view)
 
 
 @router.post("/{space_id}/start")

@@ -12,9 +12,11 @@ from parley.domain.space import SpeakerPolicy
 from parley.domain.views import (
     ClipView,
     MemberView,
+    PersonView,
     PinView,
     Profile,
     RecordingView,
+    ReplaySummary,
     ReplayView,
     SpaceView,
     UserBrief,
@@ -53,6 +55,14 @@ class CreateSpaceBody(Body):
     # Offer a replay of the recording afterwards (the mix is recorded either way while the
     # instance records spaces; this decides whether it may be published).
     record: bool = True
+    # Only people with an account may listen (else visitors may too, where the instance lets).
+    accounts_required: bool = False
+
+
+class SpacePatch(Body):
+    """The host's changes to a space (scheduled or live); a field left out stays as it is."""
+
+    accounts_required: bool | None = None
 
 
 class ReactionBody(Body):
@@ -66,10 +76,6 @@ class PinBody(Body):
 
 class UserOut(BaseModel):
     user: Profile
-
-
-class UsersOut(BaseModel):
-    users: list[UserBrief]
 
 
 class TokenInfo(BaseModel):
@@ -92,7 +98,15 @@ class SpaceOut(BaseModel):
 
 class SpaceWithMeOut(BaseModel):
     space: SpaceView
+    # The viewer's membership; null for visitors and for people who have not joined.
     me: MemberView | None
+    # Who is on stage (public: anyone may see it), in the order they joined.
+    stage: list[MemberView]
+    # A replay is published: GET /api/spaces/{id}/replay, the page /s/{id}/replay.
+    replay_published: bool
+    # People without an account may listen (the instance lets them and the host did not ask for
+    # accounts).
+    open_to_visitors: bool
 
 
 class SpacesOut(BaseModel):
@@ -162,3 +176,29 @@ class ReplayOut(BaseModel):
 
 class ClipOut(BaseModel):
     clip: ClipView
+
+
+class UsersPageOut(BaseModel):
+    users: list[UserBrief]
+    # Where the next page starts (?offset=); null on the last page.
+    next_offset: int | None
+
+
+class PeopleOut(BaseModel):
+    people: list[PersonView]
+    next_offset: int | None
+
+
+class SpacesPageOut(BaseModel):
+    spaces: list[SpaceView]
+    next_offset: int | None
+
+
+class ReplaysOut(BaseModel):
+    replays: list[ReplaySummary]
+    next_offset: int | None
+
+
+class HostedSpacesOut(BaseModel):
+    live: list[SpaceView]
+    upcoming: list[SpaceView]

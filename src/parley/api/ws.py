@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from parley.actions import spaces
+from parley.actions import spaces, visitors
 from parley.actions.base import Services
-from parley.api.auth import SESSION_COOKIE, authenticate
-from parley.domain.errors import DomainError, NotAuthenticated, NotFound
-from parley.room.hub import Close, RoomClient
+from parley.api.auth import SESSION_COOKIE, authenticate, client_address
+from parley.domain.errors import AtCapacity, DomainError, NotAuthenticated, NotFound, RateLimited
+from parley.domain.events import ROOM_CHANGE, Reactions, ServerMessage
+from parley.domain.reactions import TokenBucket
+from parley.domain.space import SpaceState
+from parley.domain.visitors import NEEDS_ACCOUNT, PublicRoom, VisitorClose
+from parley.room.hub import Close, Outgoing, RoomClient
 from parley.room.runtime import RoomRuntime
 
 log = logging.getLogger(__name__)
@@ -25,6 +30,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SILENT = 4408
+CLOSE_ENDED = 4410
+CLOSE_TOO_MANY = 4429
+CLOSE_FULL = 4503
 MAX_ID = 2_147_483_647
 
 
@@ -36,51 +44,123 @@ def _same_origin(websocket: WebSocket) -> bool:
     return urlsplit(origin).netloc == websocket.headers.get("host")
 
 
+# A visitor's socket: what it may send (pongs), a burst then one a second; past it, it closes.
+VISITOR_MESSAGES_BURST = 10.0
+VISITOR_MESSAGES_PER_S = 1.0
+
+_VISITOR_CLOSES = {
+    VisitorClose.ENDED: Close(CLOSE_ENDED, "the space has ended"),
+    VisitorClose.NEEDS_ACCOUNT: Close(CLOSE_UNAUTHENTICATED, NEEDS_ACCOUNT),
+}
+
+
+class _Closing(Exception):
+    """The socket closes after what was just sent (a visitor's, once the space ended)."""
+
+    def __init__(self, close: Close) -> None:
+        super().__init__(close.reason)
+        self.close = close
+
+
+async def _send_public(
+    websocket: WebSocket, public: PublicRoom, event: ServerMessage, text: str, item: Outgoing | None
+) -> None:
+    """Sends a message as a visitor sees it: the published text when it is public as it is."""
+    shown = public.see(event)
+    if shown is event:
+        out = text
+    elif isinstance(shown, Reactions) and item is not None:
+        # The same for every visitor who knows this stage: encoded once per node.
+        stage = frozenset(public.on_stage)
+        out = item.public_text.get(stage) or item.public_text.setdefault(
+            stage, shown.model_dump_json()
+        )
+    else:
+        out = shown.model_dump_json()
+    await websocket.send_text(out)
+    closing = public.closing(shown)
+    if closing is not None:
+        raise _Closing(_VISITOR_CLOSES[closing])
+
+
 async def _resume_or_snapshot(
-    websocket: WebSocket, services: Services, space_id: int, user_id: int, last_seq: int | None
+    websocket: WebSocket,
+    services: Services,
+    space_id: int,
+    user_id: int | None,
+    last_seq: int | None,
+    public: PublicRoom | None = None,
 ) -> int:
-    """Sends what the client is owed now; returns the last seq it has."""
+    """Sends what the client is owed now; returns the last seq it has. `public`: a visitor's
+    socket, which carries the public room only."""
     missed = None
     if last_seq is not None:
         missed = await spaces.changes_after(services, space_id, last_seq)
     if missed is None:
         snapshot = await spaces.snapshot(services, space_id, user_id)
-        await websocket.send_text(snapshot.model_dump_json())
         assert snapshot.seq is not None
+        if public is None:
+            await websocket.send_text(snapshot.model_dump_json())
+        else:
+            await _send_public(websocket, public, snapshot, "", None)
         return snapshot.seq
     assert last_seq is not None
     for seq, payload in missed:
-        await websocket.send_text(payload)
+        if public is None:
+            await websocket.send_text(payload)
+        else:
+            await _send_public(websocket, public, ROOM_CHANGE.validate_json(payload), payload, None)
         last_seq = seq
     return last_seq
 
 
 async def _send_loop(
-    websocket: WebSocket, services: Services, client: RoomClient, last_seq: int
+    websocket: WebSocket,
+    services: Services,
+    client: RoomClient,
+    last_seq: int,
+    public: PublicRoom | None = None,
+) -> None:
+    try:
+        await _send_items(websocket, services, client, last_seq, public)
+    except _Closing as closing:
+        await websocket.close(closing.close.code, closing.close.reason)
+
+
+async def _send_items(
+    websocket: WebSocket,
+    services: Services,
+    client: RoomClient,
+    last_seq: int,
+    public: PublicRoom | None,
 ) -> None:
     while True:
         item = await client.queue.get()
         if isinstance(item, Close):
             await websocket.close(item.code, item.reason)
             return
-        if item.seq is None:
-            await websocket.send_text(item.text)
-            continue
-        if item.seq <= last_seq:
-            continue  # already sent (in the snapshot, or fetched to fill a gap)
-        if item.seq > last_seq + 1:
-            # Another node's change arrived first, or the bus dropped one: fill from the store.
-            last_seq = await _resume_or_snapshot(
-                websocket, services, client.space_id, client.user_id, last_seq
-            )
+        if item.seq is not None:
             if item.seq <= last_seq:
-                continue
-        await websocket.send_text(item.text)
-        last_seq = item.seq
+                continue  # already sent (in the snapshot, or fetched to fill a gap)
+            if item.seq > last_seq + 1:
+                # Another node's change arrived first, or the bus dropped one: fill from the store.
+                last_seq = await _resume_or_snapshot(
+                    websocket, services, client.space_id, client.user_id, last_seq, public
+                )
+                if item.seq <= last_seq:
+                    continue
+            last_seq = item.seq
+        if public is None or item.event is None:
+            await websocket.send_text(item.text)
+        else:
+            await _send_public(websocket, public, item.event, item.text, item)
 
 
-async def _receive_loop(websocket: WebSocket, timeout_s: float) -> None:
-    """Any message from the client is a sign of life; silence past the timeout closes."""
+async def _receive_loop(
+    websocket: WebSocket, timeout_s: float, messages: TokenBucket | None = None
+) -> None:
+    """Any message from the client is a sign of life; silence past the timeout closes. A
+    visitor's socket (`messages`) closes when it sends faster than its bucket allows."""
     while True:
         try:
             message = await asyncio.wait_for(websocket.receive(), timeout=timeout_s)
@@ -89,6 +169,95 @@ async def _receive_loop(websocket: WebSocket, timeout_s: float) -> None:
             return
         if message["type"] == "websocket.disconnect":
             return
+        if messages is not None:
+            try:
+                messages.take(time.monotonic())
+            except RateLimited:
+                await websocket.close(CLOSE_TOO_MANY, "too many messages")
+                return
+
+
+async def _serve(
+    websocket: WebSocket,
+    services: Services,
+    client: RoomClient,
+    last_seq: int | None,
+    public: PublicRoom | None,
+) -> None:
+    """Sends the snapshot (or what was missed), then the room's messages, until either side
+    closes."""
+    try:
+        sent_seq = await _resume_or_snapshot(
+            websocket, services, client.space_id, client.user_id, last_seq, public
+        )
+    except _Closing as closing:
+        await websocket.close(closing.close.code, closing.close.reason)
+        return
+    messages = None
+    if public is not None:
+        messages = TokenBucket(VISITOR_MESSAGES_BURST, VISITOR_MESSAGES_PER_S, what="messages")
+    sender = asyncio.create_task(_send_loop(websocket, services, client, sent_seq, public))
+    receiver = asyncio.create_task(
+        _receive_loop(websocket, services.settings.heartbeat_timeout_s, messages)
+    )
+    done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        failure = task.exception()
+        if failure is not None and not isinstance(failure, WebSocketDisconnect | RuntimeError):
+            log.warning(
+                "space(%s) socket of user %s failed: %r", client.space_id, client.user_id, failure
+            )
+
+
+async def _visitor_socket(websocket: WebSocket, services: Services, space_id: int) -> None:
+    """A visitor's socket (no account): read-only, the public room, counted as a listener while
+    open, and closed when the space ends. Rate-limited and capped by client address."""
+    runtime: RoomRuntime = websocket.app.state.room
+    address = client_address(websocket)
+    settings = services.settings
+    try:
+        services.take(
+            "visitor requests",
+            address,
+            burst=settings.visitor_burst,
+            rate_per_s=settings.visitor_rate_per_s,
+        )
+        access = await visitors.check_room(services, space_id, runtime.visitors.node)
+        if access.state in (SpaceState.ENDED, SpaceState.CANCELED):
+            raise _Closing(_VISITOR_CLOSES[VisitorClose.ENDED])
+        runtime.visitors.admit(space_id, address, elsewhere=access.visitors_elsewhere)
+    except _Closing as closing:
+        await websocket.close(closing.close.code, closing.close.reason)
+        return
+    except DomainError as refused:
+        code = _VISITOR_REFUSALS.get(type(refused), CLOSE_FORBIDDEN)
+        await websocket.close(code, refused.message[:120])
+        return
+    try:
+        client = await runtime.hub.register(space_id, None)
+        try:
+            # Never resumed: the public room a socket showed is its own; a fresh snapshot is small.
+            await _serve(websocket, services, client, None, PublicRoom())
+        except (WebSocketDisconnect, NotFound):
+            pass
+        finally:
+            await runtime.hub.unregister(client)
+    finally:
+        runtime.visitors.leave(space_id, address)
+        if websocket.application_state is not WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close()
+
+
+_VISITOR_REFUSALS: dict[type[DomainError], int] = {
+    NotFound: CLOSE_NOT_FOUND,
+    NotAuthenticated: CLOSE_UNAUTHENTICATED,
+    RateLimited: CLOSE_TOO_MANY,
+    AtCapacity: CLOSE_FULL,
+}
 
 
 @router.websocket("/api/spaces/{space_id}/ws")
@@ -104,10 +273,12 @@ async def room_socket(
         auth = await authenticate(
             services, websocket.headers.get("authorization"), websocket.cookies.get(SESSION_COOKIE)
         )
-    except NotAuthenticated:
-        auth = None
+    except NotAuthenticated as exc:
+        await websocket.close(CLOSE_UNAUTHENTICATED, exc.message)  # bad credentials
+        return
     if auth is None:
-        await websocket.close(CLOSE_UNAUTHENTICATED, "sign in first")
+        # No credentials: a visitor, who may watch the public room of a space open to them.
+        await _visitor_socket(websocket, services, space_id)
         return
     if auth.csrf_token is not None and not _same_origin(websocket):
         await websocket.close(CLOSE_FORBIDDEN, "cross-origin socket")
@@ -124,25 +295,7 @@ async def room_socket(
             await websocket.close(CLOSE_FORBIDDEN, exc.message)
             return
         try:
-            sent_seq = await _resume_or_snapshot(websocket, services, space_id, user_id, last_seq)
-            sender = asyncio.create_task(_send_loop(websocket, services, client, sent_seq))
-            receiver = asyncio.create_task(
-                _receive_loop(websocket, services.settings.heartbeat_timeout_s)
-            )
-            done, pending = await asyncio.wait(
-                {sender, receiver}, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            for task in done:
-                failure = task.exception()
-                if failure is not None and not isinstance(
-                    failure, WebSocketDisconnect | RuntimeError
-                ):
-                    log.warning(
-                        "space(%s) socket of user %s failed: %r", space_id, user_id, failure
-                    )
+            await _serve(websocket, services, client, last_seq, None)
         finally:
             with contextlib.suppress(Exception):
                 await spaces.disconnect(services, space_id, user_id)

@@ -1,13 +1,17 @@
-"""The bus's channels: one per space (its room's events), one node-wide for lifecycle notices."""
+"""The bus's channels: one per space (its room's events), one node-wide for lifecycle notices,
+one for the public feed of spaces changing."""
 
 from __future__ import annotations
 
-from parley.domain.events import SpaceLive
+from parley.domain.events import SpaceChanged, SpaceLive
+from parley.domain.views import SpaceView
 
 _SPACE_PREFIX = "space."
 
 # Node-wide notices of spaces going live, for the media of every node (never for clients).
 LIFECYCLE_CHANNEL = "spaces"
+# Spaces created or changing state, for every page that lists them (public information).
+FEED_CHANNEL = "feed"
 
 
 def space_channel(space_id: int) -> str:
@@ -23,3 +27,7 @@ def space_of_channel(channel: str) -> int:
 
 def space_live_notice(space_id: int) -> tuple[str, str]:
     return LIFECYCLE_CHANNEL, SpaceLive(space_id=space_id).model_dump_json()
+
+
+def space_changed_notice(space: SpaceView) -> tuple[str, str]:
+    return FEED_CHANNEL, SpaceChanged(space=space).model_dump_json()

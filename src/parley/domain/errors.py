@@ -87,6 +87,21 @@ class Invalid(DomainError):
         self.detail = message
 
 
+class TooLarge(Invalid):
+    """What was sent is larger than the rule allows (413), named like any invalid field."""
+
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedType(Invalid):
+    """What was sent is of a type the endpoint does not take (415), naming the field (a header)
+    and the rule, unlike the bare `UnsupportedMediaType` of the WHIP/WHEP endpoints."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"

@@ -82,6 +82,14 @@ class Ping(Event):
     type: Literal["ping"] = "ping"
 
 
+class Hidden(Event):
+    """A numbered change that a visitor's socket does not show (a listener's request, invitation
+    or presence): only its seq, so the visitor's count of changes has no gap. Never published on
+    the bus: made per visitor socket from the change (domain/visitors.py)."""
+
+    type: Literal["hidden"] = "hidden"
+
+
 class SpaceLive(BaseModel):
     """A node-wide notice (bus channel `spaces`, never sent to clients): the space went live, so
     the node that claims it starts its media."""
@@ -108,8 +116,22 @@ ServerMessage = Annotated[
     | Presence
     | Reactions
     | Levels
-    | Ping,
+    | Ping
+    | Hidden,
     Field(discriminator="type"),
 ]
 SERVER_MESSAGE = TypeAdapter[ServerMessage](ServerMessage)
 SPACE_LIVE = TypeAdapter[SpaceLive](SpaceLive)
+
+
+class SpaceChanged(BaseModel):
+    """On the public feed (bus channel `feed`, the `/api/feed` socket): a space was created or
+    changed state (scheduled, live, ended, canceled) or its public details changed. Pages that
+    list spaces update from it instead of polling."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["space_changed"] = "space_changed"
+    space: SpaceView
+
+
+SPACE_CHANGED = TypeAdapter[SpaceChanged](SpaceChanged)

@@ -127,6 +127,8 @@ class Seat:
     muted: bool = True
     stage_request: StageRequest = StageRequest.NONE
     removed: bool = False
+    # Audio of this member reaches the server now (their publishing session delivers it).
+    mic_live: bool = False
 
     @property
     def on_stage(self) -> bool:
@@ -227,7 +229,20 @@ def move_down(actor: Seat, target: Seat) -> Seat:
 
 def set_own_mute(me: Seat, *, muted: bool) -> Seat:
     require(me.role, StageAction.MUTE_SELF if muted else StageAction.UNMUTE_SELF)
+    if not muted and not me.mic_live:
+        # Nobody is shown unmuted while none of their audio reaches the server.
+        raise InvalidState(
+            "your microphone is not connected: turn it on, then unmute", state="mic_off"
+        )
     return replace(me, muted=muted)
+
+
+def set_mic_live(me: Seat, *, live: bool) -> Seat:
+    """The server started or stopped receiving the member's audio. Losing it mutes them: the
+    room never shows someone unmuted whom nobody can hear."""
+    if live:
+        return replace(me, mic_live=True)
+    return replace(me, mic_live=False, muted=True)
 
 
 def mute_other(actor: Seat, target: Seat) -> Seat:

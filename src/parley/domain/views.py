@@ -20,6 +20,8 @@ class UserBrief(View):
     id: int
     handle: str
     display_name: str
+    # The profile picture (a 256 px square) at its current version; None: show initials.
+    avatar_url: str | None
 
 
 class Profile(UserBrief):
@@ -47,6 +49,9 @@ class SpaceView(View):
     stage_count: int
     # The host's choice: a replay of the recording may be offered.
     record: bool
+    # The host's choice: only people with an account may listen (else visitors may too, where
+    # the instance lets them).
+    accounts_required: bool
 
 
 class MemberView(View):
@@ -55,6 +60,8 @@ class MemberView(View):
     muted: bool
     stage_request: StageRequest
     connected: bool
+    # Their audio reaches the server now: unmuting needs it, losing it mutes.
+    mic_live: bool
 
 
 class PinView(View):
@@ -108,3 +115,23 @@ class ReplayView(View):
     published: bool
     markers: list[MarkerView]
     listener_counts: list[ListenerCountView]
+
+
+class PersonView(View):
+    """A person as search shows them."""
+
+    user: UserBrief
+    bio: str
+    follower_count: int
+    # The viewer follows them (false for visitors).
+    followed_by_me: bool
+
+
+class ReplaySummary(View):
+    """A published replay in a list (home, a profile): GET /api/spaces/{id}/replay plays it."""
+
+    space: SpaceView
+    duration_s: float
+    published_at: datetime
+    # When retention deletes it.
+    expires_at: datetime

@@ -36,6 +36,8 @@ CONNECT_TIMEOUT_S = 30.0
 LevelsHandler = Callable[[int, dict[int, float]], None]
 # Called on the API loop with the id of a session that ended (whoever ended it).
 ClosedHandler = Callable[[str], None]
+# Called on the API loop with the id of a publishing session whose first audio arrived.
+AudioHandler = Callable[[str], None]
 
 
 class MediaEngine:
@@ -44,10 +46,12 @@ class MediaEngine:
         settings: Settings,
         on_levels: LevelsHandler | None = None,
         on_session_closed: ClosedHandler | None = None,
+        on_audio_started: AudioHandler | None = None,
     ) -> None:
         self.settings = settings
         self.on_levels = on_levels
         self.on_session_closed = on_session_closed
+        self.on_audio_started = on_audio_started
         self.bridge = LoopBridge()
         self._spaces: dict[int, SpaceMedia] = {}
         self._ticking: list[SpaceMedia] = []
@@ -233,6 +237,9 @@ class MediaEngine:
         track = session.track
         if session.queue is not None:
             space.inputs = {**space.inputs, user_id: session.queue}
+            if self.on_audio_started is not None:
+                handler = self.on_audio_started
+                session.queue.on_first_audio = lambda: self.bridge.to_api(handler, session.id)
         if isinstance(track, MixMinusTrack):
             space.mix_minus_tracks = {**space.mix_minus_tracks, user_id: track}
             if seat_seq >= space.member_seq.get(user_id, 0):

@@ -121,8 +121,13 @@ class InputQueue:
         self._faded = 0
         self.underruns = 0
         self.dropped = 0
+        # Called once, from the receive path, when the member's first audio arrives.
+        self.on_first_audio: Callable[[], None] | None = None
 
     def push(self, samples: Samples) -> None:
+        if self.on_first_audio is not None:
+            heard, self.on_first_audio = self.on_first_audio, None
+            heard()
         if self._partial.size:
             samples = np.concatenate((self._partial, samples))
         whole = samples.size // FRAME_SAMPLES * FRAME_SAMPLES

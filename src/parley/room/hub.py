@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from parley.bus import Bus
 from parley.bus.channels import space_channel, space_of_channel
-from parley.domain.events import SERVER_MESSAGE, MemberRemoved
+from parley.domain.events import SERVER_MESSAGE, MemberRemoved, ServerMessage
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,11 @@ class Close:
 class Outgoing:
     seq: int | None
     text: str
+    # The message decoded (once per node); None for this node's own heartbeats.
+    event: ServerMessage | None = None
+    # Its text for visitors, by the stage they know, when that differs (reactions by listeners
+    # are left out): made once per node for all the visitors who know the same stage.
+    public_text: dict[frozenset[int], str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(eq=False)
@@ -36,7 +41,8 @@ class RoomClient:
     """One open socket: what it is owed, in order. Its sender task drains `queue`."""
 
     space_id: int
-    user_id: int
+    # None for a visitor (no account).
+    user_id: int | None
     queue: asyncio.Queue[Outgoing | Close] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_MAX)
     )
@@ -72,7 +78,7 @@ class RoomHub:
     def space_ids(self) -> list[int]:
         return list(self._clients)
 
-    async def register(self, space_id: int, user_id: int) -> RoomClient:
+    async def register(self, space_id: int, user_id: int | None) -> RoomClient:
         """Registers before the client's state is read, so nothing published after is missed."""
         client = RoomClient(space_id=space_id, user_id=user_id)
         async with self._lock:
@@ -103,7 +109,7 @@ class RoomHub:
             log.warning("space(%s) dropped a malformed bus message", space_id)
             return
         # Sent as published: one decode per node, no re-encoding per client.
-        item = Outgoing(seq=event.seq, text=message)
+        item = Outgoing(seq=event.seq, text=message, event=event)
         removed = event if isinstance(event, MemberRemoved) else None
         for client in tuple(clients):
             client.offer(item)

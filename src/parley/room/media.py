@@ -28,7 +28,6 @@ from pydantic import ValidationError
 
 from parley.actions import recordings, spaces, stage
 from parley.actions.base import Services, publish
-from parley.actions.stage import SelfVerb
 from parley.bus.channels import LIFECYCLE_CHANNEL, space_channel, space_of_channel
 from parley.domain.errors import DomainError
 from parley.domain.events import (
@@ -73,6 +72,7 @@ class MediaRuntime:
             self.settings,
             on_levels=self._publish_levels,
             on_session_closed=self._on_session_closed,
+            on_audio_started=self._on_audio_started,
         )
         # The spaces open here (being opened included), each with its HLS writer on the node that
         # claimed it, None elsewhere. Changed only under the space's lock.
@@ -84,6 +84,9 @@ class MediaRuntime:
         # Each open session counts as its member's presence (as a room socket does), from a task
         # of its own that connects, waits for this event (the session ended), then disconnects.
         self._session_ended: dict[str, asyncio.Event] = {}
+        # Publishing sessions whose first audio arrived (set by the engine, read by their task).
+        self._audio_started: dict[str, asyncio.Event] = {}
+        self._heard_sessions: set[str] = set()
         self._presence_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -153,9 +156,10 @@ class MediaRuntime:
         """Answers a WHIP (publish) or WHEP (listen) offer; returns the session id and answer.
 
         `check` enforces who may do this. It runs once this node hears the space's changes, so
-        a change committed meanwhile is never missed. `unmute` (a tool that only speaks WHIP)
-        unmutes the member as their own unmute would, and mutes them again when this session
-        ends; if it is refused, the session is closed and the refusal raised.
+        a change committed meanwhile is never missed. A publishing session's member counts as
+        heard (`mic_live`) from its first audio until it ends, which mutes them. `unmute` (a tool
+        that only speaks WHIP) unmutes the member when their audio arrives, as their own unmute
+        would; if that is refused, the session is closed.
         """
         if kind == "whep":
             self.engine.check_listener_capacity()  # before opening a space for nothing
@@ -167,13 +171,7 @@ class MediaRuntime:
             session_id, answer = await self.engine.open_session(
                 kind, space_id, user_id, offer_sdp, allowed=allowed, seat_seq=seat_seq
             )
-            if unmute:
-                try:
-                    await stage.act_on_self(self.services, space_id, user_id, SelfVerb.UNMUTE)
-                except BaseException:
-                    await self._close_quietly(session_id)
-                    raise
-            self._count_presence(session_id, space_id, user_id, unmuted=unmute)
+            self._count_presence(session_id, kind, space_id, user_id, unmute=unmute)
             return session_id, answer
         finally:
             self._offers_opening[space_id] -= 1
@@ -306,20 +304,21 @@ class MediaRuntime:
 
     # --- presence -----------------------------------------------------------------------------
     def _count_presence(
-        self, session_id: str, space_id: int, user_id: int, *, unmuted: bool
+        self, session_id: str, kind: SessionKind, space_id: int, user_id: int, *, unmute: bool
     ) -> None:
         """The session counts as its member's presence until it ends: a host who only publishes
         over WHIP (a broadcasting tool, no room socket) keeps their space from the grace period."""
         ended = self._session_ended[session_id] = asyncio.Event()
+        self._audio_started.setdefault(session_id, asyncio.Event())
         if self.engine.session(session_id) is None:
             ended.set()  # it ended before it could be counted
-        work = self._present_while_open(session_id, space_id, user_id, unmuted=unmuted)
+        work = self._present_while_open(session_id, kind, space_id, user_id, unmute=unmute)
         task = asyncio.ensure_future(work)
         self._presence_tasks.add(task)
         task.add_done_callback(self._presence_tasks.discard)
 
     async def _present_while_open(
-        self, session_id: str, space_id: int, user_id: int, *, unmuted: bool
+        self, session_id: str, kind: SessionKind, space_id: int, user_id: int, *, unmute: bool
     ) -> None:
         ended = self._session_ended[session_id]
         try:
@@ -328,32 +327,70 @@ class MediaRuntime:
         except DomainError as refused:
             # Removed (or the space gone) between the offer's check and now: no session either.
             log.warning("space(%s) session %s not counted: %s", space_id, session_id, refused)
-            del self._session_ended[session_id]
+            self._forget(session_id)
             await self._close_quietly(session_id)
             return
         except Exception:
             log.exception("space(%s) session %s not counted as present", space_id, session_id)
-            del self._session_ended[session_id]
+            self._forget(session_id)
             return
         try:
+            if kind == "whip":
+                await self._heard_while_open(session_id, space_id, user_id, unmute=unmute)
             await ended.wait()
         finally:
-            del self._session_ended[session_id]
-            if unmuted and not self._publishing(space_id, user_id):
-                # The tool is off the air: so is its member (a moderator's mute meanwhile holds).
+            self._forget(session_id)
+            if kind == "whip" and not self._heard_elsewhere(space_id, user_id):
+                # None of their audio reaches this node any more: shown so, and muted.
                 with contextlib.suppress(DomainError):
-                    await stage.act_on_self(self.services, space_id, user_id, SelfVerb.MUTE)
+                    await stage.set_mic_live(self.services, space_id, user_id, live=False)
             try:
                 await spaces.disconnect(self.services, space_id, user_id)
             except Exception:
                 log.exception("space(%s) user %s: presence not taken back", space_id, user_id)
 
-    def _publishing(self, space_id: int, user_id: int) -> bool:
-        """Whether another WHIP session of the member is still open on this node."""
+    async def _heard_while_open(
+        self, session_id: str, space_id: int, user_id: int, *, unmute: bool
+    ) -> None:
+        """Waits for the session's first audio (or its end); from then its member is heard."""
+        heard = self._audio_started[session_id]
+        ended = self._session_ended[session_id]
+        waits = {asyncio.ensure_future(heard.wait()), asyncio.ensure_future(ended.wait())}
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        if not heard.is_set() or ended.is_set():
+            return
+        self._heard_sessions.add(session_id)
+        try:
+            await stage.set_mic_live(self.services, space_id, user_id, live=True, unmute=unmute)
+        except DomainError as refused:
+            # Not allowed on air any more (moved down meanwhile): the tool is told by the close.
+            log.info("space(%s) session %s not put on air: %s", space_id, session_id, refused)
+            await self._close_quietly(session_id)
+
+    def _forget(self, session_id: str) -> None:
+        self._session_ended.pop(session_id, None)
+        self._audio_started.pop(session_id, None)
+        self._heard_sessions.discard(session_id)
+
+    def _heard_elsewhere(self, space_id: int, user_id: int) -> bool:
+        """Whether another publishing session of the member on this node delivers their audio."""
         return any(
-            s.kind == "whip" and s.space_id == space_id and s.user_id == user_id
+            s.kind == "whip"
+            and s.space_id == space_id
+            and s.user_id == user_id
+            and s.id in self._heard_sessions
             for s in self.engine.sessions()
         )
+
+    def _on_audio_started(self, session_id: str) -> None:
+        started = self._audio_started.get(session_id)
+        if started is not None:
+            started.set()
 
     def _on_session_closed(self, session_id: str) -> None:
         ended = self._session_ended.get(session_id)

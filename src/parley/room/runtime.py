@@ -14,6 +14,7 @@ from parley.bus.channels import space_channel
 from parley.domain.events import Ping, Presence, ReactionBy, Reactions
 from parley.domain.reactions import ReactionWindow, TokenBucket
 from parley.room.hub import RoomHub
+from parley.room.visitors import VisitorPresence
 from parley.store import repo
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class RoomRuntime:
         self.services = services
         self.settings = services.settings
         self.hub = RoomHub(services.bus)
+        self.visitors = VisitorPresence(services, self.presence_changed)
         self._windows: dict[int, ReactionWindow] = {}
         self._buckets: dict[tuple[int, int], TokenBucket] = {}
         self._presence_dirty: set[int] = set()
@@ -49,6 +51,8 @@ class RoomRuntime:
         s = self.settings
         self._tasks = [
             self._every(s.reaction_window_ms / 1000, self.flush_reactions, "reactions"),
+            self._every(s.presence_interval_s, self.visitors.flush, "visitors"),
+            self._every(s.visitor_lease_s / 3, self.visitors.renew, "visitor-lease"),
             self._every(s.presence_interval_s, self.flush_presence, "presence"),
             self._every(s.heartbeat_interval_s, self._heartbeat, "heartbeat"),
             self._every(s.grace_check_interval_s, self._end_abandoned, "host-grace"),

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -19,7 +20,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, validates
+
+from parley.domain import search
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -68,6 +71,26 @@ class User(Base):
     bio: Mapped[str] = mapped_column(String(160), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # The profile picture as the server re-encoded it (resized, no metadata); None: initials.
+    # Deferred: a user row is read on every request and in every list of people, the picture
+    # only by its own endpoint, which selects it by name (reading it by accident raises).
+    avatar: Mapped[bytes | None] = mapped_column(
+        LargeBinary, deferred=True, deferred_raiseload=True
+    )
+    # Bumped on every change of the picture: its URL carries it, so caches never serve an old one.
+    avatar_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Whether there is a picture, read with the row in place of the bytes. Not expired by a
+    # flush (a profile edit does not change it); the avatar action refreshes it. Unloaded on a
+    # user inserted in this session, who has none (store/views.py).
+    has_avatar: Mapped[bool] = column_property(avatar.is_not(None), expire_on_flush=False)
+    # The display name folded for search (domain/search.py), kept in step by `_fold_name`.
+    name_key: Mapped[str] = mapped_column(Text, default="")
+
+    @validates("display_name")
+    def _fold_name(self, _key: str, display_name: str) -> str:
+        # Every write of the name, whichever action makes it, refreshes its search key.
+        self.name_key = search.user_name_key(display_name)
+        return display_name
 
 
 class AuthSession(Base):
@@ -135,6 +158,17 @@ class Space(Base):
     host_absent_since: Mapped[datetime | None]
     # The host's choice: whether a replay of the recording may be offered.
     record: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The host's choice: only signed-in people may listen (else visitors may, if the instance lets).
+    accounts_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Title and topics folded for search (domain/search.py), kept in step by `_fold_for_search`.
+    search_key: Mapped[str] = mapped_column(Text, default="")
+
+    @validates("title", "topics")
+    def _fold_for_search(self, key: str, value: Any) -> Any:
+        title = value if key == "title" else self.title
+        topics = value if key == "topics" else self.topics
+        self.search_key = search.space_key(title or "", topics or [])
+        return value
 
 
 class SpaceMember(Base):
@@ -152,7 +186,24 @@ class SpaceMember(Base):
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Open WebSockets of this member, over all nodes: > 0 means present in the room.
     connections: Mapped[int] = mapped_column(Integer, default=0)
+    # Audio of this member reaches the server now (a connected WHIP session that has delivered
+    # a frame). Unmuting needs it, and losing it mutes: nobody looks unmuted while unheard.
+    mic_live: Mapped[bool] = mapped_column(Boolean, default=False)
     joined_at: Mapped[datetime]
+
+
+class SpaceVisitors(Base):
+    """How many visitors (people without an account) one node has in a space's room now: one row
+    per space and node, written at most once a second when the count changes and renewed as a
+    lease, so the visitors of a node that crashed drop out of the count once it runs out."""
+
+    __tablename__ = "space_visitors"
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    visitors: Mapped[int] = mapped_column(Integer)
+    renewed_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Pin(Base):

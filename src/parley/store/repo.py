@@ -5,18 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from parley.domain.accounts import HANDLE_RE
 from parley.domain.space import SpaceState
 from parley.domain.stage import ON_STAGE, Role, Seat, StageRequest
-from parley.store.models import Block, Follow, Pin, Space, SpaceEvent, SpaceMember, User
+from parley.store.models import (
+    Block,
+    Follow,
+    Pin,
+    Recording,
+    Space,
+    SpaceEvent,
+    SpaceMember,
+    SpaceVisitors,
+    User,
+)
 
 _ON_STAGE_VALUES = [role.value for role in ON_STAGE]
 
 
 async def user_by_handle(session: AsyncSession, handle: str) -> User | None:
+    # What cannot be a handle is nobody's, and never reaches the database (PostgreSQL refuses a
+    # NUL in text: a 500 on /api/users/%00 before).
+    if not HANDLE_RE.match(handle):
+        return None
     return (
         await session.execute(select(User).where(User.handle_key == handle.lower()))
     ).scalar_one_or_none()
@@ -84,6 +99,7 @@ def seat_of(row: SpaceMember) -> Seat:
         muted=row.muted,
         stage_request=StageRequest(row.stage_request),
         removed=row.removed,
+        mic_live=row.mic_live,
     )
 
 
@@ -92,6 +108,7 @@ def apply_seat(row: SpaceMember, seat: Seat) -> None:
     row.muted = seat.muted
     row.stage_request = seat.stage_request.value
     row.removed = seat.removed
+    row.mic_live = seat.mic_live
 
 
 async def stage_count(session: AsyncSession, space_id: int) -> int:
@@ -129,14 +146,8 @@ def _present_listener() -> list[ColumnElement[bool]]:
 
 
 async def listener_count(session: AsyncSession, space_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(SpaceMember)
-            .where(SpaceMember.space_id == space_id, *_present_listener())
-        )
-        or 0
-    )
+    """Listeners present now: members listening, and visitors (people without an account)."""
+    return (await listener_counts(session, [space_id])).get(space_id, 0)
 
 
 async def listener_counts(session: AsyncSession, space_ids: Sequence[int]) -> dict[int, int]:
@@ -147,7 +158,63 @@ async def listener_counts(session: AsyncSession, space_ids: Sequence[int]) -> di
         .where(SpaceMember.space_id.in_(space_ids), *_present_listener())
         .group_by(SpaceMember.space_id)
     )
-    return {space_id: int(count) for space_id, count in rows.all()}
+    counts = {space_id: int(count) for space_id, count in rows.all()}
+    for space_id, visitors in (await visitor_counts(session, space_ids)).items():
+        counts[space_id] = counts.get(space_id, 0) + visitors
+    return counts
+
+
+async def visitor_counts(
+    session: AsyncSession, space_ids: Sequence[int], *, except_node: str | None = None
+) -> dict[int, int]:
+    """Visitors in each space's room, as the nodes last counted them (all but `except_node`)."""
+    query = (
+        select(SpaceVisitors.space_id, func.sum(SpaceVisitors.visitors))
+        .where(SpaceVisitors.space_id.in_(space_ids))
+        .group_by(SpaceVisitors.space_id)
+    )
+    if except_node is not None:
+        query = query.where(SpaceVisitors.node != except_node)
+    rows = await session.execute(query)
+    return {space_id: int(count or 0) for space_id, count in rows.all()}
+
+
+async def set_visitors(
+    session: AsyncSession, space_id: int, node: str, visitors: int, now: datetime
+) -> None:
+    """The node's count of visitors in the space (a count of 0 removes its row)."""
+    row = await session.get(SpaceVisitors, (space_id, node))
+    if visitors <= 0:
+        if row is not None:
+            await session.delete(row)
+        return
+    if row is None:
+        session.add(SpaceVisitors(space_id=space_id, node=node, visitors=visitors, renewed_at=now))
+    else:
+        row.visitors = visitors
+        row.renewed_at = now
+
+
+async def renew_visitors(session: AsyncSession, node: str, now: datetime) -> None:
+    await session.execute(
+        update(SpaceVisitors).where(SpaceVisitors.node == node).values(renewed_at=now)
+    )
+
+
+async def drop_visitors(
+    session: AsyncSession, *, node: str | None = None, renewed_before: datetime | None = None
+) -> list[int]:
+    """Removes the counts of one node, or those whose lease ran out; the spaces they were in."""
+    where: list[ColumnElement[bool]] = []
+    if node is not None:
+        where.append(SpaceVisitors.node == node)
+    if renewed_before is not None:
+        where.append(SpaceVisitors.renewed_at < renewed_before)
+    rows = await session.execute(select(SpaceVisitors.space_id).where(*where).with_for_update())
+    space_ids = sorted({space_id for (space_id,) in rows.all()})
+    if space_ids:
+        await session.execute(delete(SpaceVisitors).where(*where))
+    return space_ids
 
 
 async def stage_counts(session: AsyncSession, space_ids: Sequence[int]) -> dict[int, int]:
@@ -197,6 +264,13 @@ async def present_listeners(
         .limit(limit)
     )
     return list(rows.scalars()), total
+
+
+async def replay_published(session: AsyncSession, space_id: int) -> bool:
+    published = await session.scalar(
+        select(Recording.replay_published_at).where(Recording.space_id == space_id)
+    )
+    return published is not None
 
 
 async def pins(session: AsyncSession, space_id: int) -> list[Pin]:

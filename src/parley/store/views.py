@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.domain import avatars
 from parley.domain.pins import PinKind
 from parley.domain.space import SpaceState, SpeakerPolicy
 from parley.domain.stage import Role, StageRequest
@@ -14,8 +16,21 @@ from parley.store import repo
 from parley.store.models import Pin, Space, SpaceMember, User
 
 
+def _avatar_url(user: User) -> str | None:
+    # `has_avatar` is read with the row; a user inserted in this session has not loaded it (and
+    # has no picture yet): reading it from the object would try the database again.
+    if not inspect(user).dict.get("has_avatar", False):
+        return None
+    return avatars.avatar_url(user.handle, user.avatar_version)
+
+
 def user_brief(user: User) -> UserBrief:
-    return UserBrief(id=user.id, handle=user.handle, display_name=user.display_name)
+    return UserBrief(
+        id=user.id,
+        handle=user.handle,
+        display_name=user.display_name,
+        avatar_url=_avatar_url(user),
+    )
 
 
 async def profile(session: AsyncSession, user: User, viewer_id: int | None) -> Profile:
@@ -24,6 +39,7 @@ async def profile(session: AsyncSession, user: User, viewer_id: int | None) -> P
         id=user.id,
         handle=user.handle,
         display_name=user.display_name,
+        avatar_url=_avatar_url(user),
         bio=user.bio,
         follower_count=await repo.follower_count(session, user.id),
         following_count=await repo.following_count(session, user.id),
@@ -49,6 +65,7 @@ def _space_view(space: Space, host: User, listener_count: int, stage_count: int)
         listener_count=listener_count,
         stage_count=stage_count,
         record=space.record,
+        accounts_required=space.accounts_required,
     )
 
 
@@ -74,6 +91,7 @@ def member_view_of(row: SpaceMember, user: User) -> MemberView:
         muted=row.muted,
         stage_request=StageRequest(row.stage_request),
         connected=row.connections > 0,
+        mic_live=row.mic_live,
     )
 
 

@@ -29,17 +29,17 @@ export function AudioControls({ audio, compact = false }: { audio: RoomAudio; co
 export function PlaybackControl({ audio }: { audio: RoomAudio }) {
   const { preferred, fallback, kind } = audio.state;
   let hint = '';
-  if (kind === 'whip') hint = 'On stage you hear the room with low latency.';
-  else if (fallback === 'capacity') hint = 'Low latency is full right now, so the room plays a few seconds behind.';
-  else if (preferred === 'hls') hint = 'Standard plays a few seconds behind.';
+  if (kind === 'whip') hint = 'On stage you always hear the room instantly.';
+  else if (fallback === 'capacity') hint = 'Instant listening is full right now, so the room plays a few seconds behind.';
+  else if (preferred === 'hls') hint = 'Data saver plays a few seconds behind and uses less data.';
   return (
     <div class="playback-mode">
-      <label for="playback-mode">Playback mode</label>
+      <label for="playback-mode">Playback</label>
       <select id="playback-mode" data-testid="playback-mode" value={preferred}
         aria-describedby={hint ? 'playback-hint' : undefined}
         onChange={(e) => audio.setPreferred(e.currentTarget.value as PlaybackMode)}>
-        <option value="webrtc">Low latency</option>
-        <option value="hls">Standard (HLS)</option>
+        <option value="webrtc">Live (instant)</option>
+        <option value="hls">Live (data saver)</option>
       </select>
       {hint && <span id="playback-hint" class="hint">{hint}</span>}
     </div>

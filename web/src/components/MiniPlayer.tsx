@@ -1,4 +1,3 @@
-import { errorMessage, post } from '../api';
 import { useApp } from '../context';
 import { leaveActiveRoom, useActiveRoom } from '../live';
 import type { Route } from '../router';
@@ -20,11 +19,9 @@ export function MiniPlayer({ route }: { route: Route }) {
 
   const toggleMute = async () => {
     showError(null);
-    try {
-      await post(`/api/spaces/${room.spaceId}/me/${me.muted ? 'unmute' : 'mute'}`);
-    } catch (err) {
-      showError(errorMessage(err));
-    }
+    // Unmuting turns the microphone on first when it is off (one gesture).
+    const problem = me.muted ? await room.unmute() : await room.mute();
+    if (problem) showError(problem);
   };
   const leave = () => {
     leaveActiveRoom();

@@ -54,6 +54,8 @@ function PinForm({ spaceId }: { spaceId: number }) {
 
 export function Pins({ spaceId, pins, canPin, live }: { spaceId: number; pins: Pin[]; canPin: boolean; live: boolean }) {
   const { showError, announce } = useApp();
+  // The form stays folded until asked for: the room is for the stage, not a form.
+  const [formOpen, setFormOpen] = useState(false);
   if (!pins.length && !canPin) return null;
 
   const unpin = async (pin: Pin) => {
@@ -69,7 +71,7 @@ export function Pins({ spaceId, pins, canPin, live }: { spaceId: number; pins: P
   return (
     <section aria-labelledby="pins-title" class="panel" data-testid="pins">
       <h2 id="pins-title">Pinned</h2>
-      {pins.length === 0 && <p class="hint">Nothing pinned yet.</p>}
+      {pins.length === 0 && <p class="hint">Nothing pinned yet. Pin a post or a link for everyone to see.</p>}
       {pins.length > 0 && (
         <ul class="pins">
           {pins.map((pin) => (
@@ -90,7 +92,15 @@ export function Pins({ spaceId, pins, canPin, live }: { spaceId: number; pins: P
         </ul>
       )}
       {canPin && live && (pins.length < MAX_PINS
-        ? <PinForm spaceId={spaceId} />
+        ? (
+          <>
+            <button type="button" class="secondary small" aria-expanded={formOpen} aria-controls="pin-form"
+              onClick={() => setFormOpen(!formOpen)}>
+              {formOpen ? 'Close pin form' : 'Pin a post or link'}
+            </button>
+            <div id="pin-form" hidden={!formOpen}>{formOpen && <PinForm spaceId={spaceId} />}</div>
+          </>
+        )
         : <p class="hint">{MAX_PINS} items are pinned, the most a space can hold. Unpin one to pin another.</p>)}
     </section>
   );

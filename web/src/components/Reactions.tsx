@@ -53,12 +53,45 @@ interface Floating { id: number; emoji: string; left: number; delay: number }
 const LIFETIME_MS = 2600;
 const MAX_PER_WINDOW = 20;
 
-/** The layer of floating emoji; feed it every `reactions` message through `push`. */
+/** How long a reaction stays on its sender's avatar (as on Spaces). */
+const ON_AVATAR_MS = 2500;
+
+/**
+ * The layer of floating emoji and each sender's latest emoji on their avatar; feed it every
+ * `reactions` message through `push`.
+ */
 export function useReactionLayer() {
   const [items, setItems] = useState<Floating[]>([]);
+  const [byUser, setByUser] = useState<ReadonlyMap<number, string>>(new Map());
   const nextId = useRef(1);
+  const avatarTimers = useRef(new Map<number, number>());
+  useEffect(() => () => {
+    for (const timer of avatarTimers.current.values()) window.clearTimeout(timer);
+  }, []);
+
+  const showOnAvatars = (event: ReactionsEvent) => {
+    if (event.by.length === 0) return;
+    setByUser((current) => {
+      const next = new Map(current);
+      for (const { user_id: userId, emoji } of event.by) next.set(userId, emoji);
+      return next;
+    });
+    for (const { user_id: userId } of event.by) {
+      window.clearTimeout(avatarTimers.current.get(userId));
+      avatarTimers.current.set(userId, window.setTimeout(() => {
+        avatarTimers.current.delete(userId);
+        setByUser((current) => {
+          if (!current.has(userId)) return current;
+          const next = new Map(current);
+          next.delete(userId);
+          return next;
+        });
+      }, ON_AVATAR_MS));
+    }
+  };
 
   const push = (event: ReactionsEvent) => {
+    showOnAvatars(event);
     let emojis = event.by.map((b) => b.emoji);
     if (emojis.length === 0) {
       for (const [emoji, n] of Object.entries(event.counts)) {
@@ -87,5 +120,5 @@ export function useReactionLayer() {
       ))}
     </div>
   );
-  return { push, layer };
+  return { push, layer, byUser };
 }

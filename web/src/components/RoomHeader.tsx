@@ -1,8 +1,8 @@
 import type { RoomAudio } from '../audio';
 import { formatWhen } from '../format';
 import type { Space } from '../types';
-import { AudioControls, PlaybackControl } from './Audio';
-import { ShareButton } from './Share';
+import { AudioControls } from './Audio';
+import { ConfirmButton } from './ConfirmButton';
 
 export type RemovedReason = 'removed' | 'blocked';
 
@@ -41,32 +41,36 @@ function StateBanner({ space, removedReason, reconnecting }: StateBannerProps) {
   );
 }
 
-/** The top of a space's page: title, state, audio while live, host, topics and sharing. */
-export function RoomHeader({ spaceId, space, removedReason, reconnecting, liveAudio }: StateBannerProps & {
+/** The top of a space's page: title, state, audio while live, host and topics; End for the host. */
+export function RoomHeader({ space, removedReason, reconnecting, liveAudio, onEnd }: StateBannerProps & {
   spaceId: number;
   /** The room's audio while this page is live in it; null otherwise. */
   liveAudio: RoomAudio | null;
+  /** Set for the host of a live space: ending it for everyone, after a confirmation. */
+  onEnd?: () => void;
 }) {
   return (
     <header class="room-head">
       <h1 id="room-title">{space.title}</h1>
-      <StateBanner space={space} removedReason={removedReason} reconnecting={reconnecting} />
-      {liveAudio && (
-        <div class="audio-row">
-          <AudioControls audio={liveAudio} />
-          <PlaybackControl audio={liveAudio} />
-        </div>
-      )}
-      <p class="meta">
-        Hosted by <a href={`/u/${space.host.handle}`}>{space.host.display_name}</a>
-        <span class="handle"> @{space.host.handle}</span>
-      </p>
+      <div class="room-meta-row">
+        <StateBanner space={space} removedReason={removedReason} reconnecting={reconnecting} />
+        <p class="meta">
+          Hosted by <a href={`/u/${space.host.handle}`}>{space.host.display_name}</a>
+          <span class="handle"> @{space.host.handle}</span>
+        </p>
+        {onEnd && (
+          <div class="room-end">
+            <ConfirmButton label="End space" question="End this space for everyone?"
+              confirmLabel="Yes, end space" keepLabel="Keep it going" onConfirm={onEnd} tone="danger small" />
+          </div>
+        )}
+      </div>
       {space.topics.length > 0 && (
         <ul class="topics" aria-label="Topics">
           {space.topics.map((t) => <li key={t} class="topic">{t}</li>)}
         </ul>
       )}
-      <ShareButton spaceId={spaceId} />
+      {liveAudio && <AudioControls audio={liveAudio} />}
     </header>
   );
 }

@@ -1,4 +1,5 @@
 
+import { Avatar } from '../components/Avatar';
 import { CopyLinkButton } from '../components/Share';
 import { useApp } from '../context';
 import { formatClock, formatSpoken, formatWhen } from '../format';
@@ -48,6 +49,7 @@ export function ClipPage({ clipId }: { clipId: string }) {
         <h1 id="clip-title">{clip.space_title}</h1>
         <p class="meta" data-testid="clip-meta">
           {formatSpoken(clip.duration_s)} from {formatClock(clip.start_s)}, clipped by{' '}
+          <Avatar user={clip.created_by} size="sm" />
           <a href={`/u/${clip.created_by.handle}`}>{clip.created_by.display_name}</a>
           <span class="handle"> @{clip.created_by.handle}</span> · {formatWhen(clip.created_at)}
         </p>

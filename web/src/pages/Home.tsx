@@ -1,40 +1,33 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, errorMessage } from '../api';
+import { ReplayCard, SpaceCard } from '../components/SpaceCard';
 import { useApp } from '../context';
-import { formatWhen, plural } from '../format';
+import { useSpaceFeed } from '../feed';
 import { usePageTitle } from '../hooks';
-import type { Space } from '../types';
+import { usePagedList } from '../paging';
+import type { Paged, ReplaySummary, Space } from '../types';
 import { SignInPrompt } from './NotFound';
 
-const REFRESH_MS = 30_000;
-
-function SpaceCard({ space }: { space: Space }) {
-  return (
-    <li class="card space-card" data-testid="space-card">
-      <h3><a href={`/s/${space.id}`}>{space.title}</a></h3>
-      <p class="meta">
-        Hosted by {space.host.display_name} <span class="handle">@{space.host.handle}</span>
-      </p>
-      {space.topics.length > 0 && (
-        <ul class="topics" aria-label="Topics">
-          {space.topics.map((t) => <li key={t} class="topic">{t}</li>)}
-        </ul>
-      )}
-      <p class="meta">
-        {space.state === 'live'
-          ? <><span class="badge live">Live</span> {plural(space.listener_count, 'listener', 'listeners')}, {plural(space.stage_count, 'on stage', 'on stage')}</>
-          : <>Starts {formatWhen(space.scheduled_for)}</>}
-      </p>
-    </li>
-  );
-}
+const FEED_RELOAD_MS = 250;
+const REPLAYS_PAGE = 12;
 
 function SpaceList({ state, title, empty }: { state: 'live' | 'scheduled'; title: string; empty: string }) {
+  const { user } = useApp();
   const [spaces, setSpaces] = useState<Space[] | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  // Spaces start, end and get scheduled while the page is open: the public feed says so as it
+  // happens (docs/websocket.md), and the list reloads.
+  const listed = useRef<Space[] | null>(null);
+  listed.current = spaces;
+  useSpaceFeed((changed) => {
+    const concerned = changed.state === state || (listed.current ?? []).some((s) => s.id === changed.id);
+    if (concerned) setVersion((v) => v + 1);
+  }, () => setVersion((v) => v + 1));
   useEffect(() => {
     let active = true;
-    const load = () =>
+    // A burst of changes (several spaces ending at once) makes one reload.
+    const timer = window.setTimeout(() => {
       get<{ spaces: Space[] }>(`/api/spaces?state=${state}`)
         .then((body) => {
           if (!active) return;
@@ -42,14 +35,12 @@ function SpaceList({ state, title, empty }: { state: 'live' | 'scheduled'; title
           setFailed(null);
         })
         .catch((err: unknown) => active && setFailed(errorMessage(err)));
-    void load();
-    // Spaces start and end while the page is open; a quiet refresh keeps the lists current.
-    const timer = window.setInterval(() => void load(), REFRESH_MS);
+    }, version === 0 ? 0 : FEED_RELOAD_MS);
     return () => {
       active = false;
-      window.clearInterval(timer);
+      window.clearTimeout(timer);
     };
-  }, [state]);
+  }, [state, user, version]);
   const id = `list-${state}`;
   return (
     <section aria-labelledby={id} class="space-list">
@@ -66,6 +57,38 @@ function SpaceList({ state, title, empty }: { state: 'live' | 'scheduled'; title
   );
 }
 
+/** Published replays still kept, the latest first, a page at a time. */
+function ReplayList() {
+  const { user } = useApp();
+  const [list, { more, retry }] = usePagedList<ReplaySummary, Paged & { replays: ReplaySummary[] }>(
+    '/api/replays', (body) => body.replays, user, REPLAYS_PAGE);
+  return (
+    <section aria-labelledby="list-replays" class="space-list">
+      <h2 id="list-replays">Replays</h2>
+      {!list.loaded && <p class="loading">Loading…</p>}
+      {list.loaded && list.error === null && list.items.length === 0 && (
+        <p class="meta">No replays yet. When a host publishes one, it shows here.</p>
+      )}
+      {list.items.length > 0 && (
+        <ul class="cards" data-testid="replays">
+          {list.items.map((r) => <ReplayCard key={r.space.id} replay={r} />)}
+        </ul>
+      )}
+      {list.error !== null && (
+        <p class="field-error">
+          {errorMessage(list.error)}{' '}
+          <button type="button" class="secondary small" onClick={list.items.length ? more : retry}>Try again</button>
+        </p>
+      )}
+      {list.error === null && list.next !== null && (
+        <button type="button" class="secondary more" disabled={list.loading} onClick={more}>
+          {list.loading ? 'Loading…' : 'Show more replays'}
+        </button>
+      )}
+    </section>
+  );
+}
+
 export function HomePage() {
   const { user } = useApp();
   usePageTitle('Home');
@@ -75,17 +98,15 @@ export function HomePage() {
         <h1>Spaces</h1>
         {user && <a class="button" href="/new">Start a space</a>}
       </div>
-      {user ? (
-        <>
-          <SpaceList state="live" title="Live now" empty="Nobody is live right now." />
-          <SpaceList state="scheduled" title="Upcoming" empty="No spaces are scheduled." />
-        </>
-      ) : (
+      {!user && (
         <>
           <p>Parley hosts live audio conversations. Listen in, raise your hand, and talk.</p>
-          <SignInPrompt what="to see live and upcoming spaces" />
+          <SignInPrompt what="to start a space, follow people and take the stage" />
         </>
       )}
+      <SpaceList state="live" title="Live now" empty="Nobody is live right now." />
+      <SpaceList state="scheduled" title="Upcoming" empty="No spaces are scheduled." />
+      <ReplayList />
     </div>
   );
 }

@@ -1,12 +1,83 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, get, errorMessage } from '../api';
 import { Avatar } from '../components/Avatar';
+import { EditPicture } from '../components/EditPicture';
 import { Field } from '../components/Field';
 import { useApp } from '../context';
+import { useSpaceFeed } from '../feed';
 import { focusFirstInvalid, splitErrors, type FieldErrors } from '../forms';
-import { usePageTitle } from '../hooks';
-import type { Profile } from '../types';
+import { useLoaded, usePageTitle } from '../hooks';
+import { usePagedList } from '../paging';
+import { ReplayCard, SpaceCard } from '../components/SpaceCard';
+import type { HostedSpaces, Paged, Profile, ReplaySummary } from '../types';
 import { SignInPrompt } from './NotFound';
+
+const REPLAYS_PAGE = 10;
+
+/** The person's spaces: live now, upcoming, and replays (paged). */
+function ProfileSpaces({ profile }: { profile: Profile }) {
+  const { user } = useApp();
+  const handle = encodeURIComponent(profile.handle);
+  // Reloaded when following or blocking changes what the viewer may see.
+  const who = `${user?.id ?? 'visitor'}:${profile.blocked_by_me}`;
+  const [hosted, retryHosted] = useLoaded<HostedSpaces>(`/api/users/${handle}/spaces`, who);
+  // Their spaces going live, ending or being scheduled show as it happens (the public feed).
+  useSpaceFeed((changed) => {
+    if (changed.host.id === profile.id) retryHosted();
+  }, retryHosted);
+  const [replays, { more, retry }] = usePagedList<ReplaySummary, Paged & { replays: ReplaySummary[] }>(
+    `/api/replays?host=${handle}`, (body) => body.replays, who, REPLAYS_PAGE);
+  if (profile.blocked_by_me) {
+    return <p class="meta">You blocked @{profile.handle}: their spaces are hidden from you.</p>;
+  }
+  const section = (id: string, title: string, spaces: HostedSpaces['live'] | null, empty: string) => (
+    <section aria-labelledby={id} class="space-list">
+      <h2 id={id}>{title}</h2>
+      {hosted.kind === 'loading' && <p class="loading">Loading…</p>}
+      {hosted.kind === 'error' && (
+        <p class="field-error">
+          {hosted.message} <button type="button" class="secondary small" onClick={retryHosted}>Try again</button>
+        </p>
+      )}
+      {spaces && spaces.length === 0 && <p class="meta">{empty}</p>}
+      {spaces && spaces.length > 0 && (
+        <ul class="cards" data-testid={id}>
+          {spaces.map((s) => <SpaceCard key={s.id} space={s} />)}
+        </ul>
+      )}
+    </section>
+  );
+  const ready = hosted.kind === 'ready' ? hosted.value : null;
+  return (
+    <>
+      {section('profile-live', 'Live now', ready?.live ?? null, `@${profile.handle} is not live now.`)}
+      {section('profile-upcoming', 'Upcoming', ready?.upcoming ?? null, 'No spaces scheduled.')}
+      <section aria-labelledby="profile-replays" class="space-list">
+        <h2 id="profile-replays">Replays</h2>
+        {!replays.loaded && <p class="loading">Loading…</p>}
+        {replays.loaded && replays.error === null && replays.items.length === 0 && (
+          <p class="meta">No published replays.</p>
+        )}
+        {replays.items.length > 0 && (
+          <ul class="cards" data-testid="profile-replays">
+            {replays.items.map((r) => <ReplayCard key={r.space.id} replay={r} />)}
+          </ul>
+        )}
+        {replays.error !== null && (
+          <p class="field-error">
+            {errorMessage(replays.error)}{' '}
+            <button type="button" class="secondary small" onClick={replays.items.length ? more : retry}>Try again</button>
+          </p>
+        )}
+        {replays.error === null && replays.next !== null && (
+          <button type="button" class="secondary more" disabled={replays.loading} onClick={more}>
+            {replays.loading ? 'Loading…' : 'Show more replays'}
+          </button>
+        )}
+      </section>
+    </>
+  );
+}
 
 function EditProfile({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile) => void }) {
   const { showError, announce } = useApp();
@@ -75,18 +146,11 @@ export function ProfilePage({ handle }: { handle: string }) {
     }
   }, [handle, showError]);
 
+  // Profiles are public: visitors see them too (without follow and block).
   useEffect(() => {
-    if (user) void load();
+    void load();
   }, [user, load]);
 
-  if (!user) {
-    return (
-      <section aria-labelledby="profile-title">
-        <h1 id="profile-title">@{handle}</h1>
-        <SignInPrompt what="to see profiles" />
-      </section>
-    );
-  }
   if (missing) {
     return (
       <section aria-labelledby="profile-title">
@@ -121,11 +185,21 @@ export function ProfilePage({ handle }: { handle: string }) {
         </div>
       </section>
       {profile.bio && <p class="bio">{profile.bio}</p>}
-      <dl class="counts">
-        <div><dt>Followers</dt><dd data-testid="follower-count">{profile.follower_count}</dd></div>
-        <div><dt>Following</dt><dd data-testid="following-count">{profile.following_count}</dd></div>
-      </dl>
-      {!profile.is_me && (
+      <ul class="counts" aria-label="Follows">
+        <li>
+          <a href={`/u/${profile.handle}/followers`}>
+            <strong data-testid="follower-count">{profile.follower_count}</strong>{' '}
+            {profile.follower_count === 1 ? 'follower' : 'followers'}
+          </a>
+        </li>
+        <li>
+          <a href={`/u/${profile.handle}/following`}>
+            <strong data-testid="following-count">{profile.following_count}</strong> following
+          </a>
+        </li>
+      </ul>
+      {!user && <SignInPrompt what={`to follow @${profile.handle}`} />}
+      {user && !profile.is_me && (
         <div class="actions">
           {!profile.blocked_by_me && (
             <button type="button" disabled={busy} class={profile.followed_by_me ? 'secondary' : ''}
@@ -140,6 +214,10 @@ export function ProfilePage({ handle }: { handle: string }) {
             {profile.blocked_by_me ? 'Unblock' : 'Block'}
           </button>
         </div>
+      )}
+      <ProfileSpaces profile={profile} />
+      {profile.is_me && (
+        <EditPicture profile={profile} onSaved={(p) => { setProfile(p); setUser(p); }} />
       )}
       {profile.is_me && (
         <EditProfile profile={profile} onSaved={(p) => { setProfile(p); setUser(p); }} />

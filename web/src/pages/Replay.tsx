@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../api';
 import type { AudioStatus } from '../audioRules';
+import { Avatar } from '../components/Avatar';
 import { ClipMaker } from '../components/Clips';
 import { ListenerChart } from '../components/ListenerChart';
 import { useApp } from '../context';
@@ -141,7 +142,8 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
         <p class="eyebrow">Replay</p>
         <h1 id="replay-title">{space.title}</h1>
         <p class="meta">
-          Hosted by <a href={`/u/${space.host.handle}`}>{space.host.display_name}</a>
+          Hosted by <Avatar user={space.host} size="sm" />
+          <a href={`/u/${space.host.handle}`}>{space.host.display_name}</a>
           <span class="handle"> @{space.host.handle}</span>
           {space.started_at && <> · {formatWhen(space.started_at)}</>}
           {' '}· {formatSpoken(r.duration_s)}

@@ -1,19 +1,29 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, post, errorMessage } from '../api';
+import { PlaybackControl } from '../components/Audio';
+import { Audience } from '../components/Audience';
 import { ClipMaker } from '../components/Clips';
-import { HostTools, ScheduledPanel } from '../components/HostTools';
-import { ListenersPanel } from '../components/Listeners';
+import { Dock, DockButton } from '../components/Dock';
+import { ScheduledPanel } from '../components/HostTools';
+import { PersonSheet } from '../components/PersonSheet';
 import { Pins } from '../components/Pins';
 import { ReactionBar, useReactionLayer } from '../components/Reactions';
+import { RequestsSheet } from '../components/Requests';
 import { RoomHeader, type RemovedReason } from '../components/RoomHeader';
+import { CopyLinkButton } from '../components/Share';
+import { Sheet } from '../components/Sheet';
 import { RemovedNotice, SpaceOver } from '../components/SpaceOver';
-import { MyControls, Requests, StagePanel } from '../components/Stage';
+import { StageGrid } from '../components/Stage';
+import { micProblem } from '../audioRules';
 import { useApp } from '../context';
+import { plural } from '../format';
+import { useSpaceFeed } from '../feed';
 import { usePageTitle } from '../hooks';
-import { openRoom, useLiveRoom, type LiveDelegate, type LiveRoom } from '../live';
-import { pendingInvitations, pendingRequests, stageMembers } from '../room';
+import { leaveActiveRoom, openRoom, useLiveRoom, type LiveDelegate, type LiveRoom } from '../live';
+import { nameOf, pendingInvitations, pendingRequests, stageMembers } from '../room';
+import { navigate } from '../router';
 import type { SocketStatus } from '../roomSocket';
-import { isModerator, type Member, type Space } from '../types';
+import { isModerator, onStage, type Member, type Space, type SpacePage } from '../types';
 import { SignInPrompt } from './NotFound';
 
 type Phase =
@@ -27,12 +37,19 @@ type Phase =
   | { kind: 'over' }
   | { kind: 'removed'; reason: RemovedReason };
 
-const SCHEDULED_POLL_MS = 15_000;
+const TOAST_MS = 8000;
+const NO_REACTIONS: ReadonlyMap<number, string> = new Map();
+
+/** The sheet open over the room: someone's card, the requests, or more actions. */
+type Sheet = { kind: 'person'; member: Member } | { kind: 'requests' } | { kind: 'more' };
 
 export function RoomPage({ spaceId }: { spaceId: number }) {
   const { user, showError, announce } = useApp();
   const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
   const [space, setSpace] = useState<Space | null>(null);
+  const [page, setPage] = useState<SpacePage | null>(null);
+  const userRef = useRef(user);
+  userRef.current = user;
   const [link, setLink] = useState<LiveRoom | null>(null);
   useLiveRoom(link);
   const linkRef = useRef<LiveRoom | null>(null);
@@ -40,7 +57,13 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   const socketStatus: SocketStatus | null = link?.running ? link.socketStatus : null;
   const articleRef = useRef<HTMLElement>(null);
   const focusSection = useRef<string | null>(null);
-  const { push: pushReactions, layer: reactionLayer } = useReactionLayer();
+  const { push: pushReactions, layer: reactionLayer, byUser: avatarReactions } = useReactionLayer();
+  const [sheet, setSheet] = useState<Sheet | null>(null);
+  const [trayOpen, setTrayOpen] = useState(false);
+  const [micBusy, setMicBusy] = useState(false);
+  const [micMessage, setMicMessage] = useState<string | null>(null);
+  const [toast, setToast] = useState<{ id: number; text: string; review: boolean } | null>(null);
+  const seenRequests = useRef<Set<number> | null>(null);
   const pushReactionsRef = useRef(pushReactions);
   pushReactionsRef.current = pushReactions;
   const announceRef = useRef(announce);
@@ -95,8 +118,8 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
 
   // What the room connection tells this page (kept current through refs, set once).
   const delegateRef = useRef<LiveDelegate | null>(null);
-  const handlers = useRef({ toOver, toRemoved, phaseForError, stopSocket });
-  handlers.current = { toOver, toRemoved, phaseForError, stopSocket };
+  const handlers = useRef({ toOver, toRemoved, phaseForError, stopSocket, reload: async () => undefined as void });
+  handlers.current = { toOver, toRemoved, phaseForError, stopSocket, reload: handlers.current.reload };
   if (!delegateRef.current) {
     delegateRef.current = {
       onReactions: (event) => pushReactionsRef.current(event),
@@ -106,14 +129,15 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
         else if (end.kind === 'removed') handlers.current.toRemoved(end.reason);
         else if (end.code === 4403) handlers.current.toRemoved('removed');
         else if (end.code === 4404) setPhase({ kind: 'missing' });
+        else if (end.code === 4410) void handlers.current.reload(); // a visitor's space ended
         else setPhase({ kind: 'signin' });
       },
       joinFailed: (err) => handlers.current.phaseForError(err),
     };
   }
 
-  const joinAndConnect = useCallback(async () => {
-    const { room: next, fresh } = openRoom(spaceId);
+  const joinAndConnect = useCallback(async (visitor: boolean) => {
+    const { room: next, fresh } = openRoom(spaceId, visitor);
     linkRef.current = next;
     next.delegate = delegateRef.current;
     setLink(next);
@@ -132,19 +156,25 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
 
   const load = useCallback(async () => {
     try {
-      const body = await get<{ space: Space; me: Member | null }>(`/api/spaces/${spaceId}`);
+      const body = await get<SpacePage>(`/api/spaces/${spaceId}`);
       setSpace(body.space);
-      if (body.space.state === 'live') await joinAndConnect();
-      else if (body.space.state === 'scheduled') setPhase({ kind: 'scheduled' });
+      setPage(body);
+      const visitor = !userRef.current;
+      if (body.space.state === 'live') {
+        // Without an account: listen if the space is open to visitors, else say to sign in.
+        if (visitor && !body.open_to_visitors) setPhase({ kind: 'signin' });
+        else await joinAndConnect(visitor);
+      } else if (body.space.state === 'scheduled') setPhase({ kind: 'scheduled' });
       else setPhase({ kind: 'over' });
     } catch (err) {
       if (!(await phaseForError(err))) setPhase({ kind: 'error', message: errorMessage(err) });
     }
   }, [spaceId, joinAndConnect, phaseForError]);
 
+  handlers.current.reload = load;
+
   useEffect(() => {
-    if (user) void load();
-    else if (user === null) setPhase({ kind: 'signin' });
+    if (user !== undefined) void load();
     return () => {
       // Leaving the page: a live room keeps going in the mini-player; anything else stops.
       const current = linkRef.current;
@@ -154,22 +184,12 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     };
   }, [user, load]);
 
-  // Nobody is told when a scheduled space starts before they join: look again now and then.
-  useEffect(() => {
-    if (phase.kind !== 'scheduled') return;
-    const timer = window.setInterval(async () => {
-      try {
-        const body = await get<{ space: Space }>(`/api/spaces/${spaceId}`);
-        if (body.space.state !== 'scheduled') {
-          announceRef.current(body.space.state === 'live' ? 'Space started' : 'Space canceled');
-          void load();
-        }
-      } catch {
-        /* try again on the next tick */
-      }
-    }, SCHEDULED_POLL_MS);
-    return () => window.clearInterval(timer);
-  }, [phase.kind, spaceId, load]);
+  // A scheduled space starting (or canceled) is heard on the public feed as it happens.
+  useSpaceFeed((changed) => {
+    if (changed.id !== spaceId || changed.state === 'scheduled') return;
+    announceRef.current(changed.state === 'live' ? 'Space started' : 'Space canceled');
+    void load();
+  }, () => void load(), phase.kind === 'scheduled');
 
   // Keep keyboard focus in place when the control that had it disappears (an approved
   // request, a member moved down): send it to the heading of the section it was in.
@@ -193,7 +213,11 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     showError(null);
     try {
       await post(`/api/spaces/${spaceId}/${path}`);
-      if (done) announceRef.current(done);
+      if (done) {
+        // Said once through the live region; the toast shows it (it is not a live region).
+        announceRef.current(done);
+        setToast({ id: Date.now(), text: done, review: false });
+      }
     } catch (err) {
       showError(errorMessage(err));
       if (err instanceof ApiError && err.code === 'invalid_state') void phaseForError(err);
@@ -207,7 +231,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
       setSpace(body.space);
       if (body.space.state === 'live') {
         announceRef.current('Space started');
-        await joinAndConnect();
+        await joinAndConnect(false);
       } else if (body.space.state === 'ended' || body.space.state === 'canceled') {
         toOver(body.space);
       }
@@ -216,19 +240,66 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     }
   };
 
+  const me = room?.me ?? null;
+  const myId = user?.id ?? -1;
+  const live = phase.kind === 'live' && !!current && current.state === 'live';
+  const moderator = live && isModerator(me);
+  const requests = room && moderator ? pendingRequests(room) : [];
+
+  // Hosts and co-hosts cannot miss a request: a toast for each new one (the badge stays).
+  useEffect(() => {
+    if (!room) return;
+    const ids = new Set(pendingRequests(room).map((m) => m.user.id));
+    const seen = seenRequests.current;
+    seenRequests.current = ids;
+    if (!seen || !moderator) return;
+    const fresh = [...ids].filter((id) => !seen.has(id));
+    if (fresh.length === 0) return;
+    const first = room.members.get(fresh[0]);
+    const text = fresh.length === 1 && first ? `${nameOf(first.user)} asked to speak` : `${fresh.length} people asked to speak`;
+    setToast({ id: Date.now(), text, review: true });
+  }, [room, moderator]);
+
+  useEffect(() => {
+    if (!toast) return undefined;
+    const timer = window.setTimeout(() => setToast(null), TOAST_MS);
+    return () => window.clearTimeout(timer);
+  }, [toast]);
+
+  // The room's end or my removal closes whatever sheet was open.
+  useEffect(() => {
+    if (!live) {
+      setSheet(null);
+      setTrayOpen(false);
+    }
+  }, [live]);
+
   if (phase.kind === 'signin') {
+    if (!current) {
+      return (
+        <section aria-labelledby="room-title">
+          <h1 id="room-title">Join this space</h1>
+          <SignInPrompt what="to listen and take part" />
+        </section>
+      );
+    }
+    // The link still shows what the space is: title, host, topics, state, stage and audience.
     return (
-      <section aria-labelledby="room-title">
-        <h1 id="room-title">Join this space</h1>
-        <SignInPrompt what="to listen and take part" />
-      </section>
+      <article aria-labelledby="room-title" class="room">
+        <RoomHeader spaceId={spaceId} space={current} removedReason={null} reconnecting={false} liveAudio={null} />
+        {page && page.stage.length > 0 && (
+          <StageGrid members={page.stage} myId={myId} reactions={NO_REACTIONS} onOpen={() => undefined} readOnly />
+        )}
+        <p class="listener-summary" data-testid="listener-count">{plural(current.listener_count, 'listener', 'listeners')}</p>
+        <SignInPrompt what={current.accounts_required ? 'to listen: the host asked that listeners have an account' : 'to listen and take part'} />
+      </article>
     );
   }
   if (phase.kind === 'missing') {
     return (
       <section aria-labelledby="room-title">
         <h1 id="room-title">Space not found</h1>
-        <p>This space does not exist. <a href="/">See what is live</a>.</p>
+        <p>This space does not exist or was deleted. <a href="/">See what is live</a>.</p>
       </section>
     );
   }
@@ -244,18 +315,61 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
       : <p class="loading">Loading…</p>;
   }
 
-  const me = room?.me ?? null;
-  const myId = user?.id ?? -1;
   const isHost = current.host.id === myId;
-  const live = phase.kind === 'live' && current.state === 'live';
-  const moderator = live && isModerator(me);
   const stage = room ? stageMembers(room) : [];
   const listenerCount = room?.listenerCount ?? current.listener_count;
+  const iAmOnStage = onStage(me);
+  const visitor = !!room?.visitor;
+  const signInFirst = (why: string) => {
+    announceRef.current(why);
+    navigate(`/signin?next=${encodeURIComponent(`/s/${spaceId}`)}`);
+  };
+  const audio = link?.audio ?? null;
+  // The microphone failed or was refused while on stage: the reason, until it works again.
+  const micIssue = live && iAmOnStage && audio ? micProblem(audio.state.mic) : null;
+  const dockMessage = micMessage ?? (micIssue && audio?.state.mic !== 'off' ? micIssue : null);
+
+  const toggleMic = async () => {
+    if (!link || !me) return;
+    showError(null);
+    setMicBusy(true);
+    const problem = me.muted ? await link.unmute() : await link.mute();
+    setMicBusy(false);
+    setMicMessage(problem);
+  };
+  // The phone's share sheet where there is one, else the clipboard, else the link to copy by hand.
+  const share = async () => {
+    const url = `${location.origin}/s/${spaceId}`;
+    try {
+      if (navigator.share) {
+        await navigator.share({ title: current.title, url });
+        return;
+      }
+      if (!navigator.clipboard || !window.isSecureContext) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(url);
+      announceRef.current('Link copied to the clipboard');
+      setToast({ id: Date.now(), text: 'Link copied to the clipboard', review: false });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') return; // share sheet dismissed
+      setSheet({ kind: 'more' });
+    }
+  };
+  const leave = () => {
+    const title = current.title;
+    leaveActiveRoom();
+    announceRef.current(`Left ${title}`);
+    navigate('/');
+  };
+  const personOf = (userId: number): Member | null => room?.members.get(userId) ?? null;
+  const openPerson = (member: Member) => setSheet({ kind: 'person', member });
+  // The card follows the room's changes to the person (a listener is not in the room's state).
+  const sheetPerson = sheet?.kind === 'person' ? personOf(sheet.member.user.id) ?? sheet.member : null;
 
   return (
-    <article aria-labelledby="room-title" class="room" ref={articleRef} onFocusIn={onFocusIn}>
+    <article aria-labelledby="room-title" class={`room${live ? ' room-live' : ''}`} ref={articleRef} onFocusIn={onFocusIn}>
       <RoomHeader spaceId={spaceId} space={current} removedReason={phase.kind === 'removed' ? phase.reason : null}
-        reconnecting={phase.kind === 'live' && socketStatus === 'reconnecting'} liveAudio={live && link ? link.audio : null} />
+        reconnecting={phase.kind === 'live' && socketStatus === 'reconnecting'} liveAudio={live && link ? link.audio : null}
+        onEnd={live && isHost ? () => void spaceAction('end') : undefined} />
 
       {phase.kind === 'error' && (
         <div class="card">
@@ -277,34 +391,115 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
 
       {(phase.kind === 'joining' || (phase.kind === 'live' && !room)) && <p class="loading">Joining…</p>}
 
-      {room && (phase.kind === 'live' || phase.kind === 'over') && (
+      {room && live && me && link && (
         <>
-          <StagePanel members={stage} listenerCount={listenerCount} myId={myId} myRole={me?.role ?? 'listener'} live={live}
-            act={act} levels={live && link ? link.levels : undefined} />
+          <StageGrid members={stage} myId={myId} levels={link.levels} reactions={avatarReactions} onOpen={openPerson} />
 
-          {live && me && link && <MyControls me={me} space={current} act={act} audio={link.audio} />}
-
-          {moderator && <Requests requests={pendingRequests(room)} invitations={pendingInvitations(room)} act={act} />}
+          {me.stage_request === 'invited' && !iAmOnStage && (
+            <div class="card invite-card" role="group" aria-labelledby="invite-text">
+              <p id="invite-text">You were invited to speak.</p>
+              <div class="actions">
+                <button type="button" onClick={() => void act('me/accept', 'You joined the stage')}>Accept</button>
+                <button type="button" class="secondary" onClick={() => void act('me/decline')}>Decline</button>
+              </div>
+            </div>
+          )}
 
           <Pins spaceId={spaceId} pins={room.pins} canPin={moderator} live={live} />
 
-          {live && <ReactionBar spaceId={spaceId} />}
-
-          {live && me && (
-            <section aria-labelledby="clips-title" class="panel">
-              <h2 id="clips-title">Clips</h2>
-              <ClipMaker spaceId={spaceId} label="Clip last 30 s" testId="clip-live"
-                hint="Saves the last 30 seconds of the room as a clip you can share."
-                request={() => ({ duration_s: 30, start_s: null })} />
-            </section>
+          {visitor && (
+            <div class="card guest-card" data-testid="guest-card">
+              <p>You are listening as a guest. Sign in to react, ask to speak and see who is listening.</p>
+              <p class="actions">
+                <a class="button small" href={`/signin?next=${encodeURIComponent(`/s/${spaceId}`)}`}>Sign in</a>
+                <a class="button secondary small" href={`/signup?next=${encodeURIComponent(`/s/${spaceId}`)}`}>Create an account</a>
+              </p>
+            </div>
           )}
 
-          {live && (
-            <ListenersPanel spaceId={spaceId} listenerCount={listenerCount} canModerate={moderator}
-              myId={myId} pending={room.members} act={act} />
+          <Audience spaceId={spaceId} listenerCount={listenerCount} myId={myId} pending={room.members} canList={!visitor}
+            stageKey={stage.map((m) => m.user.id).join(',')}
+            reactions={avatarReactions} onOpen={openPerson} />
+
+          {toast && (
+            <div class="toast" data-testid="toast">
+              <span>{toast.text}</span>
+              {moderator && toast.review && (
+                <button type="button" class="small" onClick={() => { setToast(null); setSheet({ kind: 'requests' }); }}>Review</button>
+              )}
+            </div>
           )}
 
-          {live && isHost && <HostTools stageCount={stage.length} onEnd={() => void spaceAction('end')} />}
+          {trayOpen && (
+            <div class="tray" id="reaction-tray">
+              <ReactionBar spaceId={spaceId} />
+            </div>
+          )}
+
+          <Dock message={dockMessage ? <p class="dock-message" role="alert" data-testid="mic-message">{dockMessage}</p> : undefined}>
+            {visitor ? (
+              <DockButton icon="hand" label="Request" name="Request to speak (sign in first)" testId="request-toggle"
+                onClick={() => signInFirst('Sign in to ask to speak')} />
+            ) : iAmOnStage ? (
+              <DockButton icon={me.muted ? 'micOff' : 'mic'} label={micBusy ? (me.muted ? 'Turning on…' : 'Muting…') : me.muted ? 'Unmute' : 'Mute'}
+                tone={me.muted ? 'is-off' : 'is-on'} testId="toggle-mute" busy={micBusy} disabled={micBusy}
+                onClick={() => void toggleMic()} />
+            ) : current.speaker_policy === 'invited' && me.stage_request === 'none' ? (
+              <DockButton icon="hand" label="Invite only" name="Only people the host invites can speak" testId="request-toggle" disabled onClick={() => undefined} />
+            ) : (
+              <DockButton icon="hand" label={me.stage_request === 'requested' ? 'Withdraw' : 'Request'}
+                name={me.stage_request === 'requested' ? 'Withdraw request' : 'Request to speak'}
+                pressed={me.stage_request === 'requested'} testId="request-toggle" disabled={me.stage_request === 'invited'}
+                onClick={() => void act(me.stage_request === 'requested' ? 'me/withdraw' : 'me/request',
+                  me.stage_request === 'requested' ? 'Request withdrawn' : 'You asked to speak')} />
+            )}
+            {visitor ? (
+              <DockButton icon="smile" label="React" name="React (sign in first)" testId="react-toggle"
+                onClick={() => signInFirst('Sign in to react')} />
+            ) : (
+              <DockButton icon="smile" label="React" expanded={trayOpen} controls="reaction-tray" testId="react-toggle"
+                onClick={() => setTrayOpen(!trayOpen)} />
+            )}
+            {moderator && (
+              <DockButton icon="people" label="Requests" badge={requests.length} testId="requests-toggle"
+                onClick={() => setSheet({ kind: 'requests' })} />
+            )}
+            <DockButton icon="share" label="Share" testId="share-room" onClick={() => void share()} />
+            <DockButton icon="more" label="More" testId="more-toggle" onClick={() => setSheet({ kind: 'more' })} />
+            <DockButton icon="leave" label="Leave" tone="dock-leave" testId="leave-room" onClick={leave} />
+          </Dock>
+
+          {sheet?.kind === 'person' && sheetPerson && (
+            <PersonSheet member={sheetPerson} myRole={me.role} myId={myId} live={live} act={act} onClose={() => setSheet(null)} />
+          )}
+          {sheet?.kind === 'requests' && (
+            <RequestsSheet requests={requests} invitations={pendingInvitations(room)} act={act} onClose={() => setSheet(null)} />
+          )}
+          {sheet?.kind === 'more' && (
+            <Sheet id="more" title="More" onClose={() => setSheet(null)} testId="more-sheet">
+              <h3>Share</h3>
+              <CopyLinkButton url={`${location.origin}/s/${spaceId}`} label="Copy link to this space"
+                inputId="share-link" inputLabel="Link to this space" />
+              {!visitor && (
+                <>
+                  <h3>Listening</h3>
+                  <PlaybackControl audio={link.audio} />
+                  <h3>Clip</h3>
+                  <ClipMaker spaceId={spaceId} label="Clip last 30 s" testId="clip-live"
+                    hint="Saves the last 30 seconds of the room as a clip you can share."
+                    request={() => ({ duration_s: 30, start_s: null })} />
+                </>
+              )}
+              {iAmOnStage && me.role !== 'host' && (
+                <>
+                  <h3>Stage</h3>
+                  <button type="button" class="secondary" onClick={() => { setSheet(null); void act('me/leave-stage', 'You left the stage'); }}>
+                    Leave stage
+                  </button>
+                </>
+              )}
+            </Sheet>
+          )}
         </>
       )}
       {reactionLayer}
