@@ -373,6 +373,43 @@ async def test_follow_lists_are_paged_and_public(server: Running) -> None:
     _error(await _visitor_get(server, "/api/users/nobody_here/followers"), 404, "not_found")
 
 
+async def test_follow_lists_hide_blocks_both_ways(server: Running) -> None:
+    star = await server.signup("star", "Star")
+    viewer = await server.signup("viewer", "Viewer")
+    shunned = await server.signup("shunned", "Shunned")  # whom the viewer blocks
+    shunner = await server.signup("shunner", "Shunner")  # who blocks the viewer
+    plain = await server.signup("plain", "Plain")
+    for fan in (plain, shunned, shunner, viewer):
+        await fan.ok("PUT", "/api/users/star/follow", status=204)
+        await star.ok("PUT", f"/api/users/{fan.handle}/follow", status=204)
+    await viewer.ok("PUT", "/api/users/shunned/block", status=204)
+    await shunner.ok("PUT", "/api/users/viewer/block", status=204)
+
+    async def handles(who: Client, path: str) -> list[str]:
+        return [u["handle"] for u in (await who.ok("GET", path))["users"]]
+
+    everyone = ["viewer", "shunner", "shunned", "plain"]  # the latest follow first
+    for which in ("followers", "following"):
+        path = f"/api/users/star/{which}"
+        assert await handles(viewer, path) == ["viewer", "plain"], which
+        # Paged after the filter.
+        body = await viewer.ok("GET", f"{path}?limit=1")
+        assert [u["handle"] for u in body["users"]] == ["viewer"] and body["next_offset"] == 1
+        body = await viewer.ok("GET", f"{path}?limit=1&offset=1")
+        assert [u["handle"] for u in body["users"]] == ["plain"] and body["next_offset"] is None
+        # Both ways: neither of them sees the viewer.
+        for other in (shunned, shunner):
+            assert await handles(other, path) == ["shunner", "shunned", "plain"], which
+        # Third parties and visitors see everyone.
+        assert await handles(plain, path) == everyone
+        visitor = await _visitor_get(server, path)
+        assert [u["handle"] for u in visitor.json()["users"]] == everyone
+    # Unblocking shows them again.
+    await viewer.ok("DELETE", "/api/users/shunned/block", status=204)
+    await shunner.ok("DELETE", "/api/users/viewer/block", status=204)
+    assert await handles(viewer, "/api/users/star/followers") == everyone
+
+
 @pytest.mark.parley_settings(search_burst=3, search_rate_per_s=0.01)
 async def test_search_is_open_to_visitors_and_rate_limited(server: Running) -> None:
     me = await server.signup("seeker", "Seeker Person")

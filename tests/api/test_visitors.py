@@ -160,13 +160,18 @@ async def test_a_visitor_may_not_listen_to_a_space_not_live(server: Running) -> 
         assert response.status_code == 409, response.text
         assert response.json()["error"] == "invalid_state"
         assert response.json()["state"] == state
-    # A scheduled space's room is open to wait in; a finished one's closes at once (4410).
-    waiting = await visitor.socket(scheduled)
-    assert (await waiting.until_type("snapshot"))["space"]["state"] == "scheduled"
-    await waiting.close()
+    # Nor open its room: a scheduled space's closes at once (4409), so visitors cannot swell its
+    # listener count before it starts; a finished one's too (4410).
+    assert await (await visitor.socket(scheduled)).closed_with() == 4409
     for space_id in (canceled, ended):
         assert await (await visitor.socket(space_id)).closed_with() == 4410
     assert await (await visitor.socket(999999)).closed_with() == 4404
+    assert (await host.ok("GET", f"/api/spaces/{scheduled}"))["space"]["listener_count"] == 0
+    # Once live, it opens.
+    await host.ok("POST", f"/api/spaces/{scheduled}/start")
+    socket = await visitor.socket(scheduled)
+    assert (await socket.until_type("snapshot"))["space"]["state"] == "live"
+    await socket.close()
 
 
 async def test_the_host_may_ask_for_accounts(server: Running) -> None:
@@ -372,6 +377,50 @@ async def test_visitor_sockets_are_capped_per_space_and_per_address(server: Runn
     assert again is not None and again.received[-1]["type"] == "snapshot"
     for socket in (open_[1], elsewhere, member, again):
         await socket.close()
+
+
+def _elsewhere(address: str) -> dict[str, str]:
+    """Headers of a visitor at another address (the test server trusts X-Forwarded-For from
+    127.0.0.1, as uvicorn does by default)."""
+    return {"X-Forwarded-For": address}
+
+
+def _full(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "capacity"
+    assert response.json()["message"] == "this space is full for visitors: sign in to listen"
+
+
+@pytest.mark.parley_settings(visitors_per_space=2, visitor_burst=1000)
+async def test_a_full_space_gives_no_listen_answer_to_more_visitors(server: Running) -> None:
+    host, alice, bob, sid = await _room(server)
+    services = server.app.state.services
+    visitor = Visitor(server)
+    listen = f"/api/spaces/{sid}/listen"
+    outsider = _elsewhere("203.0.113.7")
+    assert (await visitor.request("GET", listen, headers=outsider)).status_code == 200
+    open_ = [await visitor.socket(sid), await visitor.socket(sid)]
+    for socket in open_:
+        await socket.until_type("snapshot")
+    # Full: the HLS link is not a way around the cap.
+    _full(await visitor.request("GET", listen, headers=outsider))
+    # Those counted listen (the one let in last too), and members are not capped.
+    assert (await visitor.get(listen)).status_code == 200
+    assert (await alice.get(listen)).status_code == 200
+    await open_[0].close()
+    await open_[1].close()
+    for _ in range(50):  # the server sees the closes a moment later
+        answer = await visitor.request("GET", listen, headers=outsider)
+        if answer.status_code == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert answer.status_code == 200, answer.text
+    # The other nodes' visitors count against the cap too.
+    await server.on_server(visitor_actions.count(services, "other:8000", {sid: 2}))
+    _full(await visitor.get(listen))
+    _full(await visitor.request("GET", listen, headers=outsider))
+    assert (await bob.get(listen)).status_code == 200
+    await server.on_server(visitor_actions.count(services, "other:8000", {sid: 0}))
 
 
 async def test_a_silent_nodes_visitors_drop_out_of_the_count(server: Running) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from parley.actions import spaces
+from parley.actions import spaces, stage
 from parley.actions.base import Services
 from parley.bus import MemoryBus
 from parley.store import repo
@@ -403,13 +403,19 @@ async def test_a_restarted_single_node_forgets_the_connections_a_crash_left(
     listener = await server.signup("listener")
     sid = (await host.create_space("Crashed"))["id"]
     await listener.join(sid)
-    # What a node killed mid-space leaves: both counted as connected, the host present.
+    # What a node killed mid-space leaves: both counted as connected, the host present and
+    # unmuted with their audio counted as arriving.
     for user in (host, listener):
         await spaces.connect(services, sid, user.id)
+    await stage.set_mic_live(services, sid, host.id, live=True)
+    await stage.act_on_self(services, sid, host.id, stage.SelfVerb.UNMUTE)
     space = (await host.ok("GET", f"/api/spaces/{sid}"))["space"]
     assert space["listener_count"] == 1
     assert await spaces.forget_presence(services) == [sid]
     assert (await host.ok("GET", f"/api/spaces/{sid}"))["space"]["listener_count"] == 0
+    # Nobody is heard after a restart: nobody is shown unmuted either (a bug: they were).
+    me = (await host.ok("GET", f"/api/spaces/{sid}"))["me"]
+    assert (me["muted"], me["mic_live"]) == (True, False)
     async with services.store.read() as session:
         row = await repo.space(session, sid)
         assert row is not None and row.host_absent_since is not None

@@ -25,12 +25,14 @@ from parley.domain.space import SpaceState, SpeakerPolicy
 from parley.domain.stage import Role, StageRequest
 from parley.domain.views import MemberView, PinView, SpaceView, UserBrief
 from parley.domain.visitors import (
+    FULL,
     NEEDS_ACCOUNT,
     PublicRoom,
     VisitorClose,
     VisitorTally,
     open_to_visitors,
     require_open_to_visitors,
+    room_refusal,
 )
 
 pytestmark = pytest.mark.unit
@@ -177,6 +179,22 @@ def test_the_socket_closes_when_the_space_ends_or_needs_accounts() -> None:
 
 
 @pytest.mark.parametrize(
+    ("state", "refusal"),
+    [
+        (SpaceState.LIVE, None),
+        # Counted in a scheduled space's listener_count, a visitor could inflate it: not yet.
+        (SpaceState.SCHEDULED, VisitorClose.NOT_LIVE),
+        (SpaceState.ENDED, VisitorClose.ENDED),
+        (SpaceState.CANCELED, VisitorClose.ENDED),
+    ],
+)
+def test_a_visitor_room_opens_only_while_the_space_is_live(
+    state: SpaceState, refusal: VisitorClose | None
+) -> None:
+    assert room_refusal(state) is refusal
+
+
+@pytest.mark.parametrize(
     ("instance", "accounts", "open_"),
     [(True, False, True), (True, True, False), (False, False, False), (False, True, False)],
 )
@@ -207,3 +225,30 @@ def test_visitor_sockets_are_capped_per_address_and_per_space() -> None:
     for address in ("a", "b", "c"):
         tally.leave(1, address)
     assert tally.count(1) == 0 and not tally.by_address and not tally.by_space
+
+
+def test_a_full_space_gives_its_listen_answer_only_to_the_visitors_it_counts() -> None:
+    tally = VisitorTally(per_address=5, per_space=2)
+    tally.check_listen(1, "c", elsewhere=0)  # a socket is not needed to listen
+    tally.admit(1, "a", elsewhere=0)
+    tally.check_listen(1, "c", elsewhere=0)
+    tally.admit(1, "b", elsewhere=0)
+    # Full: no listen answer for anyone else, so the HLS link does not get around the cap...
+    with pytest.raises(AtCapacity, match=FULL):
+        tally.check_listen(1, "c", elsewhere=0)
+    # ...but those counted in it listen, the last let in too.
+    tally.check_listen(1, "a", elsewhere=0)
+    tally.check_listen(1, "b", elsewhere=0)
+    # A socket in another space does not count, nor does one that closed.
+    tally.admit(2, "c", elsewhere=0)
+    with pytest.raises(AtCapacity):
+        tally.check_listen(1, "c", elsewhere=0)
+    tally.leave(1, "b")
+    tally.check_listen(1, "c", elsewhere=0)
+    with pytest.raises(AtCapacity):
+        tally.check_listen(1, "c", elsewhere=1)  # the other nodes' visitors count too
+    with pytest.raises(AtCapacity):
+        tally.check_listen(3, "c", elsewhere=2)
+    tally.leave(1, "a")
+    tally.leave(2, "c")
+    assert not tally.by_space and not tally.by_address and not tally.by_space_and_address

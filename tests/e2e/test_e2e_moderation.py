@@ -34,7 +34,7 @@ def test_invite_cohost_pin_and_remove(
     guest.sign_up_via_api(guest_handle, "Gus Guest")
     guest.page.goto(room)
     expect(
-        guest.page.get_by_role("button", name="Only people the host invites can speak")
+        guest.page.get_by_role("button", name="Invite only: the host invites who speaks")
     ).to_be_disabled()
     expect(guest.page.get_by_role("button", name="Request to speak")).to_have_count(0)
 

@@ -413,3 +413,61 @@ async def test_unmute_on_publish_is_a_boolean_and_only_for_the_stage(server: Run
         headers={"Content-Type": "application/sdp"},
     )
     assert bad.status_code == 422 and bad.json()["field"] == "unmute"
+
+
+async def test_a_store_failure_when_audio_arrives_closes_the_session(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug: a failure other than a refusal (the store busy) left the session open with its
+    member never shown heard, so every unmute failed until a reload. Now the session is closed
+    (its client sets up another)."""
+    host = await server.signup("host")
+    sid = (await host.create_space("Busy store"))["id"]
+    original = media_runtime.stage.set_mic_live
+
+    async def failing(*args: Any, live: bool, **kwargs: Any) -> Any:
+        if live:
+            raise RuntimeError("database is locked")
+        return await original(*args, live=live, **kwargs)
+
+    monkeypatch.setattr(media_runtime.stage, "set_mic_live", failing)
+    engine = server.app.state.media.engine
+    client = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(300)))
+    try:
+        assert (await client.connect()).status_code == 201
+        for _ in range(100):
+            if not await engine.has_sessions(sid):
+                break
+            await asyncio.sleep(0.1)
+        assert not await engine.has_sessions(sid)
+    finally:
+        await client.close()
+
+
+async def test_a_replacing_session_heard_while_the_old_one_ends_stays_heard(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client replaces its publishing session (a network change): the old one's end is noted
+    (slowly here) while the new one's first audio arrives. A bug let the old `live=False` land
+    after the new `live=True`: the member showed their microphone off, and could never unmute."""
+    host = await server.signup("host")
+    sid = (await host.create_space("Handover"))["id"]
+    original = media_runtime.stage.set_mic_live
+
+    async def slow_to_forget(*args: Any, live: bool, **kwargs: Any) -> Any:
+        if not live:
+            await asyncio.sleep(3.0)
+        return await original(*args, live=live, **kwargs)
+
+    old = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(300)))
+    new = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(300)))
+    try:
+        assert (await old.connect()).status_code == 201
+        await host.unmute_on_air(sid)
+        monkeypatch.setattr(media_runtime.stage, "set_mic_live", slow_to_forget)
+        await old.close()  # its `live=False` now takes 3 s
+        assert (await new.connect()).status_code == 201  # heard well within those 3 s
+        await asyncio.sleep(4.5)
+        assert (await _seat(host, sid, host.id))["mic_live"] is True
+    finally:
+        await new.close()

@@ -2,8 +2,9 @@
 // the socket closes, reconnect with ?last_seq= after a backoff. Answers `ping`.
 import type { ServerEvent } from './types';
 
-/** Close codes after which reconnecting cannot help (4410: a visitor's space ended). */
-export const FATAL_CLOSE_CODES = new Set([4401, 4403, 4404, 4410]);
+/** Close codes after which reconnecting cannot help (for visitors: 4409 the space is not live
+ * yet, 4410 it ended, 4503 it is full). 4429 (too many from one address) is retried with backoff. */
+export const FATAL_CLOSE_CODES = new Set([4401, 4403, 4404, 4409, 4410, 4503]);
 const GAP_CLOSE_CODE = 4000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 10_000;

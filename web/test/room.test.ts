@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyEvent, fromSnapshot, pendingRequests, stageMembers, type RoomState } from '../src/room';
-import { backoffDelayMs } from '../src/roomSocket';
+import { backoffDelayMs, FATAL_CLOSE_CODES } from '../src/roomSocket';
 import type { Member, Role, ServerEvent, SnapshotEvent, Space, StageRequest } from '../src/types';
 
 const space: Space = {
@@ -149,5 +149,12 @@ describe('fromSnapshot', () => {
     const state = fromSnapshot(event);
     event.pins.push({ id: 1, kind: 'post', text: 'x', url: null, created_at: '' });
     assert.equal(state.pins.length, 0);
+  });
+});
+
+describe('closes that end the room', () => {
+  it('stops on a visitor space that ended or is full, retries on too many from one address', () => {
+    for (const code of [4401, 4403, 4404, 4409, 4410, 4503]) assert.ok(FATAL_CLOSE_CODES.has(code), String(code));
+    for (const code of [1006, 1012, 4000, 4008, 4408, 4429]) assert.ok(!FATAL_CLOSE_CODES.has(code), String(code));
   });
 });

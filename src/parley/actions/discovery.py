@@ -157,13 +157,20 @@ async def hosted_spaces(
 
 
 async def follows(
-    services: Services, handle: str, *, of_followers: bool, offset: int, limit: int
+    services: Services,
+    handle: str,
+    viewer_id: int | None,
+    *,
+    of_followers: bool,
+    offset: int,
+    limit: int,
 ) -> Page[UserBrief]:
-    """A person's followers (or the people they follow), the latest first."""
+    """A person's followers (or the people they follow), the latest first, as the viewer may
+    see them: not those they blocked or who blocked them."""
     async with services.store.read() as session:
         user = await _user(session, handle)
         found = await discovery.follows_page(
-            session, user.id, of_followers=of_followers, offset=offset, limit=limit
+            session, user.id, viewer_id, of_followers=of_followers, offset=offset, limit=limit
         )
     rows, next_offset = _page(found, offset, limit)
     return Page([views.user_brief(row) for row in rows], next_offset)

@@ -23,7 +23,13 @@ from parley.domain.errors import (
 )
 from parley.domain.events import MemberUpdated, Snapshot, SpaceUpdated
 from parley.domain.space import SpaceState, SpaceTransition, SpeakerPolicy
-from parley.domain.stage import Role, StageAction, StageRequest, require_space_action
+from parley.domain.stage import (
+    Role,
+    StageAction,
+    StageRequest,
+    require_space_action,
+    set_mic_live,
+)
 from parley.domain.views import MemberView, SpaceView
 from parley.domain.visitors import open_to_visitors, public_stage
 from parley.store import repo, views
@@ -321,8 +327,10 @@ async def forget_presence(services: Services) -> list[int]:
     """At the start of a node that is the only one (the in-process bus): nobody can be
     connected yet, so every count of open sockets and media sessions left by a crash is
     cleared, and each live space's host is absent from now (back within the grace period, or the
-    space ends). Returns the live spaces. With several nodes a node's own counts cannot be told
-    apart from the others' (docs/architecture.md, known limits)."""
+    space ends). No media session is open either: whoever was heard is not any more, so they are
+    shown with the microphone off and muted (a changed seat each). Returns the live spaces. With
+    several nodes a node's own counts cannot be told apart from the others' (docs/architecture.md,
+    known limits)."""
     async with change(services) as unit:
         live = (
             (
@@ -339,4 +347,13 @@ async def forget_presence(services: Services) -> list[int]:
         for space in live:
             if space.host_absent_since is None:
                 space.host_absent_since = unit.now
+            heard = await unit.session.execute(
+                select(SpaceMember).where(
+                    SpaceMember.space_id == space.id, SpaceMember.mic_live.is_(True)
+                )
+            )
+            for row in heard.scalars().all():
+                repo.apply_seat(row, set_mic_live(repo.seat_of(row), live=False))
+                view = await views.member_view(unit.session, row)
+                await unit.record(space, MemberUpdated(member=view))
         return [space.id for space in live]

@@ -36,8 +36,9 @@ async def check_room(services: Services, space_id: int, node: str) -> RoomAccess
         return RoomAccess(SpaceState(space.state), elsewhere.get(space_id, 0))
 
 
-async def check_listen(services: Services, space_id: int) -> None:
-    """A visitor may listen now: the space is open to visitors and live."""
+async def check_listen(services: Services, space_id: int, node: str) -> int:
+    """A visitor may listen now: the space is open to visitors and live. Returns the space's
+    visitors counted by the other nodes (the caller checks the per-space cap with its own)."""
     async with services.store.read() as session:
         space = await repo.space(session, space_id)
         if space is None:
@@ -47,6 +48,8 @@ async def check_listen(services: Services, space_id: int) -> None:
             accounts_required=space.accounts_required,
         )
         require_live(SpaceState(space.state), "listen")
+        elsewhere = await repo.visitor_counts(session, [space_id], except_node=node)
+        return elsewhere.get(space_id, 0)
 
 
 async def snapshot(services: Services, space_id: int, room: PublicRoom) -> Snapshot:

@@ -67,7 +67,7 @@ async def _serve(websocket: WebSocket, subscriber: FeedSubscriber) -> None:
                 continue
             text = getting.result()
             if text is None:  # too slow, or this node is stopping
-                code = CLOSE_TOO_SLOW if subscriber.closed else 1012
+                code = CLOSE_TOO_SLOW if subscriber.too_slow else 1012
                 await websocket.close(code)
                 return
             await websocket.send_text(text)

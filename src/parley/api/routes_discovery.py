@@ -113,15 +113,37 @@ async def hosted_spaces(
 
 @router.get("/users/{handle}/followers", tags=["social"])
 async def followers(
-    handle: str, services: ServicesDep, offset: ListOffset = 0, limit: Limit = search.PAGE_DEFAULT
+    handle: str,
+    services: ServicesDep,
+    viewer: OptionalUserDep,
+    offset: ListOffset = 0,
+    limit: Limit = search.PAGE_DEFAULT,
 ) -> UsersPageOut:
-    page = await discovery.follows(services, handle, of_followers=True, offset=offset, limit=limit)
+    page = await discovery.follows(
+        services,
+        handle,
+        viewer.id if viewer else None,
+        of_followers=True,
+        offset=offset,
+        limit=limit,
+    )
     return UsersPageOut(users=page.items, next_offset=page.next_offset)
 
 
 @router.get("/users/{handle}/following", tags=["social"])
 async def following(
-    handle: str, services: ServicesDep, offset: ListOffset = 0, limit: Limit = search.PAGE_DEFAULT
+    handle: str,
+    services: ServicesDep,
+    viewer: OptionalUserDep,
+    offset: ListOffset = 0,
+    limit: Limit = search.PAGE_DEFAULT,
 ) -> UsersPageOut:
-    page = await discovery.follows(services, handle, of_followers=False, offset=offset, limit=limit)
+    page = await discovery.follows(
+        services,
+        handle,
+        viewer.id if viewer else None,
+        of_followers=False,
+        offset=offset,
+        limit=limit,
+    )
     return UsersPageOut(users=page.items, next_offset=page.next_offset)

@@ -28,6 +28,7 @@ from parley.domain.views import ListenerCountView, MarkerView, ReplayView
 from parley.media import playlist, urls
 from parley.media.folders import Scope
 from parley.room.media import MediaRuntime
+from parley.room.visitors import VisitorPresence
 
 router = APIRouter(tags=["recordings"])
 
@@ -62,16 +63,20 @@ async def listen(
 ) -> ListenOut:
     """How to listen: the live HLS playlist (signed, expiring) and whether this node still takes
     low-latency WebRTC listeners. Visitors (no account) listen over HLS only, to live spaces open
-    to them (401 otherwise); their answers are rate-limited per client address."""
+    to them (401 otherwise) that are not full for visitors (503, like their socket's 4503);
+    their answers are rate-limited per client address."""
     if viewer is None:
         settings = services.settings
+        address = client_address(request)
         services.take(
             "visitor requests",
-            client_address(request),
+            address,
             burst=settings.visitor_burst,
             rate_per_s=settings.visitor_rate_per_s,
         )
-        await visitor_actions.check_listen(services, space_id)
+        presence: VisitorPresence = request.app.state.room.visitors
+        elsewhere = await visitor_actions.check_listen(services, space_id, presence.node)
+        presence.check_listen(space_id, address, elsewhere=elsewhere)
         webrtc = False
     else:
         await media_actions.check_listen(services, space_id, viewer.id)

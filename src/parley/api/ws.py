@@ -18,8 +18,7 @@ from parley.api.auth import SESSION_COOKIE, authenticate, client_address
 from parley.domain.errors import AtCapacity, DomainError, NotAuthenticated, NotFound, RateLimited
 from parley.domain.events import ROOM_CHANGE, Reactions, ServerMessage
 from parley.domain.reactions import TokenBucket
-from parley.domain.space import SpaceState
-from parley.domain.visitors import NEEDS_ACCOUNT, PublicRoom, VisitorClose
+from parley.domain.visitors import NEEDS_ACCOUNT, PublicRoom, VisitorClose, room_refusal
 from parley.room.hub import Close, Outgoing, RoomClient
 from parley.room.runtime import RoomRuntime
 
@@ -30,6 +29,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SILENT = 4408
+CLOSE_NOT_LIVE = 4409
 CLOSE_ENDED = 4410
 CLOSE_TOO_MANY = 4429
 CLOSE_FULL = 4503
@@ -51,6 +51,7 @@ VISITOR_MESSAGES_PER_S = 1.0
 _VISITOR_CLOSES = {
     VisitorClose.ENDED: Close(CLOSE_ENDED, "the space has ended"),
     VisitorClose.NEEDS_ACCOUNT: Close(CLOSE_UNAUTHENTICATED, NEEDS_ACCOUNT),
+    VisitorClose.NOT_LIVE: Close(CLOSE_NOT_LIVE, "the space is not live yet"),
 }
 
 
@@ -213,8 +214,9 @@ async def _serve(
 
 
 async def _visitor_socket(websocket: WebSocket, services: Services, space_id: int) -> None:
-    """A visitor's socket (no account): read-only, the public room, counted as a listener while
-    open, and closed when the space ends. Rate-limited and capped by client address."""
+    """A visitor's socket (no account): read-only, the public room of a live space, counted as a
+    listener while open, and closed when the space ends. Rate-limited and capped by client
+    address."""
     runtime: RoomRuntime = websocket.app.state.room
     address = client_address(websocket)
     settings = services.settings
@@ -226,8 +228,9 @@ async def _visitor_socket(websocket: WebSocket, services: Services, space_id: in
             rate_per_s=settings.visitor_rate_per_s,
         )
         access = await visitors.check_room(services, space_id, runtime.visitors.node)
-        if access.state in (SpaceState.ENDED, SpaceState.CANCELED):
-            raise _Closing(_VISITOR_CLOSES[VisitorClose.ENDED])
+        refusal = room_refusal(access.state)
+        if refusal is not None:
+            raise _Closing(_VISITOR_CLOSES[refusal])
         runtime.visitors.admit(space_id, address, elsewhere=access.visitors_elsewhere)
     except _Closing as closing:
         await websocket.close(closing.close.code, closing.close.reason)

@@ -31,6 +31,7 @@ from parley.domain.views import MemberView, SpaceView
 K = TypeVar("K")
 
 NEEDS_ACCOUNT = "this space needs an account: sign in to listen"
+FULL = "this space is full for visitors: sign in to listen"
 _OVER = (SpaceState.ENDED, SpaceState.CANCELED)
 
 
@@ -62,6 +63,19 @@ class VisitorClose(enum.Enum):
 
     ENDED = "ended"  # the space ended or was canceled
     NEEDS_ACCOUNT = "needs_account"  # the host now asks for accounts
+    NOT_LIVE = "not_live"  # the space has not started: its room opens to visitors once live
+
+
+def room_refusal(state: SpaceState) -> VisitorClose | None:
+    """Why a visitor's socket may not open in a space in this state, if it may not: only a live
+    space's room takes visitors. A scheduled one's would count them in its `listener_count`
+    (shown on cards, in the feed and in link previews) before anyone can listen; a page learns
+    that it went live from the public feed."""
+    if state in _OVER:
+        return VisitorClose.ENDED
+    if state is not SpaceState.LIVE:
+        return VisitorClose.NOT_LIVE
+    return None
 
 
 class PublicRoom:
@@ -139,20 +153,37 @@ class VisitorTally:
         self.per_space = per_space
         self.by_space: Counter[int] = Counter()
         self.by_address: Counter[str] = Counter()
+        self.by_space_and_address: Counter[tuple[int, str]] = Counter()
 
     def admit(self, space_id: int, address: str, *, elsewhere: int) -> None:
         if self.by_address[address] >= self.per_address:
             raise RateLimited(
                 f"at most {self.per_address} visitor sockets from one address", retry_after_s=60
             )
-        if self.by_space[space_id] + elsewhere >= self.per_space:
-            raise AtCapacity("this space takes no more visitors now: sign in to listen")
+        if self.full(space_id, elsewhere=elsewhere):
+            raise AtCapacity(FULL)
         self.by_space[space_id] += 1
         self.by_address[address] += 1
+        self.by_space_and_address[space_id, address] += 1
+
+    def check_listen(self, space_id: int, address: str, *, elsewhere: int) -> None:
+        """A visitor may have the space's listen answer (its HLS link): AtCapacity once the space
+        has `per_space` visitors, as for a socket, so the link is not a way around the cap.
+        Unless this address has a visitor socket open in the space on this node: that visitor
+        is one of those counted (the web client opens its socket before it asks to listen), and
+        the last one let in must be able to listen too."""
+        if (space_id, address) in self.by_space_and_address:
+            return
+        if self.full(space_id, elsewhere=elsewhere):
+            raise AtCapacity(FULL)
+
+    def full(self, space_id: int, *, elsewhere: int) -> bool:
+        return self.by_space[space_id] + elsewhere >= self.per_space
 
     def leave(self, space_id: int, address: str) -> None:
         _decrement(self.by_space, space_id)
         _decrement(self.by_address, address)
+        _decrement(self.by_space_and_address, (space_id, address))
 
     def count(self, space_id: int) -> int:
         return self.by_space.get(space_id, 0)

@@ -26,6 +26,8 @@ class FeedSubscriber:
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_MAX)
     )
     closed: bool = False
+    # Closed for falling behind (not because the node stops).
+    too_slow: bool = False
 
     def offer(self, text: str | None) -> None:
         if self.closed:
@@ -33,10 +35,10 @@ class FeedSubscriber:
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
-            self.closed = True
+            self.too_slow = True
             self.queue = asyncio.Queue(maxsize=1)
             self.queue.put_nowait(None)
-        if text is None:
+        if text is None or self.too_slow:
             self.closed = True
 
 

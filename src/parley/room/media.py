@@ -87,6 +87,7 @@ class MediaRuntime:
         # Publishing sessions whose first audio arrived (set by the engine, read by their task).
         self._audio_started: dict[str, asyncio.Event] = {}
         self._heard_sessions: set[str] = set()
+        self._member_locks: dict[tuple[int, int], _SpaceLock] = {}
         self._presence_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -340,10 +341,8 @@ class MediaRuntime:
             await ended.wait()
         finally:
             self._forget(session_id)
-            if kind == "whip" and not self._heard_elsewhere(space_id, user_id):
-                # None of their audio reaches this node any more: shown so, and muted.
-                with contextlib.suppress(DomainError):
-                    await stage.set_mic_live(self.services, space_id, user_id, live=False)
+            if kind == "whip":
+                await self._unheard_unless_elsewhere(space_id, user_id)
             try:
                 await spaces.disconnect(self.services, space_id, user_id)
             except Exception:
@@ -366,11 +365,48 @@ class MediaRuntime:
             return
         self._heard_sessions.add(session_id)
         try:
-            await stage.set_mic_live(self.services, space_id, user_id, live=True, unmute=unmute)
+            async with self._member_locked(space_id, user_id):
+                await stage.set_mic_live(self.services, space_id, user_id, live=True, unmute=unmute)
         except DomainError as refused:
             # Not allowed on air any more (moved down meanwhile): the tool is told by the close.
             log.info("space(%s) session %s not put on air: %s", space_id, session_id, refused)
             await self._close_quietly(session_id)
+        except Exception:
+            # The store failed (busy, a deadlock): a session nobody is shown heard on is closed,
+            # and its client sets up a new one.
+            log.exception(
+                "space(%s) session %s: its audio could not be noted", space_id, session_id
+            )
+            await self._close_quietly(session_id)
+
+    async def _unheard_unless_elsewhere(self, space_id: int, user_id: int) -> None:
+        """None of the member's audio reaches this node any more: shown so, and muted. Under the
+        member's lock, so a session that replaces this one and is heard meanwhile is seen (its
+        `live=True` is never overwritten by this older `live=False`)."""
+        try:
+            async with self._member_locked(space_id, user_id):
+                if not self._heard_elsewhere(space_id, user_id):
+                    await stage.set_mic_live(self.services, space_id, user_id, live=False)
+        except DomainError:
+            pass
+        except Exception:
+            log.exception("space(%s) user %s: could not be shown unheard", space_id, user_id)
+
+    @contextlib.asynccontextmanager
+    async def _member_locked(self, space_id: int, user_id: int) -> AsyncIterator[None]:
+        """Orders the changes of one member's `mic_live` made from this node."""
+        key = (space_id, user_id)
+        entry = self._member_locks.get(key)
+        if entry is None:
+            entry = self._member_locks[key] = _SpaceLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if not entry.users:
+                del self._member_locks[key]
 
     def _forget(self, session_id: str) -> None:
         self._session_ended.pop(session_id, None)

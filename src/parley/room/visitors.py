@@ -38,6 +38,11 @@ class VisitorPresence:
         self.tally.admit(space_id, address, elsewhere=elsewhere)
         self._dirty.add(space_id)
 
+    def check_listen(self, space_id: int, address: str, *, elsewhere: int) -> None:
+        """A visitor asks for the space's listen answer (AtCapacity when the space is full for
+        visitors and this address holds none of its sockets here)."""
+        self.tally.check_listen(space_id, address, elsewhere=elsewhere)
+
     def leave(self, space_id: int, address: str) -> None:
         self.tally.leave(space_id, address)
         self._dirty.add(space_id)

@@ -213,10 +213,17 @@ async def hosted_live_and_upcoming(
 
 
 async def follows_page(
-    session: AsyncSession, user_id: int, *, of_followers: bool, offset: int, limit: int
+    session: AsyncSession,
+    user_id: int,
+    viewer_id: int | None,
+    *,
+    of_followers: bool,
+    offset: int,
+    limit: int,
 ) -> list[User]:
-    """The user's followers (or the people they follow), the latest follow first; one row
-    more than `limit` when there is a next page."""
+    """The user's followers (or the people they follow), the latest follow first, without
+    those the viewer blocked or who blocked the viewer; one row more than `limit` when there
+    is a next page."""
     if of_followers:
         query = (
             select(User)
@@ -229,6 +236,7 @@ async def follows_page(
             .join(Follow, Follow.followee_id == User.id)
             .where(Follow.follower_id == user_id)
         )
+    query = query.where(*not_blocked(viewer_id, User.id))
     rows = await session.execute(
         query.order_by(Follow.created_at.desc(), User.id.desc()).offset(offset).limit(limit + 1)
     )

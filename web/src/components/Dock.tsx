@@ -27,8 +27,10 @@ export function DockButton({ icon, label, name, onClick, tone = '', pressed, exp
   expanded?: boolean; controls?: string; badge?: number; testId?: string; disabled?: boolean; busy?: boolean;
 }) {
   return (
+    // Busy, it stays focusable (aria-disabled, not disabled): focus is not lost while it works.
     <button type="button" class={`dock-button ${tone}`} onClick={onClick} data-testid={testId} aria-label={name}
-      aria-pressed={pressed} aria-expanded={expanded} aria-controls={controls} disabled={disabled} aria-busy={busy}>
+      aria-pressed={pressed} aria-expanded={expanded} aria-controls={controls} disabled={disabled}
+      aria-busy={busy} aria-disabled={busy || undefined}>
       <span class="dock-glyph">
         <Icon name={icon} />
       </span>

@@ -28,7 +28,7 @@ import { SignInPrompt } from './NotFound';
 
 type Phase =
   | { kind: 'loading' }
-  | { kind: 'signin' }
+  | { kind: 'signin'; reason?: string }
   | { kind: 'missing' }
   | { kind: 'error'; message: string }
   | { kind: 'scheduled' }
@@ -129,7 +129,8 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
         else if (end.kind === 'removed') handlers.current.toRemoved(end.reason);
         else if (end.code === 4403) handlers.current.toRemoved('removed');
         else if (end.code === 4404) setPhase({ kind: 'missing' });
-        else if (end.code === 4410) void handlers.current.reload(); // a visitor's space ended
+        else if (end.code === 4410 || end.code === 4409) void handlers.current.reload(); // a visitor's space ended, or is not live yet
+        else if (end.code === 4503) setPhase({ kind: 'signin', reason: 'This space is full for guests right now: sign in to listen' })
         else setPhase({ kind: 'signin' });
       },
       joinFailed: (err) => handlers.current.phaseForError(err),
@@ -260,6 +261,10 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     setToast({ id: Date.now(), text, review: true });
   }, [room, moderator]);
 
+  // A microphone message says what is true now: it goes once my seat or microphone changes.
+  const micKey = `${room ? onStage(room.me) : false}:${room?.me.mic_live ?? false}:${link?.audio.state.mic ?? 'off'}`;
+  useEffect(() => setMicMessage(null), [micKey]);
+
   useEffect(() => {
     if (!toast) return undefined;
     const timer = window.setTimeout(() => setToast(null), TOAST_MS);
@@ -291,6 +296,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
           <StageGrid members={page.stage} myId={myId} reactions={NO_REACTIONS} onOpen={() => undefined} readOnly />
         )}
         <p class="listener-summary" data-testid="listener-count">{plural(current.listener_count, 'listener', 'listeners')}</p>
+        {phase.reason && <p class="field-error" data-testid="signin-reason">{phase.reason}.</p>}
         <SignInPrompt what={current.accounts_required ? 'to listen: the host asked that listeners have an account' : 'to listen and take part'} />
       </article>
     );
@@ -330,7 +336,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   const dockMessage = micMessage ?? (micIssue && audio?.state.mic !== 'off' ? micIssue : null);
 
   const toggleMic = async () => {
-    if (!link || !me) return;
+    if (!link || !me || micBusy) return;
     showError(null);
     setMicBusy(true);
     const problem = me.muted ? await link.unmute() : await link.mute();
@@ -363,7 +369,10 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   const personOf = (userId: number): Member | null => room?.members.get(userId) ?? null;
   const openPerson = (member: Member) => setSheet({ kind: 'person', member });
   // The card follows the room's changes to the person (a listener is not in the room's state).
-  const sheetPerson = sheet?.kind === 'person' ? personOf(sheet.member.user.id) ?? sheet.member : null;
+  // Someone no longer listed by the room (moved down, request ended) is a plain listener now.
+  const sheetPerson = sheet?.kind === 'person'
+    ? personOf(sheet.member.user.id) ?? { ...sheet.member, role: 'listener' as const, muted: true, stage_request: 'none' as const }
+    : null;
 
   return (
     <article aria-labelledby="room-title" class={`room${live ? ' room-live' : ''}`} ref={articleRef} onFocusIn={onFocusIn}>
@@ -442,10 +451,10 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
                 onClick={() => signInFirst('Sign in to ask to speak')} />
             ) : iAmOnStage ? (
               <DockButton icon={me.muted ? 'micOff' : 'mic'} label={micBusy ? (me.muted ? 'Turning on…' : 'Muting…') : me.muted ? 'Unmute' : 'Mute'}
-                tone={me.muted ? 'is-off' : 'is-on'} testId="toggle-mute" busy={micBusy} disabled={micBusy}
+                tone={me.muted ? 'is-off' : 'is-on'} testId="toggle-mute" busy={micBusy}
                 onClick={() => void toggleMic()} />
             ) : current.speaker_policy === 'invited' && me.stage_request === 'none' ? (
-              <DockButton icon="hand" label="Invite only" name="Only people the host invites can speak" testId="request-toggle" disabled onClick={() => undefined} />
+              <DockButton icon="hand" label="Invite only" name="Invite only: the host invites who speaks" testId="request-toggle" disabled onClick={() => undefined} />
             ) : (
               <DockButton icon="hand" label={me.stage_request === 'requested' ? 'Withdraw' : 'Request'}
                 name={me.stage_request === 'requested' ? 'Withdraw request' : 'Request to speak'}
