@@ -24,6 +24,7 @@ from parley.api.app import create_app
 from parley.config import Settings
 from parley.store import migrate
 from support import (
+    BUS_NAMESPACE,
     PG_SERVER_URL,
     REDIS_URL,
     Running,
@@ -191,6 +192,7 @@ def test_settings(data_dir: Path, db_url: str, redis_url: str, **overrides: Any)
         "data_dir": data_dir,
         "database_url": db_url,
         "redis_url": redis_url,
+        "bus_namespace": BUS_NAMESPACE,
         "password_time_cost": 1,
         "password_memory_kib": 8192,
         "presence_interval_s": 0.1,
@@ -265,6 +267,8 @@ class run_server:
         self.server.should_exit = True
         if self.thread is not None:
             await asyncio.to_thread(self.thread.join, 30)
+            # A server still running would act on the next test's database and bus.
+            assert not self.thread.is_alive(), "the test server did not stop within 30 s"
         if self.failure is not None:
             raise self.failure
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import socket
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,9 @@ PG_SERVER_URL = os.environ.get(
     "PARLEY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# This test run's channels on the shared Redis: another run on the same machine (space ids
+# start at 1 in each) never hears them.
+BUS_NAMESPACE = f"parley-test-{uuid.uuid4().hex[:12]}"
 
 
 def _reachable(host: str, port: int) -> bool:

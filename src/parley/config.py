@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         default="", validation_alias=AliasChoices("REDIS_URL", "PARLEY_REDIS_URL")
     )
+    # The instance's name on a shared Redis: its channels are `{namespace}:...`, so two instances
+    # (staging and production, two test runs) on one Redis never hear each other.
+    bus_namespace: str = Field(default="parley", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     host: str = "127.0.0.1"
     port: int = 8000
     # Cookies marked Secure: set it when served over HTTPS.

@@ -14,7 +14,15 @@ import httpx
 import pytest
 import websockets
 
-from support import REDIS_URL, RoomSocket, Running, TestClock, free_port, require_redis
+from support import (
+    BUS_NAMESPACE,
+    REDIS_URL,
+    RoomSocket,
+    Running,
+    TestClock,
+    free_port,
+    require_redis,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -25,6 +33,7 @@ async def _start_node(database_url: str, data_dir: Path) -> tuple[subprocess.Pop
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
+        "PARLEY_BUS_NAMESPACE": BUS_NAMESPACE,
         "PARLEY_DATA_DIR": str(data_dir),
         "PARLEY_PASSWORD_TIME_COST": "1",
         "PARLEY_PASSWORD_MEMORY_KIB": "8192",

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from parley.bus import Bus, RedisBus, create_bus
-from support import REDIS_URL, free_port, require_redis, require_service
+from support import BUS_NAMESPACE, REDIS_URL, free_port, require_redis, require_service
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def bus(bus_url: str) -> AsyncIterator[Bus]:
-    bus = create_bus(bus_url)
+    bus = create_bus(bus_url, BUS_NAMESPACE)
     await bus.start()
     yield bus
     await bus.stop()
@@ -103,7 +103,7 @@ async def test_unicode_survives(bus: Bus) -> None:
 async def test_two_redis_buses_reach_each_other() -> None:
     """Two nodes: what one publishes reaches the other's subscribers."""
     require_redis()
-    node_a, node_b = create_bus(REDIS_URL), create_bus(REDIS_URL)
+    node_a, node_b = create_bus(REDIS_URL, BUS_NAMESPACE), create_bus(REDIS_URL, BUS_NAMESPACE)
     await node_a.start()
     await node_b.start()
     try:
@@ -115,6 +115,30 @@ async def test_two_redis_buses_reach_each_other() -> None:
     finally:
         await node_a.stop()
         await node_b.stop()
+
+
+async def test_instances_on_one_redis_do_not_hear_each_other() -> None:
+    """Two instances sharing a Redis (staging and production, two test runs) each have their
+    namespace: the same channel name in one never reaches the other (a bug: concurrent test runs
+    heard each other's space 1)."""
+    require_redis()
+    ours, theirs = create_bus(REDIS_URL, BUS_NAMESPACE), create_bus(REDIS_URL, "another-instance")
+    await ours.start()
+    await theirs.start()
+    try:
+        channel, heard_by_us, heard_by_them = _channel(), Inbox(), Inbox()
+        await ours.subscribe(channel, heard_by_us)
+        await theirs.subscribe(channel, heard_by_them)
+        await theirs.publish(channel, "theirs")
+        await ours.publish(channel, "ours")
+        assert await heard_by_us.wait_for(1) == ["ours"]
+        assert await heard_by_them.wait_for(1) == ["theirs"]
+        await asyncio.sleep(0.2)
+        assert [m for _, m in heard_by_us.messages] == ["ours"]
+        assert [m for _, m in heard_by_them.messages] == ["theirs"]
+    finally:
+        await ours.stop()
+        await theirs.stop()
 
 
 async def test_a_redis_subscribe_that_failed_is_asked_again(tmp_path: Path) -> None:

@@ -471,3 +471,46 @@ async def test_a_replacing_session_heard_while_the_old_one_ends_stays_heard(
         assert (await _seat(host, sid, host.id))["mic_live"] is True
     finally:
         await new.close()
+
+
+class PausingTrack(GeneratedTrack):
+    """A tone whose sending stops while `sending` is clear, the connection staying up (a frozen
+    uplink, a tool that stopped sending)."""
+
+    def __init__(self, hz: float) -> None:
+        super().__init__(tone(hz))
+        self.sending = asyncio.Event()
+        self.sending.set()
+
+    async def recv(self) -> Any:
+        await self.sending.wait()
+        return await super().recv()
+
+
+async def test_a_speaker_whose_audio_stops_arriving_is_shown_so_and_muted(server: Running) -> None:
+    """Connected but silent on the wire (no RTP for MIC_STALL_S): nobody hears them, so nobody
+    sees them unmuted; when their audio comes back they are heard again (and unmute again)."""
+    host = await server.signup("host")
+    sid = (await host.create_space("Frozen uplink"))["id"]
+    track = PausingTrack(300)
+    client = WebRtcClient(server.base_url, host.token, sid, "whip", track)
+    try:
+        assert (await client.connect()).status_code == 201
+        assert (await host.unmute_on_air(sid))["muted"] is False
+        track.sending.clear()
+        stopped_at = time.monotonic()
+        for _ in range(100):
+            seat = await _seat(host, sid, host.id)
+            if not seat["mic_live"]:
+                break
+            await asyncio.sleep(0.1)
+        waited_s = time.monotonic() - stopped_at
+        assert (seat["muted"], seat["mic_live"]) == (True, False)
+        assert media_runtime.MIC_STALL_S <= waited_s < media_runtime.MIC_STALL_S + 3
+        refused = await host.me(sid, "unmute")
+        assert refused.status_code == 409 and refused.json()["state"] == "mic_off"
+        track.sending.set()
+        assert (await host.unmute_on_air(sid))["mic_live"] is True
+    finally:
+        track.sending.set()
+        await client.close()

@@ -47,7 +47,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         async with AsyncExitStack() as started:
             store = Store(settings.resolved_database_url)
             started.push_async_callback(store.close)
-            bus = create_bus(settings.redis_url)
+            bus = create_bus(settings.redis_url, settings.bus_namespace)
             await bus.start()
             started.push_async_callback(bus.stop)
             services = Services.build(settings, store, bus, clock)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from parley.bus.base import Bus, Handler
 from parley.bus.memory import MemoryBus
-from parley.bus.redis import RedisBus
+from parley.bus.redis import DEFAULT_NAMESPACE, RedisBus
 
 __all__ = ["Bus", "Handler", "MemoryBus", "RedisBus", "create_bus"]
 
 
-def create_bus(redis_url: str) -> Bus:
-    """Redis when a URL is set (many nodes), else in-process (one node)."""
-    return RedisBus(redis_url) if redis_url else MemoryBus()
+def create_bus(redis_url: str, namespace: str = DEFAULT_NAMESPACE) -> Bus:
+    """Redis when a URL is set (many nodes; channels under `namespace`), else in-process."""
+    return RedisBus(redis_url, namespace) if redis_url else MemoryBus()

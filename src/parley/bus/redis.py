@@ -13,19 +13,21 @@ import redis.asyncio as aioredis
 from parley.bus.base import Handler, HandlerRegistry
 
 log = logging.getLogger(__name__)
-PREFIX = "parley:"
+DEFAULT_NAMESPACE = "parley"
 
 
 class RedisBus:
     name = "redis"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = DEFAULT_NAMESPACE) -> None:
         self.url = url
+        # Every channel of this instance is `{namespace}:{channel}` on the shared server.
+        self.prefix = f"{namespace}:"
         self._client: aioredis.Redis = aioredis.Redis.from_url(url)
         self._pubsub: Any = self._client.pubsub(ignore_subscribe_messages=True)
         self._registry = HandlerRegistry()
         self._reader: asyncio.Task[None] | None = None
-        self._node_channel = f"{PREFIX}node:{uuid.uuid4().hex}"
+        self._node_channel = f"{self.prefix}node:{uuid.uuid4().hex}"
 
     async def start(self) -> None:
         await self._client.ping()
@@ -54,7 +56,7 @@ class RedisBus:
                 continue
             if message is None or message.get("type") != "message":
                 continue
-            channel = message["channel"].decode()[len(PREFIX) :]
+            channel = message["channel"].decode()[len(self.prefix) :]
             data = message["data"]
             try:
                 self._registry.dispatch(channel, data.decode() if isinstance(data, bytes) else data)
@@ -62,12 +64,12 @@ class RedisBus:
                 log.exception("redis bus: handler failed for %s", channel)
 
     async def publish(self, channel: str, message: str) -> None:
-        await self._client.publish(PREFIX + channel, message)
+        await self._client.publish(self.prefix + channel, message)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         if self._registry.add(channel, handler):
             try:
-                await self._pubsub.subscribe(PREFIX + channel)
+                await self._pubsub.subscribe(self.prefix + channel)
             except BaseException:
                 # Not subscribed: a handler left registered would keep the next subscribe from
                 # ever asking Redis again.
@@ -76,7 +78,7 @@ class RedisBus:
 
     async def unsubscribe(self, channel: str, handler: Handler) -> None:
         if self._registry.remove(channel, handler):
-            await self._pubsub.unsubscribe(PREFIX + channel)
+            await self._pubsub.unsubscribe(self.prefix + channel)
 
     async def version(self) -> str:
         info = await self._client.info("server")

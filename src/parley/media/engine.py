@@ -129,6 +129,13 @@ class MediaEngine:
     def session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
+    def watch_audio(self, session: Session) -> None:
+        """Reports (`on_audio_started`) the next audio that reaches a publishing session: its
+        first, or its first after a stall."""
+        handler = self.on_audio_started
+        if session.queue is not None and handler is not None:
+            session.queue.on_first_audio = lambda: self.bridge.to_api(handler, session.id)
+
     def sessions(self) -> list[Session]:
         """The open sessions (a copy: the media loop changes the registry)."""
         return list(self._sessions.values())
@@ -237,9 +244,7 @@ class MediaEngine:
         track = session.track
         if session.queue is not None:
             space.inputs = {**space.inputs, user_id: session.queue}
-            if self.on_audio_started is not None:
-                handler = self.on_audio_started
-                session.queue.on_first_audio = lambda: self.bridge.to_api(handler, session.id)
+            self.watch_audio(session)
         if isinstance(track, MixMinusTrack):
             space.mix_minus_tracks = {**space.mix_minus_tracks, user_id: track}
             if seat_seq >= space.member_seq.get(user_id, 0):

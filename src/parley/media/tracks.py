@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -121,10 +122,14 @@ class InputQueue:
         self._faded = 0
         self.underruns = 0
         self.dropped = 0
-        # Called once, from the receive path, when the member's first audio arrives.
+        # Called once, from the receive path, when the member's first audio arrives (armed again
+        # after a stall, for the audio coming back).
         self.on_first_audio: Callable[[], None] | None = None
+        # When audio last arrived (time.monotonic()): a float written whole by the receive path.
+        self.last_audio_s = 0.0
 
     def push(self, samples: Samples) -> None:
+        self.last_audio_s = time.monotonic()
         if self.on_first_audio is not None:
             heard, self.on_first_audio = self.on_first_audio, None
             heard()

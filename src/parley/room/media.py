@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ from parley.media.sessions import Session, SessionKind
 log = logging.getLogger(__name__)
 
 _ENDED_STATES = frozenset({SpaceState.ENDED, SpaceState.CANCELED})
+# A publishing session whose audio stops arriving this long (still connected) stops counting as
+# heard: its member is shown with the microphone off, and muted, until the audio comes back.
+MIC_STALL_S = 3.0
 # How long stopping waits for closes already under way (they finish recordings).
 _STOP_WAIT_S = 30.0
 
@@ -351,33 +355,55 @@ class MediaRuntime:
     async def _heard_while_open(
         self, session_id: str, space_id: int, user_id: int, *, unmute: bool
     ) -> None:
-        """Waits for the session's first audio (or its end); from then its member is heard."""
+        """Until the session ends: once its audio arrives its member is heard (`mic_live`); when
+        its audio stops arriving for `MIC_STALL_S` while it stays connected (a frozen uplink, a
+        tool that stopped sending), they are not (and are muted) until it comes back."""
         heard = self._audio_started[session_id]
         ended = self._session_ended[session_id]
-        waits = {asyncio.ensure_future(heard.wait()), asyncio.ensure_future(ended.wait())}
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-        if not heard.is_set() or ended.is_set():
-            return
-        self._heard_sessions.add(session_id)
-        try:
-            async with self._member_locked(space_id, user_id):
-                await stage.set_mic_live(self.services, space_id, user_id, live=True, unmute=unmute)
-        except DomainError as refused:
-            # Not allowed on air any more (moved down meanwhile): the tool is told by the close.
-            log.info("space(%s) session %s not put on air: %s", space_id, session_id, refused)
-            await self._close_quietly(session_id)
-        except Exception:
-            # The store failed (busy, a deadlock): a session nobody is shown heard on is closed,
-            # and its client sets up a new one.
-            log.exception(
-                "space(%s) session %s: its audio could not be noted", space_id, session_id
-            )
-            await self._close_quietly(session_id)
+        while await _first_set(ended, heard) is heard:
+            heard.clear()
+            self._heard_sessions.add(session_id)
+            try:
+                async with self._member_locked(space_id, user_id):
+                    await stage.set_mic_live(
+                        self.services, space_id, user_id, live=True, unmute=unmute
+                    )
+            except DomainError as refused:
+                # Not allowed on air any more (moved down meanwhile): the tool is told by the
+                # close.
+                log.info("space(%s) session %s not put on air: %s", space_id, session_id, refused)
+                await self._close_quietly(session_id)
+                return
+            except Exception:
+                # The store failed (busy, a deadlock): a session nobody is shown heard on is
+                # closed, and its client sets up a new one.
+                log.exception(
+                    "space(%s) session %s: its audio could not be noted", space_id, session_id
+                )
+                await self._close_quietly(session_id)
+                return
+            if not await self._until_stalled(session_id, ended):
+                return
+            log.info("space(%s) session %s: no audio for %ss", space_id, session_id, MIC_STALL_S)
+            self._heard_sessions.discard(session_id)
+            await self._unheard_unless_elsewhere(space_id, user_id)
+            session = self.engine.session(session_id)
+            if session is None:
+                return
+            self.engine.watch_audio(session)  # `heard` is set again when the audio comes back
+
+    async def _until_stalled(self, session_id: str, ended: asyncio.Event) -> bool:
+        """True once the session's audio has not arrived for `MIC_STALL_S`; False when it ends."""
+        while not ended.is_set():
+            session = self.engine.session(session_id)
+            if session is None or session.queue is None:
+                return False
+            quiet_s = time.monotonic() - session.queue.last_audio_s
+            if quiet_s >= MIC_STALL_S:
+                return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), MIC_STALL_S - quiet_s + 0.05)
+        return False
 
     async def _unheard_unless_elsewhere(self, space_id: int, user_id: int) -> None:
         """None of the member's audio reaches this node any more: shown so, and muted. Under the
@@ -496,3 +522,15 @@ class MediaRuntime:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("media: background work failed", exc_info=task.exception())
+
+
+async def _first_set(*events: asyncio.Event) -> asyncio.Event:
+    """Waits until one of `events` is set and returns it (the first given, if several are)."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    return next(event for event in events if event.is_set())
