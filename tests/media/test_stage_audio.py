@@ -340,6 +340,15 @@ async def test_a_host_who_only_publishes_over_whip_runs_the_space(server: Runnin
             await client.close()
 
 
+async def _until_no_sessions(engine: Any, sid: int) -> None:
+    """Waits (10 s at most) until the space has no media session left."""
+    for _ in range(100):
+        if not await engine.has_sessions(sid):
+            return
+        await asyncio.sleep(0.1)
+    assert not await engine.has_sessions(sid)
+
+
 async def test_an_unmute_refused_when_the_audio_arrives_closes_the_session(
     server: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -361,11 +370,7 @@ async def test_an_unmute_refused_when_the_audio_arrives_closes_the_session(
     client.url += "?unmute=true"
     try:
         assert (await client.connect()).status_code == 201
-        for _ in range(100):
-            if not await engine.has_sessions(sid):
-                break
-            await asyncio.sleep(0.1)
-        assert not await engine.has_sessions(sid)
+        await _until_no_sessions(engine, sid)
     finally:
         await client.close()
     seat = await _seat(host, sid, host.id)
@@ -435,11 +440,7 @@ async def test_a_store_failure_when_audio_arrives_closes_the_session(
     client = WebRtcClient(server.base_url, host.token, sid, "whip", GeneratedTrack(tone(300)))
     try:
         assert (await client.connect()).status_code == 201
-        for _ in range(100):
-            if not await engine.has_sessions(sid):
-                break
-            await asyncio.sleep(0.1)
-        assert not await engine.has_sessions(sid)
+        await _until_no_sessions(engine, sid)
     finally:
         await client.close()
 

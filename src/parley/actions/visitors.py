@@ -37,19 +37,11 @@ async def check_room(services: Services, space_id: int, node: str) -> RoomAccess
 
 
 async def check_listen(services: Services, space_id: int, node: str) -> int:
-    """A visitor may listen now: the space is open to visitors and live. Returns the space's
+    """A visitor may listen now: the room is open to them and the space live. Returns the space's
     visitors counted by the other nodes (the caller checks the per-space cap with its own)."""
-    async with services.store.read() as session:
-        space = await repo.space(session, space_id)
-        if space is None:
-            raise NotFound(f"no space {space_id}")
-        require_open_to_visitors(
-            instance_allows=services.settings.visitors_can_listen,
-            accounts_required=space.accounts_required,
-        )
-        require_live(SpaceState(space.state), "listen")
-        elsewhere = await repo.visitor_counts(session, [space_id], except_node=node)
-        return elsewhere.get(space_id, 0)
+    access = await check_room(services, space_id, node)
+    require_live(access.state, "listen")
+    return access.visitors_elsewhere
 
 
 async def snapshot(services: Services, space_id: int, room: PublicRoom) -> Snapshot:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from parley.actions import discovery
+from parley.actions.base import Services
 from parley.api.auth import OptionalUserDep, ServicesDep
 from parley.api.schemas import (
     HostedSpacesOut,
@@ -119,15 +120,7 @@ async def followers(
     offset: ListOffset = 0,
     limit: Limit = search.PAGE_DEFAULT,
 ) -> UsersPageOut:
-    page = await discovery.follows(
-        services,
-        handle,
-        viewer.id if viewer else None,
-        of_followers=True,
-        offset=offset,
-        limit=limit,
-    )
-    return UsersPageOut(users=page.items, next_offset=page.next_offset)
+    return await _follows(services, handle, viewer, of_followers=True, offset=offset, limit=limit)
 
 
 @router.get("/users/{handle}/following", tags=["social"])
@@ -138,12 +131,20 @@ async def following(
     offset: ListOffset = 0,
     limit: Limit = search.PAGE_DEFAULT,
 ) -> UsersPageOut:
+    return await _follows(services, handle, viewer, of_followers=False, offset=offset, limit=limit)
+
+
+async def _follows(
+    services: Services,
+    handle: str,
+    viewer: User | None,
+    *,
+    of_followers: bool,
+    offset: int,
+    limit: int,
+) -> UsersPageOut:
+    viewer_id = viewer.id if viewer else None
     page = await discovery.follows(
-        services,
-        handle,
-        viewer.id if viewer else None,
-        of_followers=False,
-        offset=offset,
-        limit=limit,
+        services, handle, viewer_id, of_followers=of_followers, offset=offset, limit=limit
     )
     return UsersPageOut(users=page.items, next_offset=page.next_offset)

@@ -22,8 +22,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -59,12 +58,26 @@ _STOP_WAIT_S = 30.0
 # Reads who may do what (the store) and returns whether the member's audio may be mixed now and
 # the space's change number it read that at.
 SeatCheck = Callable[[], Awaitable[tuple[bool, int]]]
+K = TypeVar("K")
 
 
-@dataclass
-class _SpaceLock:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
+class _KeyedLocks(Generic[K]):
+    """One asyncio lock per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[K, tuple[asyncio.Lock, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: K) -> AsyncIterator[None]:
+        lock, users = self._entries.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._entries[key]
 
 
 class MediaRuntime:
@@ -81,7 +94,7 @@ class MediaRuntime:
         # The spaces open here (being opened included), each with its HLS writer on the node that
         # claimed it, None elsewhere. Changed only under the space's lock.
         self._writers: dict[int, HlsWriter | None] = {}
-        self._locks: dict[int, _SpaceLock] = {}
+        self._space_locks = _KeyedLocks[int]()
         # WHIP/WHEP offers on their way into each space: it is not idle while one is.
         self._offers_opening: Counter[int] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -91,7 +104,8 @@ class MediaRuntime:
         # Publishing sessions whose first audio arrived (set by the engine, read by their task).
         self._audio_started: dict[str, asyncio.Event] = {}
         self._heard_sessions: set[str] = set()
-        self._member_locks: dict[tuple[int, int], _SpaceLock] = {}
+        # Orders the changes of one member's `mic_live` made from this node.
+        self._member_locks = _KeyedLocks[tuple[int, int]]()
         self._presence_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -170,7 +184,7 @@ class MediaRuntime:
             self.engine.check_listener_capacity()  # before opening a space for nothing
         self._offers_opening[space_id] += 1
         try:
-            async with self._space_locked(space_id):
+            async with self._space_locks.hold(space_id):
                 await self._open_locked(space_id)
             allowed, seat_seq = await check()
             session_id, answer = await self.engine.open_session(
@@ -199,7 +213,7 @@ class MediaRuntime:
     async def open_space(self, space_id: int) -> None:
         """Starts a live space's media (its mix, HLS and recording) before anyone connects."""
         try:
-            async with self._space_locked(space_id):
+            async with self._space_locks.hold(space_id):
                 await self._open_locked(space_id)
             # Not ours to mix (claimed elsewhere, or it ended before the notice came).
             await self._close_if_idle(space_id)
@@ -208,7 +222,7 @@ class MediaRuntime:
 
     async def close_space(self, space_id: int, *, ended: bool = True) -> None:
         """Stops a space's media; `ended` (the space is over) also finishes its recording."""
-        async with self._space_locked(space_id):
+        async with self._space_locks.hold(space_id):
             if space_id not in self._writers:
                 return
             writer = await self._close_locked(space_id)
@@ -216,7 +230,7 @@ class MediaRuntime:
 
     async def _close_if_idle(self, space_id: int) -> None:
         """Closes a space open here without HLS (not claimed here) once nobody uses it."""
-        async with self._space_locked(space_id):
+        async with self._space_locks.hold(space_id):
             if (
                 self._writers.get(space_id, False) is not None
                 or self._offers_opening[space_id]
@@ -224,20 +238,6 @@ class MediaRuntime:
             ):
                 return
             await self._close_locked(space_id)
-
-    @contextlib.asynccontextmanager
-    async def _space_locked(self, space_id: int) -> AsyncIterator[None]:
-        entry = self._locks.get(space_id)
-        if entry is None:
-            entry = self._locks[space_id] = _SpaceLock()
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if not entry.users:
-                del self._locks[space_id]
 
     async def _open_locked(self, space_id: int) -> None:
         if space_id in self._writers:
@@ -364,7 +364,7 @@ class MediaRuntime:
             heard.clear()
             self._heard_sessions.add(session_id)
             try:
-                async with self._member_locked(space_id, user_id):
+                async with self._member_locks.hold((space_id, user_id)):
                     await stage.set_mic_live(
                         self.services, space_id, user_id, live=True, unmute=unmute
                     )
@@ -410,29 +410,13 @@ class MediaRuntime:
         member's lock, so a session that replaces this one and is heard meanwhile is seen (its
         `live=True` is never overwritten by this older `live=False`)."""
         try:
-            async with self._member_locked(space_id, user_id):
+            async with self._member_locks.hold((space_id, user_id)):
                 if not self._heard_elsewhere(space_id, user_id):
                     await stage.set_mic_live(self.services, space_id, user_id, live=False)
         except DomainError:
             pass
         except Exception:
             log.exception("space(%s) user %s: could not be shown unheard", space_id, user_id)
-
-    @contextlib.asynccontextmanager
-    async def _member_locked(self, space_id: int, user_id: int) -> AsyncIterator[None]:
-        """Orders the changes of one member's `mic_live` made from this node."""
-        key = (space_id, user_id)
-        entry = self._member_locks.get(key)
-        if entry is None:
-            entry = self._member_locks[key] = _SpaceLock()
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if not entry.users:
-                del self._member_locks[key]
 
     def _forget(self, session_id: str) -> None:
         self._session_ended.pop(session_id, None)
