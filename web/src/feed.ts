@@ -1,6 +1,6 @@
 // The public feed (/api/feed, docs/websocket.md): spaces created or changing state, as it
-// happens. One socket for the whole app, open while some page listens; after a drop it
-// reconnects (with backoff) and tells the pages to reload, since what happened meanwhile is lost.
+// happens. One socket for the whole app, open while some page listens; whenever it opens (first
+// or after a drop, with backoff) the pages reload, since what happened before it was up is lost.
 import { useEffect, useRef } from 'preact/hooks';
 import { backoffDelayMs } from './roomSocket';
 import type { Space } from './types';
@@ -15,7 +15,6 @@ const listeners = new Set<FeedListener>();
 let socket: WebSocket | null = null;
 let attempt = 0;
 let timer: number | undefined;
-let everOpened = false;
 
 /** The message, if it is a space change (anything else, pings included, is ignored). */
 export function parseFeedMessage(data: unknown): Space | null {
@@ -36,10 +35,10 @@ function connect(): void {
   const ws = new WebSocket(`${scheme}//${location.host}/api/feed`);
   socket = ws;
   ws.onopen = () => {
-    const resync = everOpened;
-    everOpened = true;
     attempt = 0;
-    if (resync) for (const listener of [...listeners]) listener.onResync?.();
+    // Whatever changed while the socket was connecting (a page opened just before a space
+    // started: a race a browser test caught) was never sent: every page reloads what it lists.
+    for (const listener of [...listeners]) listener.onResync?.();
   };
   ws.onmessage = (event) => {
     const space = parseFeedMessage(event.data);
@@ -63,7 +62,6 @@ export function subscribeFeed(listener: FeedListener): () => void {
       window.clearTimeout(timer);
       const ws = socket;
       socket = null;
-      everOpened = false;
       if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'no page listens');
     }
   };
