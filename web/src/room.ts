@@ -21,7 +21,7 @@ export interface RoomState {
 /** A visitor's stand-in seat: a listener with no account (id -1 matches no member). */
 export const VISITOR_ME: Member = {
   user: { id: -1, handle: '', display_name: 'You', avatar_url: null },
-  role: 'listener', muted: true, stage_request: 'none', connected: true, mic_live: false,
+  role: 'listener', muted: true, stage_request: 'none', connected: true, mic_live: false, captioned: true,
 };
 
 export type ApplyResult =
@@ -63,6 +63,9 @@ export function describeMemberChange(before: Member | undefined, after: Member, 
     if (before.role !== 'cohost' && after.role === 'cohost') out.push(me ? 'You are now a co-host' : `${name} is now a co-host`);
     if (before.role === 'cohost' && after.role !== 'cohost') out.push(me ? 'You are no longer a co-host' : `${name} is no longer a co-host`);
   }
+  if (me && before && before.captioned !== after.captioned) {
+    out.push(after.captioned ? 'Your voice is captioned again' : 'Your voice is no longer captioned');
+  }
   if (isOn && before && wasOn && before.muted !== after.muted) {
     out.push(after.muted ? (me ? 'You were muted' : `${name} was muted`) : (me ? 'You unmuted' : `${name} unmuted`));
   }
@@ -80,7 +83,12 @@ export function describeMemberChange(before: Member | undefined, after: Member, 
 }
 
 function describeSpace(before: Space, after: Space): string[] {
-  if (before.state === after.state) return [];
+  if (before.state === after.state) {
+    // Live captions turned on or off: everyone is told (those on stage, that they are transcribed).
+    if (before.captions !== after.captions) return [after.captions ? 'Live captions turned on' : 'Live captions turned off'];
+    if (after.captions && before.caption_language !== after.caption_language) return ['Caption language changed'];
+    return [];
+  }
   switch (after.state) {
     case 'live': return ['Space started'];
     case 'ended': return ['Space ended'];
@@ -142,7 +150,9 @@ export function applyEvent(state: RoomState | null, event: ServerEvent): ApplyRe
     if (!state || state.listenerCount === event.listener_count) return { kind: 'ignored' };
     return { kind: 'applied', state: { ...state, listenerCount: event.listener_count }, announcements: [] };
   }
-  if (event.type === 'ping' || event.type === 'reactions' || event.type === 'levels') return { kind: 'ignored' };
+  if (event.type === 'ping' || event.type === 'reactions' || event.type === 'levels' || event.type === 'caption') {
+    return { kind: 'ignored' };
+  }
   if (!state) return { kind: 'gap', expected: 0, got: event.seq };
   if (event.seq <= state.seq) return { kind: 'ignored' };
   if (event.seq !== state.seq + 1) return { kind: 'gap', expected: state.seq + 1, got: event.seq };

@@ -38,6 +38,10 @@ export interface Space {
   record: boolean;
   /** The host asked that only signed-in people listen. */
   accounts_required: boolean;
+  /** Live captions of the stage are on (the host and co-hosts turn them on and off). */
+  captions: boolean;
+  /** The language spoken on stage (ISO 639-1, "en"), which the speech engine is told. */
+  caption_language: string;
 }
 
 export type Role = 'host' | 'cohost' | 'speaker' | 'listener';
@@ -51,6 +55,8 @@ export interface Member {
   connected: boolean;
   /** Their audio reaches the server now: unmuting needs it, losing it mutes. */
   mic_live: boolean;
+  /** False: they switched off captioning of their own voice (shown as speech without words). */
+  captioned: boolean;
 }
 
 export interface Pin {
@@ -71,6 +77,8 @@ export interface SnapshotEvent {
   listener_count: number;
   /** null for a visitor (no account): their snapshot lists the stage only. */
   me: Member | null;
+  /** The last final caption lines, oldest first (absent from servers without captions). */
+  captions?: CaptionLine[];
 }
 /** A change a visitor may not see (a listener's request, say): only its seq, so none is missed. */
 export interface HiddenEvent { type: 'hidden'; seq: number }
@@ -93,6 +101,8 @@ export interface ReactionsEvent {
   by: { user_id: number; emoji: string }[];
 }
 export interface PingEvent { type: 'ping'; seq: null }
+/** One caption line: a partial replaces the last line with its id, then the final one does. */
+export interface CaptionEvent { type: 'caption'; seq: null; line: CaptionLine }
 /** Speaking indicators: the members whose level (0-1, 0 = stopped speaking) changed, by user id. */
 export interface LevelsEvent { type: 'levels'; seq: null; levels: Record<string, number> }
 
@@ -104,7 +114,7 @@ export type SeqEvent =
   | PinRemovedEvent
   | HiddenEvent;
 
-export type ServerEvent = SnapshotEvent | SeqEvent | PresenceEvent | ReactionsEvent | LevelsEvent | PingEvent;
+export type ServerEvent = SnapshotEvent | SeqEvent | PresenceEvent | ReactionsEvent | LevelsEvent | CaptionEvent | PingEvent;
 
 export const STAGE_ROLES: readonly Role[] = ['host', 'cohost', 'speaker'];
 
@@ -136,6 +146,8 @@ export interface Clip {
   created_at: string;
   audio_url: string;
   page_url: string;
+  /** The caption lines the clip spans, on the clip's own clock (0 = its start). */
+  captions?: TranscriptLine[];
 }
 
 export interface Recording {
@@ -168,6 +180,8 @@ export interface Replay {
   published: boolean;
   markers: SpeakerMarker[];
   listener_counts: ListenerCountPoint[];
+  /** The space was captioned: GET /api/spaces/{id}/transcript has its lines. */
+  has_transcript?: boolean;
 }
 
 // Discovery: search, recent replays, a person's spaces and follow lists.
@@ -209,4 +223,44 @@ export interface SpacePage {
   replay_published: boolean;
   /** People without an account may listen (the instance allows it, the host did not ask for accounts). */
   open_to_visitors: boolean;
+}
+
+// Live captions and transcripts (docs/captions.md).
+
+/**
+ * One utterance of one stage member, live: partials (final=false) while they talk, each
+ * replacing the line with the same id, then one final line. Times are on the recording's clock.
+ */
+export interface CaptionLine {
+  id: number;
+  user_id: number;
+  start_s: number;
+  end_s: number;
+  /** null: this speaker switched captioning of their voice off (speech without words). */
+  text: string | null;
+  final: boolean;
+}
+
+export interface TranscriptLine {
+  id: number;
+  user: UserBrief;
+  start_s: number;
+  end_s: number;
+  text: string;
+}
+
+/** GET /api/spaces/{id}/transcript answers `{"transcript": Transcript}`. */
+export interface Transcript {
+  space_id: number;
+  language: string;
+  lines: TranscriptLine[];
+  /** This viewer may download it (.vtt, .srt, .txt): the host and everyone who spoke. */
+  downloadable: boolean;
+}
+
+/** GET /api/captions: what the create form offers. */
+export interface CaptionsInfo {
+  default_language: string;
+  languages: string[];
+  engine: string;
 }

@@ -10,12 +10,13 @@ const space: Space = {
   host: { id: 1, handle: 'hana', display_name: 'Hana', avatar_url: null }, scheduled_for: null,
   started_at: '2026-01-01T00:00:00Z', ended_at: null, created_at: '2026-01-01T00:00:00Z',
   listener_count: 1, stage_count: 1, record: true, accounts_required: false,
+  captions: false, caption_language: 'en',
 };
 
 function member(id: number, name: string, role: Role, extra: { muted?: boolean; stage_request?: StageRequest } = {}): Member {
   return {
     user: { id, handle: name.toLowerCase(), display_name: name, avatar_url: null },
-    role, muted: extra.muted ?? true, stage_request: extra.stage_request ?? 'none', connected: true, mic_live: true,
+    role, muted: extra.muted ?? true, stage_request: extra.stage_request ?? 'none', connected: true, mic_live: true, captioned: true,
   };
 }
 
@@ -156,5 +157,28 @@ describe('closes that end the room', () => {
   it('stops on a visitor space that ended or is full, retries on too many from one address', () => {
     for (const code of [4401, 4403, 4404, 4409, 4410, 4503]) assert.ok(FATAL_CLOSE_CODES.has(code), String(code));
     for (const code of [1006, 1012, 4000, 4008, 4408, 4429]) assert.ok(!FATAL_CLOSE_CODES.has(code), String(code));
+  });
+});
+
+describe('captions in the room state', () => {
+  it('says when live captions turn on or off, and ignores caption lines (the caller keeps them)', () => {
+    let { state } = applied(null, snapshot());
+    let announcements: string[];
+    ({ state, announcements } = applied(state, { type: 'space_updated', seq: 11, space: { ...space, captions: true } }));
+    assert.deepEqual(announcements, ['Live captions turned on']);
+    ({ state, announcements } = applied(state, { type: 'space_updated', seq: 12, space: { ...space, captions: true, caption_language: 'fr' } }));
+    assert.deepEqual(announcements, ['Caption language changed']);
+    ({ announcements } = applied(state, { type: 'space_updated', seq: 13, space: { ...space, captions: false } }));
+    assert.deepEqual(announcements, ['Live captions turned off']);
+    const caption = { type: 'caption' as const, seq: null, line: { id: 1, user_id: 1, start_s: 0, end_s: 1, text: 'hi', final: true } };
+    assert.equal(applyEvent(state, caption).kind, 'ignored');
+  });
+  it('tells me when my own voice stops or starts being captioned', () => {
+    const onStageMe = { ...member(3, 'Me', 'speaker'), captioned: true };
+    let { state } = applied(null, { ...snapshot(), members: [host, onStageMe], me: onStageMe });
+    let announcements: string[];
+    ({ state, announcements } = applied(state, { type: 'member_updated', seq: 11, member: { ...onStageMe, captioned: false } }));
+    assert.deepEqual(announcements, ['Your voice is no longer captioned']);
+    assert.equal(state.me.captioned, false);
   });
 });

@@ -11,12 +11,14 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.actions import captions
 from parley.actions.base import Services, change
 from parley.actions.spaces import present_member
 from parley.domain import recordings as rules
@@ -204,6 +206,8 @@ class Replay:
     segments: list[playlist.Segment]
     timeline: list[dict[str, float]]
     speakers: dict[int, UserBrief]
+    # The space was captioned: its transcript plays along.
+    has_transcript: bool = False
 
 
 async def replay(services: Services, space_id: int, viewer_id: int | None) -> Replay:
@@ -230,6 +234,7 @@ async def replay(services: Services, space_id: int, viewer_id: int | None) -> Re
             segments=recovered.segments,
             timeline=timeline,
             speakers={uid: views.user_brief(user) for uid, user in users.items()},
+            has_transcript=await captions.has_lines(session, space_id),
         )
 
 
@@ -318,6 +323,9 @@ async def _clip_view(session: AsyncSession, clip: Clip) -> ClipView:
         created_at=clip.created_at,
         audio_url=f"/api/clips/{clip.slug}/audio.m4a",
         page_url=f"/clips/{clip.slug}",
+        captions=await captions.clip_lines(
+            session, clip.space_id, clip.start_ms / 1000, (clip.start_ms + clip.duration_ms) / 1000
+        ),
     )
 
 
@@ -348,6 +356,7 @@ async def purge_expired(services: Services) -> list[int]:
             ids = [row.id for row in expired]
             await unit.session.execute(delete(Clip).where(Clip.recording_id.in_(ids)))
             await unit.session.execute(delete(Recording).where(Recording.id.in_(ids)))
+        await captions.purge_lines(unit.session, now - timedelta(days=days))
     for space_id in space_ids:
         await asyncio.to_thread(folders(services).remove, space_id)
         log.info("space(%s) recording purged after %d days", space_id, days)

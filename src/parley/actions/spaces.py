@@ -65,7 +65,11 @@ async def create_space(
     scheduled_for: datetime | None,
     record: bool = True,
     accounts_required: bool = False,
+    captions: bool = False,
+    caption_language: str = "",
 ) -> SpaceView:
+    """`caption_language` is checked by the caller (actions/captions.py); empty: the
+    instance's default."""
     title = rules.check_title(title)
     topics = rules.check_topics(topics)
     now = services.clock()
@@ -92,6 +96,8 @@ async def create_space(
             host_absent_since=unit.now if live else None,
             record=record,
             accounts_required=accounts_required,
+            captions=captions,
+            caption_language=caption_language or services.settings.caption_language,
         )
         unit.session.add(space)
         await unit.session.flush()
@@ -287,6 +293,12 @@ async def snapshot(services: Services, space_id: int, viewer_id: int | None) -> 
             pins=[views.pin_view(pin) for pin in await repo.pins(session, space_id)],
             listener_count=await repo.listener_count(session, space_id),
             me=await views.member_view(session, me) if me is not None else None,
+            captions=[
+                views.caption_line_view(row)
+                for row in await repo.recent_caption_lines(
+                    session, space_id, services.settings.caption_lines_in_snapshot
+                )
+            ],
         )
 
 

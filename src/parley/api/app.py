@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from parley import __version__
+from parley.actions import captions as caption_actions
 from parley.actions import spaces as space_actions
 from parley.actions.base import Clock, Services, utc_now
 from parley.api import (
@@ -17,6 +18,7 @@ from parley.api import (
     pages,
     routes_accounts,
     routes_avatars,
+    routes_captions,
     routes_discovery,
     routes_media,
     routes_recordings,
@@ -27,7 +29,7 @@ from parley.api import (
 from parley.api import feed as feed_routes
 from parley.api.auth import ServicesDep
 from parley.api.cors import MediaCors
-from parley.api.schemas import Health, MediaHealth, StoreHealth
+from parley.api.schemas import CaptionsHealth, Health, MediaHealth, StoreHealth
 from parley.bus import create_bus
 from parley.config import Settings
 from parley.media import internals
@@ -42,6 +44,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.ensure_media_url_secret()
+        caption_actions.check_settings(settings)
         # Each part is stopped, in the reverse order, if it started: also when a later one fails
         # to start or an earlier stop raises.
         async with AsyncExitStack() as started:
@@ -96,7 +99,21 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     @app.get("/api/health", tags=["meta"])
     async def health(services: ServicesDep) -> Health:
         unavailable = internals.missing()
+        media: MediaRuntime | None = getattr(app.state, "media", None)
+        stats = media.captions.stats() if media is not None else None
         return Health(
+            captions=CaptionsHealth(
+                engine=stats.engine,
+                spaces=stats.spaces,
+                backlog_s=stats.backlog_s,
+                queued_finals=stats.queued_finals,
+                queued_partials=stats.queued_partials,
+                finals=stats.finals,
+                partials=stats.partials,
+                dropped_partials=stats.dropped_partials,
+            )
+            if stats is not None
+            else None,
             status="degraded" if unavailable else "ok",
             version=__version__,
             store=StoreHealth(
@@ -108,6 +125,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
     app.include_router(routes_accounts.router)
     app.include_router(routes_avatars.router)
+    # Before the spaces' routes: `/me/captions` is not one of their `/me/{verb}`.
+    app.include_router(routes_captions.router)
     app.include_router(routes_spaces.router)
     app.include_router(routes_discovery.router)
     app.include_router(routes_media.router)

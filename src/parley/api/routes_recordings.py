@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import FileResponse
 
+from parley.actions import captions as caption_actions
 from parley.actions import media as media_actions
 from parley.actions import recordings
 from parley.actions import visitors as visitor_actions
@@ -42,6 +43,7 @@ _TYPES = {
     ".m4s": "audio/mp4",
     ".mp4": "audio/mp4",
     ".ts": "video/mp2t",
+    ".vtt": "text/vtt",  # the subtitles' segments (WebVTT s6.1: always UTF-8)
 }
 
 
@@ -83,7 +85,12 @@ async def listen(
         media: MediaRuntime = request.app.state.media
         webrtc = not media.webrtc_listeners_full
     url, expires_at = _signed(request, space_id, "live", playlist.LIVE_PLAYLIST)
-    return ListenOut(hls_url=url, hls_expires_at=expires_at, webrtc=webrtc)
+    captions_url = None
+    if await caption_actions.captioned(services, space_id):
+        captions_url, _ = _signed(request, space_id, "live", playlist.MAIN_PLAYLIST)
+    return ListenOut(
+        hls_url=url, hls_expires_at=expires_at, webrtc=webrtc, hls_captions_url=captions_url
+    )
 
 
 @router.api_route(
@@ -168,6 +175,7 @@ async def _replay_view(request: Request, space_id: int, viewer_id: int | None) -
         published=found.published,
         markers=markers,
         listener_counts=counts,
+        has_transcript=found.has_transcript,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from parley.actions import room, spaces, stage
+from parley.actions import captions, room, spaces, stage
 from parley.actions.stage import MemberVerb, SelfVerb
 from parley.api.auth import OptionalUserDep, ServicesDep, UserDep
 from parley.api.schemas import (
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/spaces", tags=["spaces"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_space(body: CreateSpaceBody, services: ServicesDep, user: UserDep) -> SpaceOut:
+    language = captions.check_language(services, body.caption_language)
     view = await spaces.create_space(
         services,
         user.id,
@@ -38,6 +39,8 @@ async def create_space(body: CreateSpaceBody, services: ServicesDep, user: UserD
         scheduled_for=body.scheduled_for,
         record=body.record,
         accounts_required=body.accounts_required,
+        captions=body.captions,
+        caption_language=language,
     )
     return SpaceOut(space=view)
 
@@ -70,11 +73,21 @@ async def get_space(space_id: Id, services: ServicesDep, viewer: OptionalUserDep
 async def edit_space(
     space_id: Id, body: SpacePatch, services: ServicesDep, user: UserDep
 ) -> SpaceOut:
-    """The host's changes (scheduled or live spaces): `accounts_required`."""
+    """Changes to a scheduled or live space: `accounts_required` (the host's), `captions` and
+    `caption_language` (the host's or a co-host's)."""
     view = None
     if body.accounts_required is not None:
         view = await spaces.set_accounts_required(
             services, space_id, user.id, accounts_required=body.accounts_required
+        )
+    if body.captions is not None or body.caption_language is not None:
+        services.take("caption changes", user.id, burst=10.0, rate_per_s=0.5)
+        view = await captions.set_captions(
+            services,
+            space_id,
+            user.id,
+            captions=body.captions,
+            language=body.caption_language,
         )
     if view is None:
         view = (await spaces.get_space(services, space_id, user.id)).space

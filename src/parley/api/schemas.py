@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from parley.domain.space import SpeakerPolicy
 from parley.domain.views import (
@@ -19,6 +19,7 @@ from parley.domain.views import (
     ReplaySummary,
     ReplayView,
     SpaceView,
+    TranscriptView,
     UserBrief,
 )
 
@@ -57,12 +58,24 @@ class CreateSpaceBody(Body):
     record: bool = True
     # Only people with an account may listen (else visitors may too, where the instance lets).
     accounts_required: bool = False
+    # Live captions from the start, in this language (ISO 639-1; null: the instance's default).
+    captions: bool = False
+    caption_language: str | None = Field(default=None, max_length=8)
 
 
 class SpacePatch(Body):
-    """The host's changes to a space (scheduled or live); a field left out stays as it is."""
+    """Changes to a space (scheduled or live); a field left out stays as it is.
+    `accounts_required`: the host's; `captions`, `caption_language`: the host's or a co-host's."""
 
     accounts_required: bool | None = None
+    captions: bool | None = None
+    caption_language: str | None = Field(default=None, max_length=8)
+
+
+class CaptionedBody(Body):
+    """A member lets their own words be captioned (true) or not (false)."""
+
+    captioned: StrictBool
 
 
 class ReactionBody(Body):
@@ -139,6 +152,22 @@ class MediaHealth(BaseModel):
     unavailable: dict[str, str]
 
 
+class CaptionsHealth(BaseModel):
+    """This node's live captions (null before its first captioned space loads the engine)."""
+
+    engine: str | None
+    spaces: int
+    # How far the captions run behind the speech (s): the oldest final line waiting for the
+    # engine, or the pipeline's own lag behind the media clock. It grows when the machine
+    # cannot keep up (partial lines are dropped first).
+    backlog_s: float
+    queued_finals: int
+    queued_partials: int
+    finals: int
+    partials: int
+    dropped_partials: int
+
+
 class Health(BaseModel):
     # "degraded": it serves, but a capability fell back (see media.unavailable).
     status: Literal["ok", "degraded"]
@@ -146,6 +175,7 @@ class Health(BaseModel):
     store: StoreHealth
     bus: StoreHealth
     media: MediaHealth
+    captions: CaptionsHealth | None = None
 
 
 # Identifiers fit the store's 32-bit integer keys; larger ones are refused as input errors.
@@ -162,6 +192,10 @@ class ClipBody(Body):
 class ListenOut(BaseModel):
     hls_url: str
     hls_expires_at: datetime
+    # A captioned space: the same audio with its live captions as a WebVTT subtitles rendition
+    # (a multivariant playlist, RFC 8216 EXT-X-MEDIA TYPE=SUBTITLES), for players that show
+    # subtitles (Safari, VLC, hls.js); null otherwise.
+    hls_captions_url: str | None = None
     # False when this node's WebRTC listeners are full: listen over HLS.
     webrtc: bool
 
@@ -202,3 +236,16 @@ class ReplaysOut(BaseModel):
 class HostedSpacesOut(BaseModel):
     live: list[SpaceView]
     upcoming: list[SpaceView]
+
+
+class CaptionsInfoOut(BaseModel):
+    """What this server's live captions offer (the create form's choices)."""
+
+    engine: str
+    default_language: str
+    # ISO 639-1 codes.
+    languages: list[str]
+
+
+class TranscriptOut(BaseModel):
+    transcript: TranscriptView

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from parley.domain.views import MemberView, PinView, SpaceView
+from parley.domain.views import CaptionLineView, MemberView, PinView, SpaceView
 
 
 class Event(BaseModel):
@@ -25,6 +25,8 @@ class Snapshot(Event):
     pins: list[PinView]
     listener_count: int
     me: MemberView | None
+    # The last final caption lines (oldest first), so someone who joins late reads them at once.
+    captions: list[CaptionLineView] = []
 
 
 class SpaceUpdated(Event):
@@ -78,6 +80,14 @@ class Levels(Event):
     levels: dict[str, float]
 
 
+class Caption(Event):
+    """A caption line (docs/websocket.md): ephemeral (no seq); the last finals are in the
+    snapshot."""
+
+    type: Literal["caption"] = "caption"
+    line: CaptionLineView
+
+
 class Ping(Event):
     type: Literal["ping"] = "ping"
 
@@ -116,6 +126,7 @@ ServerMessage = Annotated[
     | Presence
     | Reactions
     | Levels
+    | Caption
     | Ping
     | Hidden,
     Field(discriminator="type"),

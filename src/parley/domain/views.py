@@ -52,6 +52,10 @@ class SpaceView(View):
     # The host's choice: only people with an account may listen (else visitors may too, where
     # the instance lets them).
     accounts_required: bool
+    # Live captions of the stage (host and co-hosts turn them on and off), and the language
+    # spoken (ISO 639-1), which the speech engine is told.
+    captions: bool = False
+    caption_language: str = "en"
 
 
 class MemberView(View):
@@ -62,6 +66,40 @@ class MemberView(View):
     connected: bool
     # Their audio reaches the server now: unmuting needs it, losing it mutes.
     mic_live: bool
+    # Their words are captioned when captions are on (they may switch it off for their voice:
+    # their speech then shows as speech without text).
+    captioned: bool = True
+
+
+class CaptionLineView(View):
+    """One utterance of one stage member, live: partial lines while they talk (each replacing
+    the last of the same `id`), then one final line when they pause."""
+
+    # The utterance's number in its space: a partial and its final share it.
+    id: int
+    user_id: int
+    # On the space's recording timeline (the replay's clock), in seconds.
+    start_s: float
+    end_s: float
+    # None: this speaker's voice is not captioned (they switched it off): speech without text.
+    text: str | None
+    final: bool
+
+
+class TranscriptLineView(View):
+    id: int
+    user: UserBrief
+    start_s: float
+    end_s: float
+    text: str
+
+
+class TranscriptView(View):
+    space_id: int
+    language: str
+    lines: list[TranscriptLineView]
+    # The viewer may download it as WebVTT, SRT or text (the host and everyone who spoke).
+    downloadable: bool
 
 
 class PinView(View):
@@ -94,6 +132,8 @@ class ClipView(View):
     created_at: datetime
     audio_url: str
     page_url: str
+    # The caption lines the clip spans, on the clip's own timeline (0 = its start).
+    captions: list[TranscriptLineView] = []
 
 
 class MarkerView(View):
@@ -115,6 +155,8 @@ class ReplayView(View):
     published: bool
     markers: list[MarkerView]
     listener_counts: list[ListenerCountView]
+    # The space was captioned: GET /api/spaces/{id}/transcript has its lines.
+    has_transcript: bool = False
 
 
 class PersonView(View):

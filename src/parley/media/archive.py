@@ -66,6 +66,11 @@ def close_playlists(folder: Path, window: int) -> list[Segment]:
             folder / playlist.LIVE_PLAYLIST,
             playlist.live_playlist(found.segments, window, ended=True),
         )
+    subtitles = folder / playlist.SUBTITLES_PLAYLIST
+    if subtitles.is_file():  # a captioned space's: what it lists stays
+        text = subtitles.read_text()
+        if not text.endswith(playlist.ENDLIST):
+            write_atomically(subtitles, text + playlist.ENDLIST)
     return found.segments
 
 

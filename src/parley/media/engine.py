@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from parley.config import Settings
 from parley.domain.errors import AtCapacity, InvalidState
@@ -23,6 +23,7 @@ from parley.media import internals, sessions
 from parley.media.bridge import LoopBridge
 from parley.media.fanout import FastSender
 from parley.media.hls import HlsWriter
+from parley.media.mixer import Samples
 from parley.media.opus import libopus
 from parley.media.sessions import Session, SessionKind
 from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
@@ -103,6 +104,12 @@ class MediaEngine:
     def remove_member(self, space_id: int, user_id: int, seq: int) -> None:
         """A member was removed: silenced, and every session of theirs ends."""
         self.bridge.post(self._remove_member, space_id, user_id, seq)
+
+    def set_caption_tap(
+        self, space_id: int, tap: Callable[[Mapping[int, Samples], float], None] | None
+    ) -> None:
+        """Hands the space's unmixed allowed audio to `tap` every tick (None: stops)."""
+        self.bridge.post(self._set_caption_tap, space_id, tap)
 
     def ticks_of(self, space_id: int) -> int | None:
         """How many 20 ms ticks the space's media has run (its clock, in RTP units / 960)."""
@@ -188,6 +195,13 @@ class MediaEngine:
             await self._close_space(space_id)
         for session in list(self._sessions.values()):
             await self._close(session)
+
+    def _set_caption_tap(
+        self, space_id: int, tap: Callable[[Mapping[int, Samples], float], None] | None
+    ) -> None:
+        space = self._spaces.get(space_id)
+        if space is not None:
+            space.caption_tap = tap
 
     def _apply_seat(
         self, space_id: int, user_id: int, seq: int, on_stage: bool, muted: bool

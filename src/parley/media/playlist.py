@@ -6,6 +6,9 @@ segment per run of the writer (a server restart mid-space starts a new run), and
   journal, read back after a crash), closed with EXT-X-ENDLIST when the space ends;
 - `live.m3u8`: the last few segments, what live listeners poll (s6.2.2: a sliding window keeps
   each poll small however long the space runs).
+A captioned space adds a WebVTT subtitles rendition (media/subtitles.py): `subs.m3u8`, a sliding
+window of `sub-NNNNNN.vtt` segments numbered as the audio's, and the multivariant playlist
+`main.m3u8` that groups it with `live.m3u8` (s4.3.4.1, s4.3.4.2).
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from datetime import datetime
 
 INDEX_PLAYLIST = "index.m3u8"
 LIVE_PLAYLIST = "live.m3u8"
+MAIN_PLAYLIST = "main.m3u8"
+SUBTITLES_PLAYLIST = "subs.m3u8"
+SUBTITLES_GROUP = "subs"
+AAC_LC_CODEC = "mp4a.40.2"  # RFC 6381 s3.3: MPEG-4 audio, object type 2 (AAC-LC)
 # A finished recording is also packaged as MPEG-TS segments of about 6 s, listed by `vod.m3u8`:
 # the players built on FFmpeg before 8.0 (ffmpeg, mpv, and so VLC-like tools on Debian 12) cannot
 # seek in fMP4 HLS (FFmpeg ticket 7359), and seek in MPEG-TS HLS.
@@ -40,11 +47,15 @@ def vod_segment_name(number: int) -> str:
     return f"vod-{number:06d}.ts"
 
 
+def subtitle_name(number: int) -> str:
+    return f"sub-{number:06d}.vtt"
+
+
 def is_media_file(name: str) -> bool:
     """The only names a media folder's URL may ask for."""
-    if name in (INDEX_PLAYLIST, LIVE_PLAYLIST, VOD_PLAYLIST):
+    if name in (INDEX_PLAYLIST, LIVE_PLAYLIST, VOD_PLAYLIST, MAIN_PLAYLIST, SUBTITLES_PLAYLIST):
         return True
-    for prefix, suffix in (("seg-", ".m4s"), ("init-", ".mp4"), ("vod-", ".ts")):
+    for prefix, suffix in (("seg-", ".m4s"), ("init-", ".mp4"), ("vod-", ".ts"), ("sub-", ".vtt")):
         middle = name[len(prefix) : -len(suffix)] if name.endswith(suffix) else ""
         if name.startswith(prefix) and middle.isdigit() and len(middle) <= 9:
             return True
@@ -106,6 +117,54 @@ def live_playlist(segments: list[Segment], window: int, *, ended: bool) -> str:
     for index, segment in enumerate(shown):
         text += entry(segment, with_map=index == 0)
     return text + (ENDLIST if ended else "")
+
+
+def subtitles_playlist(
+    segments: list[Segment], first: int, last: int, window: int, *, ended: bool
+) -> str:
+    """The subtitles' sliding window: the subtitle segments written (numbers `first` to `last`,
+    each covering the audio segment of its number) and, of them, the last `window`. Numbers,
+    durations, dates and discontinuities are the audio's, so a player lines the two up (s6.3.2);
+    no EXT-X-MAP, as WebVTT segments need none (s3.5)."""
+    written = [s for s in segments if first <= s.number <= last]
+    shown = written[-window:] if window > 0 else []
+    sequence = shown[0].number if shown else max(first, last + 1)
+    discontinuities = sum(1 for s in segments if s.number < sequence and s.discontinuity)
+    text = header(playlist_type=None, media_sequence=sequence, discontinuities=discontinuities)
+    for segment in shown:
+        lines = ["#EXT-X-DISCONTINUITY"] if segment.discontinuity else []
+        stamp = segment.starts_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp}")
+        lines.append(f"#EXTINF:{segment.duration_s:.5f},")
+        lines.append(subtitle_name(segment.number))
+        text += "\n".join(lines) + "\n"
+    return text + (ENDLIST if ended else "")
+
+
+def quoted_string(value: str) -> str:
+    """s4.2: a quoted-string attribute value holds no double quote and no line break."""
+    if any(c in value for c in '"\r\n'):
+        raise ValueError(f"not usable in a playlist: {value!r}")
+    return value
+
+
+def multivariant_playlist(*, language: str, name: str, bandwidth: int) -> str:
+    """`main.m3u8`: the live audio with its subtitles rendition (s4.3.4.1, s4.3.4.2). The
+    attribute values are quoted strings, which may hold no quote or line break (s4.2)."""
+    language, name = quoted_string(language), quoted_string(name)
+    rendition = (
+        f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{SUBTITLES_GROUP}",NAME="{name}",'
+        f'LANGUAGE="{language}",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,'
+        # Apple's HLS authoring spec: captions (the speech written out), not a translation.
+        'CHARACTERISTICS="public.accessibility.transcribes-spoken-dialog",'
+        f'URI="{SUBTITLES_PLAYLIST}"'
+    )
+    variant = (
+        f'#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS="{AAC_LC_CODEC}",'
+        f'SUBTITLES="{SUBTITLES_GROUP}"'
+    )
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS", rendition, variant]
+    return "\n".join([*lines, LIVE_PLAYLIST]) + "\n"
 
 
 def parse(text: str) -> tuple[list[Segment], bool]:

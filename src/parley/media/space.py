@@ -12,7 +12,7 @@ import fractions
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import av
@@ -148,6 +148,9 @@ class SpaceMedia:
     # The space's HLS and recording (media/hls.py), on the node that claimed the space.
     hls: HlsWriter | None = None
     speakers: SpeakerChanges = field(default_factory=SpeakerChanges)
+    # Live captions (captions/pipeline.py): each tick's allowed members' own blocks, before
+    # mixing, with where the tick starts on the recording's timeline. Set from the media loop.
+    caption_tap: Callable[[Mapping[int, Samples], float], None] | None = None
 
     def __post_init__(self) -> None:
         self.stage_encoder = OpusEncoder.low_delay(self.stage_bitrate)
@@ -190,6 +193,9 @@ class SpaceMedia:
             for member in outputs - talking:
                 mix_minus[member] = shared
         hls = self.hls
+        tap = self.caption_tap
+        if tap is not None:
+            tap(active, hls.timeline_s if hls is not None else (self.ticks - 1) * FRAME_MS / 1000)
         if hls is not None:
             hls.push(full)
             new_speaker = self.speakers.observe(loudest)

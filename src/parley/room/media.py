@@ -45,6 +45,7 @@ from parley.media import archive
 from parley.media.engine import MediaEngine
 from parley.media.hls import HlsWriter
 from parley.media.sessions import Session, SessionKind
+from parley.room.captions import CaptionsRuntime
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class MediaRuntime:
         self._member_locks = _KeyedLocks[tuple[int, int]]()
         self._presence_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self.captions = CaptionsRuntime(services, self.engine)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -133,6 +135,7 @@ class MediaRuntime:
                     await self.close_space(space_id, ended=False)
                 except Exception:
                     log.exception("space(%s) media did not stop cleanly", space_id)
+            await self.captions.stop()
         finally:
             await self.engine.stop()
             # Every session has ended (a close that failed still ended it): their members'
@@ -270,6 +273,12 @@ class MediaRuntime:
             await self._close_locked(space_id)
             await self._finish(space_id, writer, ended=False)
             raise
+        if writer is not None:
+            try:
+                await self.captions.space_opened(space_id, writer)
+            except Exception:
+                # The room sounds on without its captions.
+                log.exception("space(%s) captions could not start", space_id)
 
     async def _start_hls(self, space_id: int) -> HlsWriter | None:
         """HLS and the recording, on the node that claims the space (one per space)."""
@@ -288,6 +297,7 @@ class MediaRuntime:
     async def _close_locked(self, space_id: int) -> HlsWriter | None:
         """Stops the space's mix and sessions and stops hearing its room; returns its writer."""
         writer = self._writers.pop(space_id)
+        self.captions.space_closed(space_id)
         try:
             await self.engine.close_space(space_id)
         finally:
@@ -476,6 +486,7 @@ class MediaRuntime:
             if seq is None:
                 log.warning("space(%s) media dropped a %s without a seq", space_id, event.type)
             elif isinstance(event, MemberUpdated):
+                self.captions.member_updated(space_id, event.member)
                 on_stage = event.member.role in ON_STAGE
                 self.engine.apply_seat(
                     space_id, event.member.user.id, seq, on_stage=on_stage, muted=event.member.muted
@@ -488,6 +499,8 @@ class MediaRuntime:
                 writer.note(listeners=event.listener_count)
         elif isinstance(event, SpaceUpdated) and event.space.state in _ENDED_STATES:
             self._spawn(self.close_space(space_id))
+        elif isinstance(event, SpaceUpdated):
+            self.captions.space_updated(event.space)
 
     def _publish_levels(self, space_id: int, levels: dict[int, float]) -> None:
         if self._stopping:

@@ -160,6 +160,9 @@ class Space(Base):
     record: Mapped[bool] = mapped_column(Boolean, default=True)
     # The host's choice: only signed-in people may listen (else visitors may, if the instance lets).
     accounts_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Live captions (host and co-hosts switch them), and the language spoken (ISO 639-1).
+    captions: Mapped[bool] = mapped_column(Boolean, default=False)
+    caption_language: Mapped[str] = mapped_column(String(8), default="en")
     # Title and topics folded for search (domain/search.py), kept in step by `_fold_for_search`.
     search_key: Mapped[str] = mapped_column(Text, default="")
 
@@ -189,7 +192,27 @@ class SpaceMember(Base):
     # Audio of this member reaches the server now (a connected WHIP session that has delivered
     # a frame). Unmuting needs it, and losing it mutes: nobody looks unmuted while unheard.
     mic_live: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The member let their words be captioned (they may switch it off: consent).
+    captioned: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime]
+
+
+class CaptionLine(Base):
+    """A final caption line: one utterance of one stage member. The space's transcript is its
+    lines; they go with the recording (retention purges them). `text` None: the member's voice was
+    not captioned (speech without text)."""
+
+    __tablename__ = "caption_lines"
+    __table_args__ = (UniqueConstraint("space_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    # The utterance's number in its space (a partial and its final shared it on the socket).
+    number: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    start_ms: Mapped[int] = mapped_column(Integer)
+    end_ms: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class SpaceVisitors(Base):

@@ -14,6 +14,7 @@ from parley.domain.space import SpaceState
 from parley.domain.stage import ON_STAGE, Role, Seat, StageRequest
 from parley.store.models import (
     Block,
+    CaptionLine,
     Follow,
     Pin,
     Recording,
@@ -358,3 +359,20 @@ async def spaces_past_host_grace(session: AsyncSession, absent_before: datetime)
         )
     )
     return [space_id for (space_id,) in rows.all()]
+
+
+async def recent_caption_lines(
+    session: AsyncSession, space_id: int, count: int
+) -> list[CaptionLine]:
+    """The last `count` final caption lines of a space, oldest first."""
+    if count <= 0:
+        return []
+    rows = (
+        await session.execute(
+            select(CaptionLine)
+            .where(CaptionLine.space_id == space_id)
+            .order_by(CaptionLine.number.desc())
+            .limit(count)
+        )
+    ).scalars()
+    return list(reversed(list(rows)))

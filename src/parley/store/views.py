@@ -11,9 +11,16 @@ from parley.domain import avatars
 from parley.domain.pins import PinKind
 from parley.domain.space import SpaceState, SpeakerPolicy
 from parley.domain.stage import Role, StageRequest
-from parley.domain.views import MemberView, PinView, Profile, SpaceView, UserBrief
+from parley.domain.views import (
+    CaptionLineView,
+    MemberView,
+    PinView,
+    Profile,
+    SpaceView,
+    UserBrief,
+)
 from parley.store import repo
-from parley.store.models import Pin, Space, SpaceMember, User
+from parley.store.models import CaptionLine, Pin, Space, SpaceMember, User
 
 
 def _avatar_url(user: User) -> str | None:
@@ -66,6 +73,8 @@ def _space_view(space: Space, host: User, listener_count: int, stage_count: int)
         stage_count=stage_count,
         record=space.record,
         accounts_required=space.accounts_required,
+        captions=space.captions,
+        caption_language=space.caption_language,
     )
 
 
@@ -92,6 +101,7 @@ def member_view_of(row: SpaceMember, user: User) -> MemberView:
         stage_request=StageRequest(row.stage_request),
         connected=row.connections > 0,
         mic_live=row.mic_live,
+        captioned=row.captioned,
     )
 
 
@@ -107,4 +117,15 @@ async def member_views(session: AsyncSession, rows: Sequence[SpaceMember]) -> li
 def pin_view(pin: Pin) -> PinView:
     return PinView(
         id=pin.id, kind=PinKind(pin.kind), text=pin.text, url=pin.url, created_at=pin.created_at
+    )
+
+
+def caption_line_view(row: CaptionLine) -> CaptionLineView:
+    return CaptionLineView(
+        id=row.number,
+        user_id=row.user_id,
+        start_s=row.start_ms / 1000,
+        end_s=row.end_ms / 1000,
+        text=row.text,
+        final=True,
     )

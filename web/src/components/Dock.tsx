@@ -1,6 +1,7 @@
 // The room's actions, fixed at the bottom of the window as on Spaces and Clubhouse: the
 // microphone (or asking to speak), reactions, requests for hosts, sharing, more, and Leave.
 import type { ComponentChildren } from 'preact';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 
 const ICONS: Record<string, string> = {
   mic: 'M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11z',
@@ -10,10 +11,21 @@ const ICONS: Record<string, string> = {
   people: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm7 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM9 13c-3.3 0-7 1.7-7 4v3h14v-3c0-2.3-3.7-4-7-4zm7 0c-.5 0-1 0-1.5.1A5 5 0 0 1 18 17v3h4v-3c0-2.3-3.4-4-6-4z',
   share: 'M18 16a3 3 0 0 0-2.4 1.2l-6.7-3.4a3 3 0 0 0 0-1.6l6.7-3.4A3 3 0 1 0 15 7l-6.7 3.4a3 3 0 1 0 0 3.2L15 17a3 3 0 1 0 3-1z',
   more: 'M5 10a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm7 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm7 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4z',
+  cc: '', // drawn as a boxed "CC" (Icon)
   leave: 'M10 3H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h5v-2H5V5h5zm6.6 4.4-1.4 1.4 2.2 2.2H9v2h8.4l-2.2 2.2 1.4 1.4L21.2 12z',
 };
 
 export function Icon({ name }: { name: keyof typeof ICONS }) {
+  if (name === 'cc') {
+    return (
+      <svg class="dock-icon" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
+        <rect x="2" y="5" width="20" height="14" rx="3" fill="none" stroke="currentColor" stroke-width="2" />
+        {/* Two letters C as arcs (not <text>: its letters would count as the button's visible label). */}
+        <path d="M10.6 10.1A2.5 2.5 0 1 0 10.6 13.9M17.1 10.1A2.5 2.5 0 1 0 17.1 13.9" fill="none"
+          stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+      </svg>
+    );
+  }
   return (
     <svg class="dock-icon" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
       <path fill="currentColor" d={ICONS[name]} />
@@ -43,11 +55,34 @@ export function DockButton({ icon, label, name, onClick, tone = '', pressed, exp
   );
 }
 
-export function Dock({ children, message }: { children: ComponentChildren; message?: ComponentChildren }) {
+/**
+ * The dock, with what sits just above it (the captions panel) in the same fixed area. Its height
+ * is published as `--dock-h`, so the page keeps room for it and the tray and toasts sit above it.
+ */
+export function Dock({ children, message, above }: {
+  children: ComponentChildren; message?: ComponentChildren; above?: ComponentChildren;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    const area = ref.current;
+    if (!area) return undefined;
+    const root = document.documentElement;
+    const publish = () => root.style.setProperty('--dock-h', `${area.offsetHeight}px`);
+    publish();
+    const observer = typeof ResizeObserver === 'function' ? new ResizeObserver(publish) : null;
+    observer?.observe(area);
+    return () => {
+      observer?.disconnect();
+      root.style.removeProperty('--dock-h');
+    };
+  }, []);
   return (
-    <section class="dock" aria-label="Room controls" data-testid="dock">
-      {message}
-      <div class="dock-row">{children}</div>
-    </section>
+    <div class="dock-area" ref={ref}>
+      {above}
+      <section class="dock" aria-label="Room controls" data-testid="dock">
+        {message}
+        <div class="dock-row">{children}</div>
+      </section>
+    </div>
   );
 }

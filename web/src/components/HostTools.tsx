@@ -1,5 +1,6 @@
 import { formatWhen, plural } from '../format';
 import type { Space } from '../types';
+import { CaptionSettings } from './Captions';
 import { ConfirmButton } from './ConfirmButton';
 
 /** A space that has not started: when it will, and for the host, starting or canceling it. */
@@ -16,6 +17,12 @@ export function ScheduledPanel({ space, isHost, onStart, onCancel }: {
           <ConfirmButton label="Cancel space" question="Cancel this space for everyone?"
             confirmLabel="Yes, cancel space" keepLabel="Keep it" onConfirm={onCancel} />
         </div>
+      )}
+      {isHost && (
+        <>
+          <h3>Captions</h3>
+          <CaptionSettings space={space} announceChanges />
+        </>
       )}
     </section>
   );

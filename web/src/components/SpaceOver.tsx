@@ -1,8 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get } from '../api';
 import { formatWhen } from '../format';
-import type { Replay, Space } from '../types';
+import { plural } from '../format';
+import type { Replay, Space, Transcript } from '../types';
 import { RecordingPanel, replayPath } from './Recording';
+import { TranscriptDownloads } from './Transcript';
 
 /** Shown instead of the room to someone the hosts removed or blocked. */
 export function RemovedNotice() {
@@ -25,6 +27,8 @@ export function SpaceOver({ spaceId, space, isHost, offerReplay }: {
   offerReplay: boolean;
 }) {
   const [replayPublished, setReplayPublished] = useState(false);
+  const [hasTranscript, setHasTranscript] = useState(false);
+  const [transcript, setTranscript] = useState<Transcript | null>(null);
   const ended = space.state === 'ended';
 
   // An ended space may have a published replay (the host also sees an unpublished one).
@@ -32,12 +36,29 @@ export function SpaceOver({ spaceId, space, isHost, offerReplay }: {
     if (!ended) return undefined;
     let active = true;
     get<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`)
-      .then((body) => active && setReplayPublished(body.replay.published))
+      .then((body) => {
+        if (!active) return;
+        setReplayPublished(body.replay.published);
+        setHasTranscript(!!body.replay.has_transcript);
+      })
       .catch(() => active && setReplayPublished(false));
     return () => {
       active = false;
     };
   }, [ended, spaceId]);
+
+  // A captioned space's transcript, for those who may download it (the host, who spoke).
+  const askTranscript = ended && (hasTranscript || space.captions);
+  useEffect(() => {
+    if (!askTranscript) return undefined;
+    let active = true;
+    get<{ transcript: Transcript }>(`/api/spaces/${spaceId}/transcript`)
+      .then((body) => active && setTranscript(body.transcript))
+      .catch(() => active && setTranscript(null));
+    return () => {
+      active = false;
+    };
+  }, [askTranscript, spaceId]);
 
   return (
     <>
@@ -52,6 +73,17 @@ export function SpaceOver({ spaceId, space, isHost, offerReplay }: {
       </div>
 
       {ended && isHost && <RecordingPanel spaceId={spaceId} offerReplay={offerReplay} onPublished={setReplayPublished} />}
+
+      {transcript && transcript.downloadable && transcript.lines.length > 0 && (
+        <section aria-labelledby="transcript-title" class="panel" data-testid="space-transcript">
+          <h2 id="transcript-title">Transcript</h2>
+          <p class="hint">
+            {plural(transcript.lines.length, 'captioned line', 'captioned lines')}.
+            {replayPublished && <> Read it with the replay: <a href={replayPath(spaceId)}>open the replay</a>.</>}
+          </p>
+          <TranscriptDownloads spaceId={spaceId} />
+        </section>
+      )}
     </>
   );
 }

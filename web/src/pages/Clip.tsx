@@ -1,16 +1,45 @@
 
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { Avatar } from '../components/Avatar';
 import { CopyLinkButton } from '../components/Share';
+import { CaptionNow, CaptionToggle, TranscriptPanel } from '../components/Transcript';
+import { lineIndexAt } from '../captions';
 import { useApp } from '../context';
 import { formatClock, formatSpoken, formatWhen } from '../format';
 import { useLoaded, usePageTitle } from '../hooks';
 import type { Clip } from '../types';
 import { SignInPrompt } from './NotFound';
 
+/** The clip <audio>'s position, and seeking it (for its captions). */
+function useAudioTime(ready: boolean) {
+  const audioRef = useRef<HTMLAudioElement>(null);
+  const [positionS, setPositionS] = useState(0);
+  useEffect(() => {
+    const element = audioRef.current;
+    if (!element) return undefined;
+    const onTime = () => setPositionS(element.currentTime);
+    element.addEventListener('timeupdate', onTime);
+    element.addEventListener('seeked', onTime);
+    return () => {
+      element.removeEventListener('timeupdate', onTime);
+      element.removeEventListener('seeked', onTime);
+    };
+  }, [ready]);
+  const seek = useCallback((s: number) => {
+    const element = audioRef.current;
+    if (!element) return;
+    element.currentTime = s;
+    setPositionS(s);
+    if (element.paused) void element.play().catch(() => undefined);
+  }, []);
+  return { audioRef, positionS, seek };
+}
+
 export function ClipPage({ clipId }: { clipId: string }) {
   const { user } = useApp();
   const [loaded, load] = useLoaded<{ clip: Clip }>(`/api/clips/${clipId}`, user);
   const phase = loaded.kind === 'ready' ? { kind: 'ready' as const, clip: loaded.value.clip } : loaded;
+  const { audioRef, positionS, seek } = useAudioTime(phase.kind === 'ready');
   usePageTitle(phase.kind === 'ready' ? `Clip: ${phase.clip.space_title}` : 'Clip');
 
   if (phase.kind === 'loading') return <p class="loading">Loading…</p>;
@@ -42,6 +71,9 @@ export function ClipPage({ clipId }: { clipId: string }) {
 
   const clip = phase.clip;
   const shareUrl = new URL(clip.page_url, location.origin).href;
+  const captions = clip.captions ?? [];
+  const lineIndex = lineIndexAt(captions, positionS);
+  const line = lineIndex >= 0 ? captions[lineIndex] : null;
   return (
     <article aria-labelledby="clip-title" class="clip-page" data-testid="clip" data-clip-id={clip.id}>
       <header class="room-head">
@@ -56,8 +88,14 @@ export function ClipPage({ clipId }: { clipId: string }) {
       </header>
       <section aria-labelledby="clip-listen-title" class="panel">
         <h2 id="clip-listen-title">Listen</h2>
-        <audio controls preload="metadata" src={clip.audio_url} class="clip-audio" data-testid="clip-audio"
+        <audio ref={audioRef} controls preload="metadata" src={clip.audio_url} class="clip-audio" data-testid="clip-audio"
           aria-label={`Clip from ${clip.space_title}`} />
+        {captions.length > 0 && (
+          <>
+            <CaptionNow line={line} />
+            <CaptionToggle sizeId="clip-caption-size" />
+          </>
+        )}
         <div class="actions">
           <CopyLinkButton url={shareUrl} label="Copy share link" inputId="clip-share-link" inputLabel="Link to this clip" />
           <a class="button secondary" href={clip.audio_url} download={`parley-clip-${clip.id}.m4a`} data-testid="clip-download">
@@ -65,6 +103,10 @@ export function ClipPage({ clipId }: { clipId: string }) {
           </a>
         </div>
       </section>
+      {captions.length > 0 && (
+        <TranscriptPanel lines={captions} currentId={line ? line.id : null} seek={seek}
+          idPrefix="clip-transcript" title="What is said" />
+      )}
       <p><a href={`/s/${clip.space_id}`}>Go to the space</a></p>
     </article>
   );

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { post } from '../api';
+import { NewSpaceCaptions } from '../components/Captions';
 import { Field } from '../components/Field';
 import { useApp } from '../context';
 import { focusFirstInvalid, splitErrors, type FieldErrors } from '../forms';
@@ -28,10 +29,13 @@ export function NewSpacePage() {
   const [policy, setPolicy] = useState<SpeakerPolicy>('everyone');
   const [when, setWhen] = useState('');
   const [record, setRecord] = useState(true);
+  const [captions, setCaptions] = useState(false);
+  /** null: the instance's default language. */
+  const [captionLanguage, setCaptionLanguage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const formRef = useRef<HTMLFormElement>(null);
-  const idFor = (f: string) => (f === 'topics' ? 'space-topic-1' : f === 'speaker_policy' ? 'policy-everyone' : `space-${f.replace('_', '-')}`);
+  const idFor = (f: string) => (f === 'topics' ? 'space-topic-1' : f === 'speaker_policy' ? 'policy-everyone' : `space-${f.replaceAll('_', '-')}`);
 
   if (!user) {
     return (
@@ -55,6 +59,10 @@ export function NewSpacePage() {
       speaker_policy: policy,
       record,
     };
+    if (captions) {
+      body.captions = true;
+      body.caption_language = captionLanguage;
+    }
     if (when) {
       const date = new Date(when);
       if (Number.isNaN(date.getTime())) {
@@ -69,7 +77,7 @@ export function NewSpacePage() {
       announce(result.space.state === 'live' ? 'Your space is live' : 'Your space is scheduled');
       navigate(`/s/${result.space.id}`);
     } catch (err) {
-      const { fieldErrors: errors, formError } = splitErrors(err, ['title', 'topics', 'speaker_policy', 'scheduled_for']);
+      const { fieldErrors: errors, formError } = splitErrors(err, ['title', 'topics', 'speaker_policy', 'scheduled_for', 'caption_language']);
       setFieldErrors(errors);
       showError(formError ?? Object.values(errors)[0] ?? null);
       focusFirstInvalid(formRef.current, errors, idFor);
@@ -139,6 +147,9 @@ export function NewSpacePage() {
             on, you can publish a replay that anyone can listen to and clip.
           </p>
         </div>
+
+        <NewSpaceCaptions captions={captions} language={captionLanguage}
+          onCaptions={setCaptions} onLanguage={setCaptionLanguage} />
 
         <div class="actions">
           <button type="submit" disabled={busy}>{when ? 'Schedule space' : 'Start now'}</button>

@@ -4,13 +4,15 @@ import type { AudioStatus } from '../audioRules';
 import { Avatar } from '../components/Avatar';
 import { ClipMaker } from '../components/Clips';
 import { ListenerChart } from '../components/ListenerChart';
+import { CaptionNow, CaptionToggle, TranscriptDownloads, TranscriptPanel } from '../components/Transcript';
+import { lineIndexAt } from '../captions';
 import { useApp } from '../context';
 import { formatClock, formatSpoken, formatWhen } from '../format';
 import { HlsPlayer } from '../hlsPlayer';
 import { expiresFromHlsUrl } from '../playback';
 import { useLoaded, usePageTitle } from '../hooks';
 import { CLIP_MAX_S, clipFrom, currentMarkerIndex, markerLabel } from '../replayRules';
-import type { Replay, SpeakerMarker } from '../types';
+import type { Replay, SpeakerMarker, Transcript } from '../types';
 import { SignInPrompt } from './NotFound';
 
 function Markers({ markers, current, seek }: { markers: SpeakerMarker[]; current: number; seek: (s: number) => void }) {
@@ -91,6 +93,23 @@ function usePlayer(spaceId: number, playlistUrl: string | null) {
   return { audioRef, positionS, status, seek, position };
 }
 
+/** The replay's transcript once asked (only when the space was captioned); null: none to show. */
+function useTranscript(spaceId: number, wanted: boolean): Transcript | null {
+  const [transcript, setTranscript] = useState<Transcript | null>(null);
+  useEffect(() => {
+    setTranscript(null);
+    if (!wanted) return undefined;
+    let active = true;
+    get<{ transcript: Transcript }>(`/api/spaces/${spaceId}/transcript`).then(
+      (body) => { if (active) setTranscript(body.transcript); },
+      // 403/404 (not for this viewer) or a failure: the replay plays without it.
+      () => { if (active) setTranscript(null); },
+    );
+    return () => { active = false; };
+  }, [spaceId, wanted]);
+  return transcript;
+}
+
 export function ReplayPage({ spaceId }: { spaceId: number }) {
   const { user } = useApp();
   const [loaded, load] = useLoaded<{ replay: Replay }>(`/api/spaces/${spaceId}/replay`, user);
@@ -98,6 +117,7 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
   const replay = phase.kind === 'ready' ? phase.replay : null;
   usePageTitle(replay ? `Replay: ${replay.space.title}` : 'Replay');
   const { audioRef, positionS, status, seek, position } = usePlayer(spaceId, replay?.playlist_url ?? null);
+  const transcript = useTranscript(spaceId, !!replay?.has_transcript);
 
   if (phase.kind === 'loading') return <p class="loading">Loading…</p>;
   if (phase.kind === 'signin') {
@@ -129,6 +149,10 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
   const r = phase.replay;
   const space = r.space;
   const current = currentMarkerIndex(r.markers, positionS);
+  const lines = transcript?.lines ?? [];
+  const lineIndex = lineIndexAt(lines, positionS);
+  const line = lineIndex >= 0 ? lines[lineIndex] : null;
+  const language = transcript?.language ?? space.caption_language ?? 'en';
   const clipWindow = clipFrom(positionS, r.duration_s);
   const clipHint = clipWindow
     ? (clipWindow.duration_s < CLIP_MAX_S
@@ -153,10 +177,17 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
         )}
       </header>
 
-      <section aria-labelledby="player-title" class="panel">
+      <div class={transcript && lines.length > 0 ? 'replay-grid' : undefined}>
+      <section aria-labelledby="player-title" class="panel replay-player">
         <h2 id="player-title">Listen</h2>
         <audio ref={audioRef} controls preload="metadata" class="replay-audio" data-testid="replay-audio"
           data-status={status} aria-label={`Replay of ${space.title}`} />
+        {transcript && lines.length > 0 && (
+          <>
+            <CaptionNow line={line} language={language} />
+            <CaptionToggle sizeId="replay-caption-size" />
+          </>
+        )}
         <p class="hint" data-testid="replay-position">
           At {formatClock(positionS)} of {formatClock(r.duration_s)}
         </p>
@@ -164,6 +195,12 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
         <ClipMaker spaceId={space.id} label="Clip 30 s from here" testId="clip-from-here" hint={clipHint}
           request={() => clipFrom(position(), r.duration_s)} />
       </section>
+      {transcript && lines.length > 0 && (
+        <TranscriptPanel lines={lines} currentId={line ? line.id : null} language={language} seek={seek}
+          idPrefix="replay-transcript"
+          downloads={transcript.downloadable ? <TranscriptDownloads spaceId={space.id} /> : undefined} />
+      )}
+      </div>
 
       <Markers markers={r.markers} current={current} seek={seek} />
       <ListenerChart points={r.listener_counts} durationS={r.duration_s} />

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preac
 import { ApiError, get, post, errorMessage } from '../api';
 import { PlaybackControl } from '../components/Audio';
 import { Audience } from '../components/Audience';
+import { CaptionSettings, CaptionsPanel, SpeakerCaptionNotice } from '../components/Captions';
 import { ClipMaker } from '../components/Clips';
 import { Dock, DockButton } from '../components/Dock';
 import { ScheduledPanel } from '../components/HostTools';
@@ -15,6 +16,7 @@ import { Sheet } from '../components/Sheet';
 import { RemovedNotice, SpaceOver } from '../components/SpaceOver';
 import { StageGrid } from '../components/Stage';
 import { micProblem } from '../audioRules';
+import { useCaptionPrefs } from '../captionPrefs';
 import { useApp } from '../context';
 import { plural } from '../format';
 import { useSpaceFeed } from '../feed';
@@ -68,6 +70,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   pushReactionsRef.current = pushReactions;
   const announceRef = useRef(announce);
   announceRef.current = announce;
+  const [captionPrefs, setCaptionPrefs] = useCaptionPrefs();
 
   const current = room?.space ?? space;
   usePageTitle(current ? current.title : 'Space');
@@ -367,6 +370,13 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     navigate('/');
   };
   const personOf = (userId: number): Member | null => room?.members.get(userId) ?? null;
+  // A caption's speaker by name; someone no longer listed (left the stage and the room) is "Speaker".
+  const speakerName = (userId: number): string => {
+    const member = personOf(userId) ?? (me && me.user.id === userId ? me : null);
+    return member ? nameOf(member.user) : 'Speaker';
+  };
+  const captionsOn = live && current.captions;
+  const captionsShown = captionsOn && captionPrefs.shown;
   const openPerson = (member: Member) => setSheet({ kind: 'person', member });
   // The card follows the room's changes to the person (a listener is not in the room's state).
   // Someone no longer listed by the room (moved down, request ended) is a plain listener now.
@@ -445,7 +455,16 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
             </div>
           )}
 
-          <Dock message={dockMessage ? <p class="dock-message" role="alert" data-testid="mic-message">{dockMessage}</p> : undefined}>
+          <Dock
+            above={captionsShown ? (
+              <CaptionsPanel log={link.captions} language={current.caption_language} nameOf={speakerName} />
+            ) : undefined}
+            message={(dockMessage || (captionsOn && iAmOnStage)) ? (
+              <>
+                {captionsOn && iAmOnStage && <SpeakerCaptionNotice spaceId={spaceId} me={me} />}
+                {dockMessage && <p class="dock-message" role="alert" data-testid="mic-message">{dockMessage}</p>}
+              </>
+            ) : undefined}>
             {visitor ? (
               <DockButton icon="hand" label="Request" name="Request to speak (sign in first)" testId="request-toggle"
                 onClick={() => signInFirst('Sign in to ask to speak')} />
@@ -468,6 +487,10 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
             ) : (
               <DockButton icon="smile" label="React" expanded={trayOpen} controls="reaction-tray" testId="react-toggle"
                 onClick={() => setTrayOpen(!trayOpen)} />
+            )}
+            {captionsOn && (
+              <DockButton icon="cc" label="CC" name="Captions, CC" pressed={captionPrefs.shown} testId="captions-toggle"
+                onClick={() => setCaptionPrefs({ shown: !captionPrefs.shown })} />
             )}
             {moderator && (
               <DockButton icon="people" label="Requests" badge={requests.length} testId="requests-toggle"
@@ -497,6 +520,12 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
                   <ClipMaker spaceId={spaceId} label="Clip last 30 s" testId="clip-live"
                     hint="Saves the last 30 seconds of the room as a clip you can share."
                     request={() => ({ duration_s: 30, start_s: null })} />
+                </>
+              )}
+              {moderator && (
+                <>
+                  <h3>Captions</h3>
+                  <CaptionSettings space={current} />
                 </>
               )}
               {iAmOnStage && me.role !== 'host' && (

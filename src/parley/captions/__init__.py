@@ -1,0 +1,1 @@
+"""Live captions and transcripts: the speech engine, the live caption pipeline, transcripts."""
