@@ -7,8 +7,8 @@ ends after 600 ms without voice or at 8 s of speech, where a new one begins at o
 speaker's pause at a comma split a sentence in two, and each half lost the other's context: 16.7 %
 -> 15.8 % WER on our French set; the final comes 0.2 s later). While it grows, a partial is due
 after 0.5 s and then every second (the engine decodes the growing audio again:
-captions/agreement.py keeps the words two passes agree on). A block missing (the member was not heard this tick: muted, or their audio
-did not arrive) counts as silence.
+captions/agreement.py keeps the words two passes agree on). A block missing (the member was not
+heard this tick: muted, or their audio did not arrive) counts as silence.
 """
 
 from __future__ import annotations
