@@ -77,10 +77,10 @@ def test_a_long_stretch_is_cut_at_the_limit_and_goes_on_as_a_new_one() -> None:
     assert ended[1].number == ended[0].number + 1
 
 
-def test_partials_come_after_0_5_s_of_voice_then_every_second() -> None:
+def test_partials_come_after_0_5_s_and_0_8_s_of_voice_then_every_1_5_s() -> None:
     cuts = _run("v" * 150 + ENDING)
     partials = [cut for kind, cut in cuts if kind == "PartialDue"]
-    assert [round(p.at_s, 2) for p in partials] == [0.5, 1.5, 2.5]  # type: ignore[attr-defined]
+    assert [round(p.at_s, 2) for p in partials] == [0.5, 0.8, 2.3]  # type: ignore[attr-defined]
     assert all(isinstance(p, PartialDue) for p in partials)
     assert isinstance(cuts[-1][1], Ended)
 

@@ -6,7 +6,7 @@ heard in 2 of 3 blocks (with 200 ms of the audio before it, so the first sound i
 ends after 600 ms without voice or at 8 s of speech, where a new one begins at once (at 400 ms a
 speaker's pause at a comma split a sentence in two, and each half lost the other's context: 16.7 %
 -> 15.8 % WER on our French set; the final comes 0.2 s later). While it grows, a partial is due
-after 0.5 s and then every second (the engine decodes the growing audio again:
+after 0.5 s and 0.8 s of voice, then every 1.5 s (the engine decodes the growing audio again:
 captions/agreement.py keeps the words two passes agree on). A block missing (the member was not
 heard this tick: muted, or their audio did not arrive) counts as silence.
 """
@@ -30,8 +30,12 @@ END_SILENCE_S = 0.6
 MAX_UTTERANCE_S = 8.0
 # Shorter voiced time than this is a cough or a click: no line.
 MIN_VOICED_S = 0.24
+# Partials are due after 0.5 s of voice and 0.3 s later (the first pass over half a second is
+# sometimes empty), then every PARTIAL_EVERY_S: each is a decode of the whole utterance so far, the
+# pipeline's main cost (bench/captions.py).
 FIRST_PARTIAL_S = 0.5
-PARTIAL_EVERY_S = 1.0
+SECOND_PARTIAL_S = 0.8
+PARTIAL_EVERY_S = 1.5
 
 Block16k = npt.NDArray[np.float32]
 
@@ -118,7 +122,11 @@ class UtteranceCutter:
             self.current = self._begin(end_s, [])
             return cuts
         if voiced and utterance.voiced_s >= self._next_partial_s - 1e-9:
-            self._next_partial_s = utterance.voiced_s + PARTIAL_EVERY_S
+            self._next_partial_s = (
+                SECOND_PARTIAL_S
+                if self._next_partial_s < SECOND_PARTIAL_S
+                else utterance.voiced_s + PARTIAL_EVERY_S
+            )
             utterance.partials_due += 1
             cuts.append(PartialDue(utterance, end_s))
         return cuts

@@ -13,7 +13,6 @@ that reaches into faster-whisper's objects (`model`, `feature_extractor`, `hf_to
 from __future__ import annotations
 
 import logging
-import os
 
 import ctranslate2
 import numpy as np
@@ -61,8 +60,11 @@ LOW_SCORE = -1.0
 
 
 def _threads(workers: int) -> int:
-    """CPU threads per worker: the cores shared among the workers, at least one each."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    """CPU threads per worker: one. Two (the cores shared by one worker) cost more CPU for the
+    same decode, and were slower too (bench/captions.py: 0.28 -> 0.21 core per talking speaker,
+    final p95 0.95 -> 0.59 s): what a decode of a few seconds gains from a second thread is lost
+    to the threads' coordination. More workers use more cores."""
+    return 1
 
 
 class WhisperEngine(SpeechEngine):
