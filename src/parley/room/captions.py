@@ -40,14 +40,22 @@ class CaptionsRuntime:
         self._captioned: dict[int, captions.CaptionSetup] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The highest utterance number seen per space: numbering goes on from it when captions
+        # are turned off and on again before the last finals reached the store.
+        self._highest: dict[int, int] = {}
+        self._stopping = False
 
     # --- lifecycle (API loop) -------------------------------------------------------------------
     async def stop(self) -> None:
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=10)
         if self.pipeline is not None:
             await asyncio.to_thread(self.pipeline.stop)
             self.pipeline = None
+        # Lines the workers gave before they stopped are delivered (their hop to this loop runs
+        # on its next turn); none come after.
+        await asyncio.sleep(0)
+        self._stopping = True
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)
 
     def stats(self) -> CaptionStats | None:
         return self.pipeline.snapshot_stats() if self.pipeline is not None else None
@@ -76,6 +84,7 @@ class CaptionsRuntime:
 
     def space_closed(self, space_id: int) -> None:
         self._writers.pop(space_id, None)
+        self._highest.pop(space_id, None)
         if self._captioned.pop(space_id, None) is not None and self.pipeline is not None:
             self.media.set_caption_tap(space_id, None)
             self.pipeline.close_space(space_id)
@@ -120,7 +129,7 @@ class CaptionsRuntime:
             space_id,
             language=setup.language,
             opted_out=setup.opted_out,
-            first_number=setup.next_number,
+            first_number=max(setup.next_number, self._highest.get(space_id, 0) + 1),
         )
         self.media.set_caption_tap(space_id, pipeline.tap(space_id))
         self._writers[space_id].enable_subtitles(setup.language)
@@ -134,6 +143,9 @@ class CaptionsRuntime:
             loop.call_soon_threadsafe(self._line, space_id, line)
 
     def _line(self, space_id: int, line: CaptionLineView) -> None:
+        if self._stopping:
+            return
+        self._highest[space_id] = max(self._highest.get(space_id, 0), line.id)
         self._spawn(self._deliver(space_id, line))
 
     async def _deliver(self, space_id: int, line: CaptionLineView) -> None:

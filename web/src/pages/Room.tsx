@@ -191,9 +191,23 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   // A scheduled space starting (or canceled) is heard on the public feed as it happens.
   useSpaceFeed((changed) => {
     if (changed.id !== spaceId || changed.state === 'scheduled') return;
-    announceRef.current(changed.state === 'live' ? 'Space started' : 'Space canceled');
+    if (changed.state !== 'live') announceRef.current('Space canceled');
     void load();
   }, () => void load(), phase.kind === 'scheduled');
+
+  // However the page learned it (the feed's event, or the reload when its socket opened after
+  // the start: a browser test caught that race), a scheduled space going live is said once.
+  const phaseBefore = useRef<Phase['kind']>(phase.kind);
+  const startSaid = useRef(false);
+  useEffect(() => {
+    const before = phaseBefore.current;
+    phaseBefore.current = phase.kind;
+    const started = phase.kind === 'joining' || phase.kind === 'live';
+    if (before === 'scheduled' && started && !startSaid.current) {
+      startSaid.current = true;
+      announceRef.current('Space started');
+    }
+  }, [phase.kind]);
 
   // Keep keyboard focus in place when the control that had it disappears (an approved
   // request, a member moved down): send it to the heading of the section it was in.
@@ -234,6 +248,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
       const body = await post<{ space: Space }>(`/api/spaces/${spaceId}/${verb}`);
       setSpace(body.space);
       if (body.space.state === 'live') {
+        startSaid.current = true;
         announceRef.current('Space started');
         await joinAndConnect(false);
       } else if (body.space.state === 'ended' || body.space.state === 'canceled') {
