@@ -35,7 +35,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import jiwer
 import numpy as np
 import websockets
 
@@ -54,7 +53,7 @@ from _common import (
     report,
 )
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
-from speech_support import SENTENCES, speech
+from speech_support import SENTENCES, speech, word_error_rate
 
 GOALS = {
     "final_latency_p95_s": 1.5,
@@ -214,18 +213,7 @@ def score(
                 partials_lat.append(first_partial[0] - onset)
         truths.append(" ".join(text for _, _, text in sentences))
         hypotheses.append(" ".join(line["text"] or "" for _, line in finals))
-    normalize = jiwer.Compose(
-        [
-            jiwer.ToLowerCase(),
-            jiwer.RemovePunctuation(),
-            jiwer.RemoveMultipleSpaces(),
-            jiwer.Strip(),
-            jiwer.ReduceToListOfListOfWords(),
-        ]
-    )
-    wer = jiwer.wer(
-        truths, hypotheses, reference_transform=normalize, hypothesis_transform=normalize
-    )
+    wer = word_error_rate(truths, hypotheses)
 
     def p(values: list[float], q: float) -> float | None:
         return round(percentile(values, q), 3) if values else None

@@ -204,3 +204,21 @@ def words(text: str) -> list[str]:
 
     normalized: str = jiwer.RemovePunctuation()(jiwer.ToLowerCase()(text))
     return normalized.split()
+
+
+def word_error_rate(said: list[str], heard: list[str]) -> float:
+    """jiwer's WER of what was heard against what was said, without case or punctuation."""
+    import jiwer
+
+    normalize = jiwer.Compose(
+        [
+            jiwer.ToLowerCase(),
+            jiwer.RemovePunctuation(),
+            jiwer.RemoveMultipleSpaces(),
+            jiwer.Strip(),
+            jiwer.ReduceToListOfListOfWords(),
+        ]
+    )
+    return float(
+        jiwer.wer(said, heard, reference_transform=normalize, hypothesis_transform=normalize)
+    )

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jiwer
 import numpy as np
 import pytest
 
@@ -16,7 +15,7 @@ from parley.captions import models
 from parley.captions.engine import SpeechEngine, UnknownLanguage
 from parley.captions.engines import capabilities, create_engine
 from parley.captions.offline import transcribe_file
-from speech_support import SENTENCES, speech_wav, words
+from speech_support import SENTENCES, speech_wav, word_error_rate, words
 
 pytestmark = pytest.mark.integration
 
@@ -107,16 +106,7 @@ def test_word_error_rate_on_the_spoken_test_set(language: str) -> None:
         )
         for text in said
     ]
-    normalize = jiwer.Compose(
-        [
-            jiwer.ToLowerCase(),
-            jiwer.RemovePunctuation(),
-            jiwer.RemoveMultipleSpaces(),
-            jiwer.Strip(),
-            jiwer.ReduceToListOfListOfWords(),
-        ]
-    )
-    wer = jiwer.wer(said, heard, reference_transform=normalize, hypothesis_transform=normalize)
+    wer = word_error_rate(said, heard)
     assert wer <= WER_LIMITS[language], (wer, list(zip(said, heard, strict=True)))
 
 

@@ -166,26 +166,34 @@ async def keep_line(services: Services, space_id: int, line: CaptionLineView) ->
         return users[line.user_id].display_name
 
 
-async def _lines(session: AsyncSession, space_id: int) -> list[CaptionLine]:
-    return list(
-        (
-            await session.execute(
-                select(CaptionLine)
-                .where(CaptionLine.space_id == space_id)
-                .order_by(CaptionLine.start_ms, CaptionLine.number)
-            )
-        ).scalars()
-    )
+async def _lines(
+    session: AsyncSession, space_id: int, span: tuple[float, float] | None = None
+) -> list[CaptionLine]:
+    """The space's final lines in time order (those overlapping `span` on the recording's
+    timeline, when given)."""
+    query = select(CaptionLine).where(CaptionLine.space_id == space_id)
+    if span is not None:
+        start_ms, end_ms = round(span[0] * 1000), round(span[1] * 1000)
+        query = query.where(CaptionLine.end_ms > start_ms, CaptionLine.start_ms < end_ms)
+    order = query.order_by(CaptionLine.start_ms, CaptionLine.number)
+    return list((await session.execute(order)).scalars())
+
+
+async def _space_and_lines(
+    session: AsyncSession, space_id: int
+) -> tuple[Space, list[CaptionLine], set[int]]:
+    """The space, its lines, and who spoke (a line of theirs, with words or without)."""
+    space = await repo.space(session, space_id)
+    if space is None:
+        raise NotFound(f"no space {space_id}")
+    rows = await _lines(session, space_id)
+    return space, rows, {row.user_id for row in rows}
 
 
 async def transcript(services: Services, space_id: int, viewer_id: int | None) -> TranscriptView:
     """Every final line with words, speaker-attributed and timed, for those who may read it."""
     async with services.store.read() as session:
-        space = await repo.space(session, space_id)
-        if space is None:
-            raise NotFound(f"no space {space_id}")
-        rows = await _lines(session, space_id)
-        speakers = {row.user_id for row in rows}
+        space, rows, speakers = await _space_and_lines(session, space_id)
         moderators = set(
             (
                 await session.execute(
@@ -239,27 +247,17 @@ async def transcript_for_download(
 ) -> TranscriptView:
     """The transcript, for the host and those who spoke only (a file to keep)."""
     async with services.store.read() as session:
-        space = await repo.space(session, space_id)
-        if space is None:
-            raise NotFound(f"no space {space_id}")
-        rows = await _lines(session, space_id)
-        speakers = {row.user_id for row in rows}
+        space, rows, speakers = await _space_and_lines(session, space_id)
         if not rules.may_download(viewer_id, host_id=space.host_id, speakers=speakers):
             raise Forbidden("the transcript is the host's and the speakers' to download")
         return await _transcript_view(session, space, rows, viewer_id, speakers)
 
 
 async def clip_lines(
-    session: AsyncSession, space_id: int, start_s: float, end_s: float
+    session: AsyncSession, space: Space, start_s: float, end_s: float
 ) -> list[TranscriptLineView]:
     """The lines a clip spans, on the clip's timeline."""
-    rows = [
-        row
-        for row in await _lines(session, space_id)
-        if row.text and row.end_ms / 1000 > start_s and row.start_ms / 1000 < end_s
-    ]
-    space = await repo.space(session, space_id)
-    assert space is not None
+    rows = await _lines(session, space.id, (start_s, end_s))
     view = await _transcript_view(
         session, space, rows, None, {row.user_id for row in rows}, offset_s=start_s
     )

@@ -324,7 +324,7 @@ async def _clip_view(session: AsyncSession, clip: Clip) -> ClipView:
         audio_url=f"/api/clips/{clip.slug}/audio.m4a",
         page_url=f"/clips/{clip.slug}",
         captions=await captions.clip_lines(
-            session, clip.space_id, clip.start_ms / 1000, (clip.start_ms + clip.duration_ms) / 1000
+            session, space, clip.start_ms / 1000, (clip.start_ms + clip.duration_ms) / 1000
         ),
     )
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from dataclasses import replace
-from typing import Any
 
 from parley.actions import captions
 from parley.actions.base import Services, publish
@@ -26,6 +24,7 @@ from parley.domain.events import Caption
 from parley.domain.views import CaptionLineView, MemberView, SpaceView
 from parley.media.engine import MediaEngine
 from parley.media.hls import HlsWriter
+from parley.room.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ class CaptionsRuntime:
         # The spaces this node claimed and has open, with their HLS writer: captioned or not.
         self._writers: dict[int, HlsWriter] = {}
         self._captioned: dict[int, captions.CaptionSetup] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log, "captions: delivery failed")
         self._loop: asyncio.AbstractEventLoop | None = None
         # The highest utterance number seen per space: numbering goes on from it when captions
         # are turned off and on again before the last finals reached the store.
@@ -54,8 +53,7 @@ class CaptionsRuntime:
         # on its next turn); none come after.
         await asyncio.sleep(0)
         self._stopping = True
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=10)
+        await self._tasks.finish(10.0)
 
     def stats(self) -> CaptionStats | None:
         return self.pipeline.snapshot_stats() if self.pipeline is not None else None
@@ -94,7 +92,7 @@ class CaptionsRuntime:
             return
         current = self._captioned.get(space.id)
         if space.captions and current is None:
-            self._spawn(self._start_later(space.id))
+            self._tasks.spawn(self._start_later(space.id))
         elif not space.captions and current is not None:
             self._captioned.pop(space.id)
             self.media.set_caption_tap(space.id, None)
@@ -146,7 +144,7 @@ class CaptionsRuntime:
         if self._stopping:
             return
         self._highest[space_id] = max(self._highest.get(space_id, 0), line.id)
-        self._spawn(self._deliver(space_id, line))
+        self._tasks.spawn(self._deliver(space_id, line))
 
     async def _deliver(self, space_id: int, line: CaptionLineView) -> None:
         if line.final and line.text != "":
@@ -159,13 +157,3 @@ class CaptionsRuntime:
                 writer.caption(line.start_s, line.end_s, speaker, line.text)
         event = Caption(line=line)
         await publish(self.services, [(space_channel(space_id), event.model_dump_json())])
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("captions: delivery failed", exc_info=task.exception())

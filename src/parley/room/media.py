@@ -46,6 +46,7 @@ from parley.media.engine import MediaEngine
 from parley.media.hls import HlsWriter
 from parley.media.sessions import Session, SessionKind
 from parley.room.captions import CaptionsRuntime
+from parley.room.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ class MediaRuntime:
         self._space_locks = _KeyedLocks[int]()
         # WHIP/WHEP offers on their way into each space: it is not idle while one is.
         self._offers_opening: Counter[int] = Counter()
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Work started from bus and engine callbacks (stop() finishes it).
+        self._tasks = TaskSet(log, "media: background work failed")
         # Each open session counts as its member's presence (as a room socket does), from a task
         # of its own that connects, waits for this event (the session ended), then disconnects.
         self._session_ended: dict[str, asyncio.Event] = {}
@@ -107,7 +109,7 @@ class MediaRuntime:
         self._heard_sessions: set[str] = set()
         # Orders the changes of one member's `mic_live` made from this node.
         self._member_locks = _KeyedLocks[tuple[int, int]]()
-        self._presence_tasks: set[asyncio.Task[None]] = set()
+        self._presence_tasks = TaskSet(log, "media: presence of a session failed")
         self._stopping = False
         self.captions = CaptionsRuntime(services, self.engine)
 
@@ -125,11 +127,7 @@ class MediaRuntime:
         try:
             with contextlib.suppress(Exception):
                 await self.services.bus.unsubscribe(LIFECYCLE_CHANNEL, self._on_lifecycle_message)
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=_STOP_WAIT_S)
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._tasks.finish(_STOP_WAIT_S)
             for space_id in list(self._writers):
                 try:
                     await self.close_space(space_id, ended=False)
@@ -142,11 +140,7 @@ class MediaRuntime:
             # presence is taken back.
             for ended in self._session_ended.values():
                 ended.set()
-            if self._presence_tasks:
-                await asyncio.wait(set(self._presence_tasks), timeout=_STOP_WAIT_S)
-            for task in list(self._presence_tasks):
-                task.cancel()
-            await asyncio.gather(*self._presence_tasks, return_exceptions=True)
+            await self._presence_tasks.finish(_STOP_WAIT_S)
 
     async def _resume(self) -> None:
         for space_id, live in await recordings.unfinished(self.services, self.node):
@@ -328,9 +322,7 @@ class MediaRuntime:
         if self.engine.session(session_id) is None:
             ended.set()  # it ended before it could be counted
         work = self._present_while_open(session_id, kind, space_id, user_id, unmute=unmute)
-        task = asyncio.ensure_future(work)
-        self._presence_tasks.add(task)
-        task.add_done_callback(self._presence_tasks.discard)
+        self._presence_tasks.spawn(work)
 
     async def _present_while_open(
         self, session_id: str, kind: SessionKind, space_id: int, user_id: int, *, unmute: bool
@@ -511,14 +503,7 @@ class MediaRuntime:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Work started from a bus or engine callback, referenced until done; stop() waits for
         it. A failure is logged, not left for the collector."""
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("media: background work failed", exc_info=task.exception())
+        self._tasks.spawn(work)
 
 
 async def _first_set(*events: asyncio.Event) -> asyncio.Event:
