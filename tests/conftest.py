@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import io
 import shutil
 import socket
+import sys
 import threading
+import traceback
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +25,7 @@ import pytest
 import uvicorn
 
 from parley.api.app import create_app
+from parley.cli import GRACEFUL_SHUTDOWN_S
 from parley.config import Settings
 from parley.store import migrate
 from support import (
@@ -223,6 +228,7 @@ class run_server:
             ws_ping_interval=None,
             ws_per_message_deflate=False,
             loop="uvloop",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,  # as `parley serve`
         )
         self.server = uvicorn.Server(config)
         self.thread: threading.Thread | None = None
@@ -243,6 +249,28 @@ class run_server:
         left = await tasks_left()
         if left:
             raise AssertionError(f"the server left {len(left)} task(s): {describe_tasks(left)}")
+
+    def _stacks(self) -> str:
+        """The server thread's stack, and each task's on its loop (read from the loop itself)."""
+        assert self.thread is not None
+        frame = sys._current_frames().get(self.thread.ident or 0)
+        lines = ["thread:\n" + "".join(traceback.format_stack(frame)) if frame else "no thread"]
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+
+            def describe() -> str:
+                out = io.StringIO()
+                for task in asyncio.all_tasks(loop):
+                    task.print_stack(file=out)
+                return out.getvalue()
+
+            result: concurrent.futures.Future[str] = concurrent.futures.Future()
+            loop.call_soon_threadsafe(lambda: result.set_result(describe()))
+            try:
+                lines.append(result.result(timeout=2))
+            except concurrent.futures.TimeoutError:
+                lines.append("its loop does not answer")
+        return "\n".join(lines)
 
     async def __aenter__(self) -> Running:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -266,9 +294,15 @@ class run_server:
     async def __aexit__(self, *exc: object) -> None:
         self.server.should_exit = True
         if self.thread is not None:
+            # Shortly before uvicorn cancels the requests still running, what they are waiting on
+            # is noted: a slow stop passes, but says why it was slow.
+            await asyncio.to_thread(self.thread.join, GRACEFUL_SHUTDOWN_S - 2)
+            stuck = self._stacks() if self.thread.is_alive() else ""
             await asyncio.to_thread(self.thread.join, 30)
             # A server still running would act on the next test's database and bus.
-            assert not self.thread.is_alive(), "the test server did not stop within 30 s"
+            assert not self.thread.is_alive(), f"the test server did not stop within 30 s: {stuck}"
+            if stuck:
+                warnings.warn(f"the test server was slow to stop: {stuck}", stacklevel=1)
         if self.failure is not None:
             raise self.failure
 

@@ -14,6 +14,10 @@ import uvicorn
 from parley.config import Settings
 from parley.store import migrate as migrations
 
+# How long a stopping server waits for its requests and sockets to finish before it cancels them
+# (a request stuck on a peer must not keep a node from stopping).
+GRACEFUL_SHUTDOWN_S = 10
+
 cli = typer.Typer(help="Parley: self-hosted live audio rooms.", no_args_is_help=True)
 
 
@@ -42,6 +46,7 @@ def serve(
         # Room messages are small JSON sent to many sockets: compressing each copy per socket
         # costs more CPU than the bytes it saves.
         ws_per_message_deflate=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 
