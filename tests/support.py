@@ -304,3 +304,13 @@ def comparable(room: dict[str, Any]) -> dict[str, Any]:
     room["space"].pop("stage_count", None)
     room["members"] = sorted(room["members"], key=lambda m: m["user"]["id"])
     return room
+
+
+async def grant(server: Running, client: Client, role: str) -> Client:
+    """Gives `client` an instance role as the operator does (`parley admin grant`)."""
+    from parley.actions import moderation
+    from parley.domain.moderation import InstanceRole
+
+    services = server.app.state.services
+    await server.on_server(moderation.grant_role(services, None, client.handle, InstanceRole(role)))
+    return client

@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
 
+from parley.actions import moderation, signups
+from parley.actions.base import Services
+from parley.bus import create_bus
 from parley.config import Settings
+from parley.domain.errors import DomainError
+from parley.domain.moderation import InstanceRole
 from parley.store import migrate as migrations
+from parley.store.db import Store
 
 # How long a stopping server waits for its requests and sockets to finish before it cancels them
 # (a request stuck on a peer must not keep a node from stopping).
@@ -34,7 +41,7 @@ def serve(
     if port is not None:
         settings.port = port  # the node's name on its recordings includes its port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_data_dir()
     if migrate:
         asyncio.run(migrations.upgrade(settings.resolved_database_url))
     uvicorn.run(
@@ -54,7 +61,7 @@ def serve(
 def migrate() -> None:
     """Apply the database migrations (DATABASE_URL, or the SQLite file in the data folder)."""
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_data_dir()
     url = settings.resolved_database_url
     asyncio.run(migrations.upgrade(url))
     typer.echo(f"migrated {url.split('@')[-1]} to {asyncio.run(migrations.current_revision(url))}")
@@ -93,7 +100,7 @@ def nginx_config(
     from parley import deploy
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_data_dir()
     settings.ensure_media_url_secret()
     typer.echo(
         deploy.nginx_config(
@@ -157,6 +164,61 @@ def install_speech_models() -> None:
     folder = models.install_base()
     typer.echo(f"{models.BASE_MODEL}: {folder} (sha256 checked)")
     typer.echo(f"{models.TINY_EN_MODEL}: {models.model_dir(models.TINY_EN_MODEL)}")
+
+
+T = TypeVar("T")
+
+admin = typer.Typer(help="The instance's administration.", no_args_is_help=True)
+cli.add_typer(admin, name="admin")
+
+
+def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Runs `work` with the services of the instance the settings name, then closes them."""
+    settings = Settings()
+
+    async def run() -> T:
+        store = Store(settings.resolved_database_url)
+        bus = create_bus(settings.redis_url, settings.bus_namespace)
+        await bus.start()
+        try:
+            return await work(Services.build(settings, store, bus))
+        finally:
+            await bus.stop()
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@admin.command("invite")
+def invite(
+    uses: int = typer.Option(1, help="How many sign-ups the code serves."),
+    days: float = typer.Option(7, help="How many days it lasts."),
+) -> None:
+    """Make an invite code (PARLEY_SIGNUP_MODE=invite): how the first account of an invite-only
+    instance signs up."""
+    (made,) = _with_services(
+        lambda services: signups.create_invites(services, None, count=1, max_uses=uses, days=days)
+    )
+    typer.echo(made.code)
+
+
+@admin.command("grant")
+def grant(
+    handle: str,
+    role: InstanceRole = typer.Option(
+        InstanceRole.ADMIN, help="The instance role to give (member takes it back)."
+    ),
+) -> None:
+    """Give an account the instance's admin (or moderator) role: how the first admin is made.
+    The audit log records it as done by the operator."""
+    account = _with_services(
+        lambda services: moderation.grant_role(services, None, handle, role, "parley admin grant")
+    )
+    typer.echo(f"@{account.user.handle} is now {account.role}")
 
 
 def main() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     min_followers_to_host: int = 0
     host_grace_s: float = 180.0
     grace_check_interval_s: float = 5.0
+    # Live spaces one host may run at once (0: no limit); scheduled ones count once started.
+    max_live_spaces_per_host: int = Field(default=1, ge=0)
+    # A live space nobody is connected to ends after this long without its host (0: never;
+    # domain/idle.py). It matters when host_grace_s is the longer.
+    idle_space_end_s: float = Field(default=600.0, ge=0)
     # The public feed of spaces changing (/api/feed): sockets open at once per node and per
     # client address.
     feed_max_sockets: int = 10_000
@@ -63,6 +69,11 @@ class Settings(BaseSettings):
     # Other origins whose pages may publish and listen over WHIP/WHEP (api/cors.py), as a JSON
     # list: ["https://studio.example"]. None by default.
     cors_origins: list[str] = []
+    # The largest request body read (issue 12): larger ones are answered 413 before they are
+    # read. Room for a profile picture (5 MiB, domain/avatars.py) and more.
+    max_request_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Room sockets one user may have open at once on one node (tabs, devices); past it: 4429.
+    room_sockets_per_user: int = Field(default=10, ge=1)
     # Opus bitrate of each stage member's mix-minus, and the most a publisher may send us.
     stage_bitrate: int = 64000
     # Opus bitrate and frame length of the mix sent to WebRTC listeners (encoded once). 60 ms
@@ -81,8 +92,21 @@ class Settings(BaseSettings):
     # same one); empty: a secret is made once and kept in data_dir/media-url-secret.
     media_url_secret: str = ""
     hls_url_ttl_s: int = 6 * 3600
+    # Live links name their holder and live this long (issue 12): a listener removed or blocked
+    # gets no new one from /listen, so behind nginx their link dies within it (web/src/audio.ts
+    # renews ahead). Recordings and replays keep `hls_url_ttl_s`.
+    hls_live_url_ttl_s: int = Field(default=90, ge=1)
+    # The app's own /hls route refuses a removed holder at once; its verdict is kept this long.
+    hls_holder_check_s: float = Field(default=5.0, ge=0)
     # WebRTC listeners this node takes before it sends further listeners to HLS.
     webrtc_listener_capacity: int = 800
+    # WHEP (listen) and WHIP (publish) sessions of one user on this node, each kind, in one space
+    # (one, and one more while a client reconnects), and in all; past them 429 (issue 12: one
+    # user held every listener slot with offers that never connect).
+    webrtc_sessions_per_user_space: int = Field(default=2, ge=1)
+    webrtc_sessions_per_user: int = Field(default=6, ge=1)
+    # An answered offer whose connection is not up (ICE and DTLS done) this long is closed.
+    webrtc_connect_timeout_s: float = Field(default=15.0, gt=0)
     # Clips cost ~50-100 ms of CPU each (decode and encode): a burst per user, then one per 10 s.
     clip_burst: float = 3.0
     clip_rate_per_s: float = 0.1
@@ -113,6 +137,30 @@ class Settings(BaseSettings):
     record_spaces: bool = True
     retention_days: int = 30
     purge_interval_s: float = 3600.0
+    # A node's count of a member's connections (room sockets, media sessions) is its own,
+    # renewed three times per lease: a node killed without a goodbye loses them after this.
+    connection_lease_s: float = 30.0
+    # Trust and safety (docs/moderation.md). Who may make an account: open, invite (a code an
+    # admin or moderator made) or approval (an admin approves each new account).
+    signup_mode: Literal["open", "invite", "approval"] = "open"
+    # The reasons a report chooses from (the instance's own list); "other" asks for a note.
+    report_reasons: list[str] = Field(
+        default=[
+            "spam",
+            "harassment",
+            "hate",
+            "violence",
+            "sexual_content",
+            "impersonation",
+            "misinformation",
+            "other",
+        ],
+        min_length=1,
+        max_length=40,
+    )
+    # Reports a user may file: a burst, then one a minute.
+    report_burst: float = 10.0
+    report_rate_per_s: float = 1 / 60
     # Live captions (captions/): the speech engine (whisper-base: multilingual; whisper-tiny.en:
     # English only, lighter, for small machines), the language a space gets unless its host
     # picks another, and the threads transcribing at once (0: one per two cores, at least one).
@@ -129,6 +177,20 @@ class Settings(BaseSettings):
     # argon2id cost; lower only for tests and benchmarks.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+    # Sign-in and sign-up limits (domain/signin_limits.py, docs/api.md). Every attempt from one
+    # client address (as uvicorn reports it: behind a proxy set FORWARDED_ALLOW_IPS): a burst
+    # (a room of people behind one NAT), then one every 10 s. Sign-ups alone: then one a minute.
+    auth_address_burst: float = Field(default=60.0, ge=1)
+    auth_address_rate_per_s: float = Field(default=0.1, gt=0)
+    signup_address_burst: float = Field(default=60.0, ge=1)
+    signup_address_rate_per_s: float = Field(default=1 / 60, gt=0)
+    # Failed sign-ins at one handle: this many in a row from one address are answered at once,
+    # then each waits twice the one before (from 1 s) up to `signin_max_wait_s`; from all
+    # addresses together `signin_account_free_failures` (but not at an address the account
+    # signed in from). A success resets them; a lock is never longer than the cap.
+    signin_free_failures: int = Field(default=5, ge=1)
+    signin_account_free_failures: int = Field(default=20, ge=1)
+    signin_max_wait_s: float = Field(default=900.0, ge=1, le=3600)
 
     @property
     def resolved_caption_workers(self) -> int:
@@ -152,6 +214,16 @@ class Settings(BaseSettings):
             raise ValueError(f"{url!r} is not a URL like https://parley.example")
         return url
 
+    @field_validator("report_reasons")
+    @classmethod
+    def _report_reasons(cls, reasons: list[str]) -> list[str]:
+        for reason in reasons:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", reason):
+                raise ValueError(f"{reason!r}: a report reason is a lowercase word (a-z, 0-9, _)")
+        if len(set(reasons)) != len(reasons):
+            raise ValueError("report reasons must be distinct")
+        return reasons
+
     @field_validator("client_ice_servers")
     @classmethod
     def _client_ice_servers(cls, servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -168,6 +240,16 @@ class Settings(BaseSettings):
                     raise ValueError(f"{value!r}: no quotes, brackets or backslashes here")
         return servers
 
+    def ensure_data_dir(self) -> None:
+        """Makes the data folder if it is not there: others may not list it (0711), but nginx,
+        as another user, may still reach the media folder inside it."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(mode=0o711)
+        except FileExistsError:
+            return
+        self.data_dir.chmod(0o711)  # mkdir's mode is cut by the umask
+
     def ensure_media_url_secret(self) -> None:
         """Makes the URL-signing secret once and keeps it in the data folder, so a restart does
         not void the URLs handed out (set PARLEY_MEDIA_URL_SECRET on several nodes)."""
@@ -175,8 +257,10 @@ class Settings(BaseSettings):
             return
         path = self.data_dir / "media-url-secret"
         if not path.is_file():
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
+            # Readable by our user only from its first byte.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32))
         self.media_url_secret = path.read_text().strip()
 
     @property

@@ -47,6 +47,7 @@ async def test_the_server_says_what_it_transcribes(server: Running) -> None:
     )
 
 
+@pytest.mark.parley_settings(max_live_spaces_per_host=0)  # one host, several live spaces
 async def test_a_space_is_created_with_captions_in_its_language(server: Running) -> None:
     host = await server.signup("host")
     plain = await host.create_space("Plain")

@@ -120,6 +120,7 @@ async def test_people_match_handle_and_name_whatever_the_case_and_accents(
     assert await _people(me, "searcher") == ["seeker"]
 
 
+@pytest.mark.parley_settings(max_live_spaces_per_host=0)  # one host, several live spaces
 async def test_like_wildcards_and_the_escape_character_match_only_themselves(
     server: Running,
 ) -> None:
@@ -250,6 +251,7 @@ async def test_recent_replays_are_the_published_ones_until_retention_ends(
     assert await _spaces(host, "second") == []
 
 
+@pytest.mark.parley_settings(max_live_spaces_per_host=0)  # one host, several live spaces
 async def test_blocks_hide_people_spaces_and_replays_both_ways(server: Running) -> None:
     blocker = await server.signup("blocker", "Bea Blocker")
     blocked = await server.signup("blocked", "Bo Blocked")

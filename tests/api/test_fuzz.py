@@ -32,7 +32,7 @@ from pydantic import TypeAdapter, ValidationError
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 
-from support import Client, Running
+from support import Client, Running, grant
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -48,6 +48,10 @@ EXAMPLES = 30
 # Operations that undo what the others need (the member on the space, the space live) go last,
 # in this order; the rest keep the schema's order.
 LAST = (
+    # The desk's actions on the member and the space (the fuzzer is an admin, issue 12).
+    ("POST", "/api/admin/reports/{report_id}/decision"),
+    ("POST", "/api/admin/users/{user_id}/suspend"),
+    ("POST", "/api/admin/spaces/{space_id}/end"),
     ("POST", "/api/spaces/{space_id}/members/{user_id}/{verb}"),
     ("PUT", "/api/users/{handle}/block"),
     ("POST", "/api/spaces/{space_id}/end"),
@@ -140,8 +144,10 @@ class ErrorLog(logging.Handler):
 
 
 async def set_up(server: Running) -> World:
-    """A user hosting a live space where a second user has joined and asked to speak."""
-    fuzzer = await server.signup("fuzzhost")
+    """A user hosting a live space where a second user has joined and asked to speak; the user
+    is the instance's admin (so the desk's operations reach their code), and the member has been
+    reported."""
+    fuzzer = await grant(server, await server.signup("fuzzhost"), "admin")
     member = await server.signup("fuzzmember")
     space = await fuzzer.create_space("Fuzzing", topics=["fuzz"])
     await member.join(space["id"])
@@ -151,6 +157,9 @@ async def set_up(server: Running) -> World:
             "POST", f"/api/spaces/{space['id']}/pins", {"text": "pinned", "url": None}, status=201
         )
     )["pin"]
+    report = await fuzzer.ok(
+        "POST", "/api/reports", {"kind": "user", "user_id": member.id, "reason": "spam"}, status=201
+    )
     spare = await fuzzer.ok("POST", "/api/me/tokens", {"name": "spare"}, status=201)
     tokens = (await fuzzer.ok("GET", "/api/me/tokens"))["tokens"]
     (own,) = [t["id"] for t in tokens if t["name"] == "tests"]
@@ -165,6 +174,7 @@ async def set_up(server: Running) -> World:
             "handle": member.handle,
             "pin_id": pin["id"],
             "token_id": spare["id"],
+            "report_id": report["id"],
         },
     )
 

@@ -165,6 +165,7 @@ async def test_stage_flow(server: Running) -> None:
     _error(await host.on(sid, bob, "tickle"), 422, "validation_failed")
 
 
+@pytest.mark.parley_settings(max_live_spaces_per_host=0)  # one host, several live spaces
 async def test_who_may_speak_is_enforced(server: Running) -> None:
     host = await server.signup("host")
     fan = await server.signup("fan")
@@ -232,6 +233,7 @@ async def test_removed_users_cannot_come_back(server: Running) -> None:
     _error(await host.on(sid, bob, "mute"), 404, "not_found")
 
 
+@pytest.mark.parley_settings(max_live_spaces_per_host=0)  # one host, several live spaces
 async def test_blocked_users_cannot_join_the_blockers_spaces(server: Running) -> None:
     host = await server.signup("host")
     troll = await server.signup("troll")

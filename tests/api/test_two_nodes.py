@@ -17,6 +17,7 @@ import websockets
 from support import (
     BUS_NAMESPACE,
     REDIS_URL,
+    Client,
     RoomSocket,
     Running,
     TestClock,
@@ -27,10 +28,13 @@ from support import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-async def _start_node(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+async def _start_node(
+    database_url: str, data_dir: Path, **settings: str
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
+        **{f"PARLEY_{name.upper()}": value for name, value in settings.items()},
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
         "PARLEY_BUS_NAMESPACE": BUS_NAMESPACE,
@@ -51,7 +55,7 @@ async def _start_node(database_url: str, data_dir: Path) -> tuple[subprocess.Pop
         )
     base_url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient() as http:
-        for _ in range(200):
+        for _ in range(1200):  # up to a minute: a loaded machine imports slowly
             if process.poll() is not None:
                 raise RuntimeError(log_path.read_text())
             try:
@@ -175,3 +179,45 @@ async def test_visitors_on_one_node_are_counted_on_the_other(
     assert await visitor.closed_with() == 4410
     await observer.until(lambda m: m["type"] == "presence" and m["listener_count"] == 0)
     await observer.close()
+
+
+async def test_a_killed_nodes_connections_are_taken_back(pg_template: str, tmp_path: Path) -> None:
+    """kill -9 of the node holding the host's socket: once its lease runs out its counts are gone,
+    the host is absent, and the space ends after the grace period (it no longer records for
+    ever, issue 12)."""
+    require_redis()
+    from conftest import truncate_pg  # type: ignore[import-not-found]
+
+    await truncate_pg(pg_template)
+    short = {"connection_lease_s": "3", "host_grace_s": "2", "grace_check_interval_s": "0.5"}
+    processes = []
+    try:
+        for name in ("a", "b"):
+            processes.append(await _start_node(pg_template, tmp_path / name, **short))
+        node_a = Running(base_url=processes[0][1], app=None, clock=TestClock())  # type: ignore[arg-type]
+        node_b = Running(base_url=processes[1][1], app=None, clock=TestClock())  # type: ignore[arg-type]
+        host = await node_a.signup("host")
+        sid = (await host.create_space("Left behind"))["id"]
+        on_b = Client(node_b, host.user, host.token)
+        socket = await on_b.socket(sid)
+        await socket.until_type("snapshot")
+        for _ in range(40):  # the socket's presence is counted (the host is back)
+            page = await host.ok("GET", f"/api/spaces/{sid}")
+            if page["me"]["connected"]:
+                break
+            await asyncio.sleep(0.1)
+        assert page["me"]["connected"]
+        processes[1][0].kill()  # no goodbye: its sockets never disconnect
+        processes[1][0].wait(timeout=10)
+        for _ in range(200):
+            page = await host.ok("GET", f"/api/spaces/{sid}")
+            if page["space"]["state"] == "ended":
+                break
+            await asyncio.sleep(0.1)
+        assert page["space"]["state"] == "ended", page
+        assert not page["me"]["connected"]
+    finally:
+        for process, _ in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import av
@@ -114,14 +115,18 @@ async def test_a_live_space_plays_through_nginx(server: Running, nginx: str) -> 
             assert tone_level(audio * 32767, HZ) > 0.05
 
             # The signed link is checked by nginx as by the app.
-            _, _, space, scope, expires, signature, name = listen["hls_url"].split("/")
-            base = f"/hls/{space}/{scope}/{expires}"
+            _, _, space, scope, holder, expires, signature, name = listen["hls_url"].split("/")
+            assert holder == f"u{host.id}"
+            base = f"/hls/{space}/{scope}/{holder}/{expires}"
             forged = await anyone.get(f"{base}/AAAA{signature[4:]}/{name}")
             assert forged.status_code == 403
-            rescoped = await anyone.get(f"/hls/{space}/replay/{expires}/{signature}/{name}")
-            assert rescoped.status_code == 403
+            rescoped = f"/hls/{space}/replay/{holder}/{expires}/{signature}/{name}"
+            assert (await anyone.get(rescoped)).status_code == 403
+            # Another holder's name in the link: not the signed one.
+            swapped = f"/hls/{space}/{scope}/u{host.id + 1}/{expires}/{signature}/{name}"
+            assert (await anyone.get(swapped)).status_code == 403
             secret = server.app.state.services.settings.media_url_secret
-            stale = urls.hls_url(int(space), "live", int(time.time()) - 5, secret, name)
+            stale = urls.hls_url(int(space), "live", holder, int(time.time()) - 5, secret, name)
             assert (await anyone.get(stale)).status_code == 410
             hidden = await anyone.get(f"{base}/{signature}/timeline.jsonl")
             assert hidden.status_code == 404
@@ -167,3 +172,41 @@ async def test_a_live_space_plays_through_nginx(server: Running, nginx: str) -> 
     finally:
         await speaker.close()
         await room.close()
+
+
+TTL_S = 6
+
+
+@pytest.mark.parley_settings(hls_live_url_ttl_s=TTL_S)
+async def test_a_removed_listeners_link_dies_behind_nginx(server: Running, nginx: str) -> None:
+    """nginx cannot ask who may still listen (issue 12): a removed listener's link works until
+    it expires, and /listen gives them no new one, while another listener renews and goes on."""
+    proxied = Running(base_url=nginx, app=server.app, clock=server.clock, loop=server.loop)
+    host = await proxied.signup("host")
+    alice = await proxied.signup("alice")
+    bob = await proxied.signup("bob")
+    sid = (await host.create_space("Short links"))["id"]
+    await alice.join(sid)
+    await bob.join(sid)
+    alices = await alice.ok("GET", f"/api/spaces/{sid}/listen")
+    bobs = await bob.ok("GET", f"/api/spaces/{sid}/listen")
+    assert alices["hls_url"] != bobs["hls_url"]
+    expires = datetime.fromisoformat(alices["hls_expires_at"]).timestamp()
+    bob_expires = datetime.fromisoformat(bobs["hls_expires_at"]).timestamp()
+    async with httpx.AsyncClient(base_url=nginx) as anyone:
+        deadline = time.monotonic() + 15
+        while (await anyone.get(alices["hls_url"])).status_code != 200:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        served = await anyone.get(bobs["hls_url"])
+        assert served.status_code == 200 and "etag" in served.headers  # nginx's, not the app's
+        await host.ok("POST", f"/api/spaces/{sid}/members/{alice.id}/remove")
+        assert (await alice.get(f"/api/spaces/{sid}/listen")).status_code == 403
+        await asyncio.sleep(max(0.0, expires - 1.5 - time.time()))
+        renewed = await bob.ok("GET", f"/api/spaces/{sid}/listen")
+        await asyncio.sleep(max(0.0, max(expires, bob_expires) + 1.5 - time.time()))
+        assert (await anyone.get(alices["hls_url"])).status_code == 410
+        assert (await anyone.get(bobs["hls_url"])).status_code == 410
+        again = await anyone.get(renewed["hls_url"])
+        assert again.status_code == 200 and again.text.startswith("#EXTM3U")
+        assert "etag" in again.headers

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from parley.domain import recordings as rules
-from parley.domain.errors import Invalid, InvalidState
+from parley.domain.errors import Conflict, Invalid, InvalidState
 from parley.domain.recordings import RecordingState
 
 pytestmark = pytest.mark.unit
@@ -80,3 +80,27 @@ def test_a_live_space_is_only_clipped_from_its_last_seconds() -> None:
     with pytest.raises(Invalid) as raised:
         rules.clip_span(start_s=10, duration_s=5, recorded_s=100, live=True)
     assert (raised.value.field, raised.value.rule) == ("start_s", "live")
+
+
+@pytest.mark.parametrize(
+    ("recorded", "live", "published", "visibility"),
+    [
+        (True, True, False, "public"),  # the room is public while live
+        (True, False, True, "public"),  # the replay is published
+        (True, False, False, "private"),  # ended, replay not published: its clipper's
+        (False, True, False, "private"),  # the host chose not to record: never public
+        (False, False, True, "private"),
+    ],
+)
+def test_a_clip_follows_the_audio_it_was_cut_from(
+    recorded: bool, live: bool, published: bool, visibility: str
+) -> None:
+    found = rules.clip_visibility(recorded=recorded, live=live, replay_published=published)
+    assert found.value == visibility
+
+
+def test_no_clips_of_a_space_not_recorded() -> None:
+    rules.require_clips_allowed(recorded=True)
+    with pytest.raises(Conflict) as refused:
+        rules.require_clips_allowed(recorded=False)
+    assert refused.value.rule == "record_off"

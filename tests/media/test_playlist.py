@@ -132,20 +132,22 @@ def test_a_span_takes_the_segments_it_overlaps() -> None:
     assert tail.duration_s == pytest.approx(1.5)
 
 
-def test_signed_links_check_space_scope_expiry_and_secret() -> None:
-    url = urls.hls_url(7, "live", 2000, "s3cret", "live.m3u8")
-    _, _, space, scope, expires, signature, _ = url.split("/")
-    assert (space, scope, expires) == ("7", "live", "2000")
-    assert urls.check(7, "live", 2000, signature, "s3cret", now_s=1999) is urls.Check.VALID
-    assert urls.check(7, "live", 2000, signature, "s3cret", now_s=2001) is urls.Check.EXPIRED
-    assert urls.check(8, "live", 2000, signature, "s3cret", now_s=1999) is urls.Check.BAD
-    assert urls.check(7, "replay", 2000, signature, "s3cret", now_s=1999) is urls.Check.BAD
-    assert urls.check(7, "live", 2001, signature, "s3cret", now_s=1999) is urls.Check.BAD
-    assert urls.check(7, "live", 2000, signature, "other", now_s=1999) is urls.Check.BAD
-    # What nginx's secure_link_md5 "$expires/hls/$space/$scope secret" computes, base64url.
-    assert signature == urls.signature(7, "live", 2000, "s3cret")
+def test_signed_links_check_space_scope_holder_expiry_and_secret() -> None:
+    url = urls.hls_url(7, "live", "u3", 2000, "s3cret", "live.m3u8")
+    _, _, space, scope, holder, expires, signature, _ = url.split("/")
+    assert (space, scope, holder, expires) == ("7", "live", "u3", "2000")
+    ok = urls.Check.VALID
+    assert urls.check(7, "live", "u3", 2000, signature, "s3cret", now_s=1999) is ok
+    assert urls.check(7, "live", "u3", 2000, signature, "s3cret", now_s=2001) is urls.Check.EXPIRED
+    assert urls.check(8, "live", "u3", 2000, signature, "s3cret", now_s=1999) is urls.Check.BAD
+    assert urls.check(7, "replay", "u3", 2000, signature, "s3cret", now_s=1999) is urls.Check.BAD
+    assert urls.check(7, "live", "u4", 2000, signature, "s3cret", now_s=1999) is urls.Check.BAD
+    assert urls.check(7, "live", "u3", 2001, signature, "s3cret", now_s=1999) is urls.Check.BAD
+    assert urls.check(7, "live", "u3", 2000, signature, "other", now_s=1999) is urls.Check.BAD
+    # What nginx's secure_link_md5 "$expires/hls/$space/$scope/$holder secret" computes.
+    assert signature == urls.signature(7, "live", "u3", 2000, "s3cret")
     import base64
     import hashlib
 
-    expected = base64.urlsafe_b64encode(hashlib.md5(b"2000/hls/7/live s3cret").digest())
+    expected = base64.urlsafe_b64encode(hashlib.md5(b"2000/hls/7/live/u3 s3cret").digest())
     assert signature == expected.rstrip(b"=").decode()

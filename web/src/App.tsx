@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, get, post, errorMessage } from './api';
+import { ApiError, get, instanceRole, post, errorMessage } from './api';
 import { AppContext, type AppContextValue } from './context';
 import { MiniPlayer } from './components/MiniPlayer';
 import { NowPlaying } from './components/NowPlaying';
@@ -7,7 +7,9 @@ import { OfflineNotice, OfflinePage, useOnline } from './components/Offline';
 import { leaveActiveRoom, setLiveAnnouncer } from './live';
 import { matchRoute, navigate, usePath } from './router';
 import { backoffDelayMs } from './roomSocket';
-import type { Profile } from './types';
+import type { InstanceRole, Profile } from './types';
+import { badgeText, unreadWords } from './moderationRules';
+import { refreshUnread, setUnread, useUnread } from './notices';
 import { HomePage } from './pages/Home';
 import { AuthPage } from './pages/Auth';
 import { NewSpacePage } from './pages/NewSpace';
@@ -19,6 +21,8 @@ import { RoomPage } from './pages/Room';
 import { ReplayPage } from './pages/Replay';
 import { ClipPage } from './pages/Clip';
 import { NotFoundPage } from './pages/NotFound';
+import { NoticesPage } from './pages/Notices';
+import { AdminPage } from './pages/Admin';
 
 interface Announcement { id: number; text: string }
 
@@ -53,6 +57,9 @@ export function App() {
   /** GET /api/me did not reach the server (offline: the app came from the service worker). */
   const [unreachable, setUnreachable] = useState(false);
   const [meAttempt, setMeAttempt] = useState(0);
+  /** The instance role (the desk's link shows for staff); null until known. */
+  const [role, setRole] = useState<InstanceRole | null>(null);
+  const unread = useUnread();
 
   useEffect(() => {
     get<{ user: Profile }>('/api/me')
@@ -81,6 +88,21 @@ export function App() {
   useEffect(() => {
     if (online && unreachable) setMeAttempt((n) => n + 1);
   }, [online]);
+
+  // Who may use the admin desk: GET /api/me says one's instance role.
+  const userId = user ? user.id : null;
+  useEffect(() => {
+    setRole(null);
+    setUnread(0);
+    if (userId === null) return undefined;
+    let current = true;
+    instanceRole().then((found) => { if (current) setRole(found); }, () => undefined);
+    return () => { current = false; };
+  }, [userId]);
+  // The unread notices: asked again on each page (a report's outcome arrives while browsing).
+  useEffect(() => {
+    if (userId !== null) void refreshUnread();
+  }, [userId, path]);
 
   const announce = useCallback((text: string) => {
     const id = nextAnnouncementId.current++;
@@ -141,6 +163,8 @@ export function App() {
     case 'space': page = <RoomPage key={route.id} spaceId={route.id} />; break;
     case 'replay': page = <ReplayPage key={route.id} spaceId={route.id} />; break;
     case 'clip': page = <ClipPage key={route.id} clipId={route.id} />; break;
+    case 'notices': page = <NoticesPage />; break;
+    case 'admin': page = <AdminPage route={route} role={role} />; break;
     default: page = <NotFoundPage />;
   }
 
@@ -157,6 +181,20 @@ export function App() {
               {user && (
                 <>
                   <li><a href="/new" aria-current={route.name === 'new' ? 'page' : undefined}>Start a space</a></li>
+                  <li>
+                    <a href="/notices" aria-current={route.name === 'notices' ? 'page' : undefined} data-testid="nav-notices">
+                      Notices
+                      {unread > 0 && (
+                        <span class="badge count-badge" data-testid="unread-badge">
+                          <span aria-hidden="true">{badgeText(unread)}</span>
+                          <span class="sr-only"> ({unreadWords(unread)})</span>
+                        </span>
+                      )}
+                    </a>
+                  </li>
+                  {(role === 'moderator' || role === 'admin') && (
+                    <li><a href="/admin" aria-current={route.name === 'admin' ? 'page' : undefined}>Admin</a></li>
+                  )}
                   <li>
                     <a href={`/u/${user.handle}`} aria-current={route.name === 'profile' && route.handle.toLowerCase() === user.handle.toLowerCase() ? 'page' : undefined}>
                       Profile<span class="sr-only"> ({user.display_name})</span>

@@ -100,3 +100,29 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return 'Something went wrong.';
 }
+
+// --- Trust and safety: reports, notices, the admin desk ---------------------------------------
+
+let reasonsCache: Promise<string[]> | null = null;
+
+/** GET /api/reports/reasons, asked once per page load (the instance's list rarely changes). */
+export function reportReasons(): Promise<string[]> {
+  if (!reasonsCache) {
+    reasonsCache = get<{ reasons: string[] }>('/api/reports/reasons').then((body) => body.reasons);
+    reasonsCache.catch(() => { reasonsCache = null; });
+  }
+  return reasonsCache;
+}
+
+export const fileReport = <T>(body: unknown) => post<T>('/api/reports', body);
+export const myNotices = <T>() => get<T>('/api/me/notices');
+/** Marks these notices read (none given: all of them). */
+export const markNoticesRead = (ids?: number[]) => post<void>('/api/me/notices/read', ids ? { ids } : {});
+
+/** The signed-in user's instance role (GET /api/me says it; the desk's link shows for staff). */
+export async function instanceRole(): Promise<'member' | 'moderator' | 'admin'> {
+  const body = await get<{ role?: 'member' | 'moderator' | 'admin' | null }>('/api/me');
+  return body.role ?? 'member';
+}
+
+export const decideReport = <T>(id: number, body: unknown) => post<T>(`/api/admin/reports/${id}/decision`, body);

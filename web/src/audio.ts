@@ -20,7 +20,14 @@ import {
   type MicState,
 } from './audioRules';
 import { HlsPlayer, type HlsSource } from './hlsPlayer';
-import { isCapacityRefusal, parsePreferredMode, playbackFallback, playbackModeFor, type PlaybackMode } from './playback';
+import {
+  isCapacityRefusal,
+  localExpiresAt,
+  parsePreferredMode,
+  playbackFallback,
+  playbackModeFor,
+  type PlaybackMode,
+} from './playback';
 import type { ListenInfo } from './types';
 import { WebrtcPath } from './webrtcPath';
 /** On HLS for want of low-latency room: ask this often whether there is room again. */
@@ -324,7 +331,7 @@ export class RoomAudio {
   // --- HLS ------------------------------------------------------------------------------------
   /** GET listen before a WHEP offer. Without an answer (an older server, a blip) WebRTC is tried. */
   private loadListen(): Promise<void> {
-    this.listenLoading ??= get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`)
+    this.listenLoading ??= this.fetchListen()
       .then(
         (info) => {
           this.listen = info;
@@ -338,9 +345,19 @@ export class RoomAudio {
     return this.listenLoading;
   }
 
+  /**
+   * GET listen, its link's expiry put on this browser's clock. A live link is this listener's
+   * and lives a minute or two: the player renews it ahead through here, and a listener removed
+   * or blocked is refused, so their link dies with its expiry (issue 12).
+   */
+  private async fetchListen(): Promise<ListenInfo> {
+    const info = await get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`);
+    return { ...info, hls_expires_at: localExpiresAt(info.hls_expires_at, info.hls_expires_in_s, Date.now()) };
+  }
+
   /** A fresh signed HLS URL (for the player's start, refresh and recovery). */
   private async fetchHlsSource(): Promise<HlsSource> {
-    const info = await get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`);
+    const info = await this.fetchListen();
     const offeredBefore = this.listen?.webrtc;
     this.listen = info;
     if (!this.stopped && offeredBefore !== undefined && offeredBefore !== info.webrtc) this.reconcile();
@@ -402,7 +419,7 @@ export class RoomAudio {
     if (this.recheckTimer !== undefined) return;
     this.recheckTimer = window.setTimeout(() => {
       this.recheckTimer = undefined;
-      get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`).then(
+      this.fetchListen().then(
         (info) => {
           if (this.stopped) return;
           this.listen = info;

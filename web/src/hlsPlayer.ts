@@ -3,9 +3,9 @@
 // build: audio needs no subtitles, alternate renditions or DRM) is loaded on first use, so pages
 // that never play HLS do not download it.
 //
-// The stream's URL is signed and expires. A fresh one is fetched before that (a quarter of its
-// life early) and every later request is moved under the fresh folder (playback.rewriteHlsUrl),
-// so playback goes on without a reload. A fatal error fetches a fresh URL and starts a new
+// The stream's URL is signed and expires (a live one within minutes, issue 12). A fresh one is
+// fetched before that (a quarter of its life early) and every later request is moved under the
+// fresh folder (playback.rewriteHlsUrl), so playback goes on without a reload or a gap. A fatal error fetches a fresh URL and starts a new
 // player, with the room socket's backoff while it keeps failing.
 import type Hls from 'hls.js';
 import type { ErrorData } from 'hls.js';
@@ -53,6 +53,9 @@ export class HlsPlayer {
   private destroyed = false;
   private folder: string | null = null;
   private oldFolders: string[] = [];
+  /** The folder hls.js was loaded from: it reloads a live playlist from that URL as long as it
+   * plays, so it is moved however many renewals ago it was (not only the last few). */
+  private loadedFolder: string | null = null;
   private refreshTimer: number | undefined;
   private retryTimer: number | undefined;
   private attempt = 0;
@@ -137,7 +140,9 @@ export class HlsPlayer {
   }
 
   private rewrite(url: string): string {
-    return this.folder ? rewriteHlsUrl(url, this.oldFolders, this.folder) : url;
+    if (!this.folder) return url;
+    const old = this.loadedFolder ? [this.loadedFolder, ...this.oldFolders] : this.oldFolders;
+    return rewriteHlsUrl(url, old, this.folder);
   }
 
   private async load(source: HlsSource): Promise<void> {
@@ -161,6 +166,7 @@ export class HlsPlayer {
         },
       });
       this.hls = hls;
+      this.loadedFolder = hlsFolder(source.url);
       hls.on(HlsJs.Events.ERROR, (_event, data) => this.onHlsError(hls, data));
       hls.on(HlsJs.Events.MANIFEST_PARSED, () => {
         if (this.hls === hls && this.resumePlaying) void this.play();

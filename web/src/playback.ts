@@ -107,13 +107,24 @@ export function rewriteHlsUrl(url: string, oldFolders: readonly string[], curren
 }
 
 /**
- * The expiry written into a signed URL ("/hls/{space}/{expires}/{signature}/{file}", expires in
- * Unix seconds) as ISO, for answers that do not state it (a replay's playlist); null otherwise.
+ * The expiry written into a signed URL ("/hls/{space}/{scope}/{holder}/{expires}/{signature}/
+ * {file}", expires in Unix seconds) as ISO, for answers that do not state it (a replay's
+ * playlist); null otherwise.
  */
 export function expiresFromHlsUrl(url: string): string | null {
-  // /hls/{space}/{scope}/{expires}/{signature}/{file}
-  const m = /\/hls\/\d+\/[a-z]+\/(\d{1,12})\/[^/]+\/[^/]+$/.exec(splitUrl(url).path);
+  // The holder (u{user} or v{visitor}) is absent from links of older servers.
+  const m = /\/hls\/\d+\/[a-z]+\/(?:[uv][a-z0-9]+\/)?(\d{1,12})\/[^/]+\/[^/]+$/.exec(splitUrl(url).path);
   if (!m) return null;
   const date = new Date(Number(m[1]) * 1000);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/**
+ * A listen answer's expiry on this browser's clock: the server says how long the link lives
+ * (live links last a minute or two), so a clock that is off still renews in time. Without that
+ * (an older server), its own expiry.
+ */
+export function localExpiresAt(expiresAt: string, expiresInS: number | undefined, nowMs: number): string {
+  if (expiresInS === undefined || !Number.isFinite(expiresInS)) return expiresAt;
+  return new Date(nowMs + expiresInS * 1000).toISOString();
 }

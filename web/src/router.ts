@@ -70,7 +70,12 @@ export type Route =
   | { name: 'space'; id: number }
   | { name: 'replay'; id: number }
   | { name: 'clip'; id: string }
+  | { name: 'notices' }
+  | { name: 'admin'; tab: AdminTab; state: string; kind: string; reason: string }
   | { name: 'not-found' };
+
+export type AdminTab = 'reports' | 'accounts' | 'audit';
+const ADMIN_TABS: readonly string[] = ['reports', 'accounts', 'audit'];
 
 export function matchRoute(path: string): Route {
   const url = new URL(path, location.origin);
@@ -81,6 +86,18 @@ export function matchRoute(path: string): Route {
   if (p === '/signup') return { name: 'signup', next };
   if (p === '/new') return { name: 'new' };
   if (p === '/search') return { name: 'search', q: url.searchParams.get('q') ?? '' };
+  if (p === '/notices') return { name: 'notices' };
+  if (p === '/admin') {
+    const tab = url.searchParams.get('tab') ?? 'reports';
+    const param = (name: string) => url.searchParams.get(name) ?? '';
+    return {
+      name: 'admin',
+      tab: (ADMIN_TABS.includes(tab) ? tab : 'reports') as AdminTab,
+      state: param('state'),
+      kind: param('kind'),
+      reason: param('reason'),
+    };
+  }
   let m = /^\/u\/([A-Za-z0-9_]{1,30})$/.exec(p);
   if (m) return { name: 'profile', handle: m[1] };
   m = /^\/u\/([A-Za-z0-9_]{1,30})\/(followers|following)$/.exec(p);

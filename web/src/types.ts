@@ -130,8 +130,11 @@ export function isModerator(member: Member | null | undefined): boolean {
 
 /** GET /api/spaces/{id}/listen: where to listen; webrtc=false means low latency is full here. */
 export interface ListenInfo {
+  /** Signed for this listener; a live one expires within minutes: ask again before it does. */
   hls_url: string;
   hls_expires_at: string;
+  /** The link's life from the answer, in seconds (absent from older servers). */
+  hls_expires_in_s?: number;
   webrtc: boolean;
 }
 
@@ -146,6 +149,11 @@ export interface Clip {
   created_at: string;
   audio_url: string;
   page_url: string;
+  /**
+   * 'private': only its clipper hears it (its space ended and the host has not published the
+   * replay); it turns public again if the host publishes the replay.
+   */
+  visibility: 'public' | 'private';
   /** The caption lines the clip spans, on the clip's own clock (0 = its start). */
   captions?: TranscriptLine[];
 }
@@ -263,4 +271,121 @@ export interface CaptionsInfo {
   default_language: string;
   languages: string[];
   engine: string;
+}
+
+// Trust and safety: reports, notices, the admin desk (docs/api.md).
+
+export type ReportKind = 'user' | 'space' | 'moment';
+export type ReportState = 'open' | 'dismissed' | 'actioned';
+export type InstanceRole = 'member' | 'moderator' | 'admin';
+export type Decision = 'dismiss' | 'warn' | 'remove_pin' | 'remove_clip' | 'end_space' | 'restrict_hosting' | 'suspend';
+
+/** What a report is about: a user, a space, or what a speaker said (live: now; a replay: at_s). */
+export type ReportTarget =
+  | { kind: 'user'; user: UserBrief }
+  | { kind: 'space'; space: Pick<Space, 'id' | 'title'> }
+  | { kind: 'moment'; user: UserBrief; spaceId: number; atS: number | null };
+
+/** POST /api/reports answers with the report as its reporter sees it. */
+export interface MyReport {
+  id: number;
+  kind: ReportKind;
+  state: ReportState;
+  reason: string;
+  created_at: string;
+  outcome: Decision | null;
+  space_id: number | null;
+  target: UserBrief | null;
+}
+
+/** GET /api/me/notices: a report's receipt and outcome, a warning. */
+export interface Notice {
+  id: number;
+  kind: string;
+  text: string;
+  report_id: number | null;
+  created_at: string;
+  read: boolean;
+}
+
+export interface Sanction {
+  id: number;
+  kind: 'warning' | 'hosting_restricted' | 'suspended';
+  reason: string;
+  created_at: string;
+  /** null: for good. */
+  ends_at: string | null;
+  lifted_at: string | null;
+  in_force: boolean;
+}
+
+/** A caption line of the reported moment, on the recording's clock. */
+export interface EvidenceLine {
+  speaker: string;
+  start_s: number;
+  end_s: number;
+  text: string | null;
+}
+
+export interface Evidence {
+  space_title: string | null;
+  space_state: string | null;
+  host_handle: string | null;
+  member_role: string | null;
+  captions: EvidenceLine[];
+  history: Sanction[];
+  earlier_reports: number;
+  /** The recording around the moment (audio/mp4), kept until the report is decided. */
+  audio_url: string | null;
+  audio_start_s: number | null;
+  audio_duration_s: number | null;
+}
+
+/** A report as the instance's moderators see it. */
+export interface Report {
+  id: number;
+  kind: ReportKind;
+  state: ReportState;
+  reason: string;
+  note: string;
+  created_at: string;
+  closed_at: string | null;
+  outcome: Decision | null;
+  reporter: UserBrief | null;
+  target: UserBrief | null;
+  space_id: number | null;
+  moment_s: number | null;
+  evidence: Evidence;
+}
+
+export interface Account {
+  user: UserBrief;
+  role: InstanceRole;
+  state: 'active' | 'pending';
+  created_at: string;
+  suspended_until: string | null;
+  hosting_restricted_until: string | null;
+}
+
+export interface Invite {
+  code: string;
+  created_at: string;
+  expires_at: string | null;
+  max_uses: number;
+  uses: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  created_at: string;
+  actor_id: number | null;
+  actor_handle: string | null;
+  /** host, cohost (in their space), moderator, admin, or system. */
+  actor_role: string;
+  action: string;
+  target_user_id: number | null;
+  target_handle: string | null;
+  space_id: number | null;
+  report_id: number | null;
+  reason: string;
 }

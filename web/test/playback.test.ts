@@ -7,6 +7,7 @@ import {
   hlsFolder,
   hlsRecoveryFor,
   isCapacityRefusal,
+  localExpiresAt,
   parsePreferredMode,
   playbackFallback,
   playbackModeFor,
@@ -106,6 +107,16 @@ describe('signed HLS URLs', () => {
     assert.equal(expiresFromHlsUrl('/hls/7/replay/1767225600/sig/index.m3u8'), '2026-01-01T00:00:00.000Z');
     assert.equal(expiresFromHlsUrl('https://cdn.example.org/hls/7/replay/1767225600/sig/index.m3u8?x=1'), '2026-01-01T00:00:00.000Z');
     assert.equal(expiresFromHlsUrl('/media/7/index.m3u8'), null);
+  });
+  it('reads the expiry of a link that names its holder', () => {
+    assert.equal(expiresFromHlsUrl('/hls/7/replay/u12/1767225600/sig/index.m3u8'), '2026-01-01T00:00:00.000Z');
+    assert.equal(expiresFromHlsUrl('/hls/7/live/vabcdefghijklmnop/1767225600/sig/live.m3u8'), '2026-01-01T00:00:00.000Z');
+  });
+  it('puts a link\'s expiry on this clock when the server says how long it lives', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    // The server's clock is 10 minutes ahead: its expiry would be renewed far too late.
+    assert.equal(localExpiresAt('2026-01-01T00:11:30Z', 90, now), '2026-01-01T00:01:30.000Z');
+    assert.equal(localExpiresAt('2026-01-01T00:11:30Z', undefined, now), '2026-01-01T00:11:30Z');
   });
   it('leaves other URLs alone', () => {
     assert.equal(rewriteHlsUrl('https://example.org/hls/8/1/aaa/x.m4s', ['/hls/7/1/aaa/'], '/hls/7/2/bbb/'),

@@ -23,7 +23,7 @@ from parley.actions.base import Services, change
 from parley.actions.spaces import present_member
 from parley.domain import recordings as rules
 from parley.domain.errors import Conflict, Forbidden, InvalidState, NotFound
-from parley.domain.recordings import RecordingState
+from parley.domain.recordings import ClipVisibility, RecordingState
 from parley.domain.space import SpaceState
 from parley.domain.views import ClipView, RecordingView, SpaceView, UserBrief
 from parley.media import archive, playlist
@@ -247,7 +247,8 @@ async def create_clip(
     duration_s: float,
 ) -> ClipView:
     """The last `duration_s` of a live space (any participant), or a span of a published replay
-    (anyone who may see it). The audio is cut and encoded before the row is written."""
+    (anyone who may see it); never of a space its host chose not to record. The audio is cut and
+    encoded before the row is written."""
     settings = services.settings
     services.take("clips", actor_id, burst=settings.clip_burst, rate_per_s=settings.clip_rate_per_s)
     async with services.store.read() as session:
@@ -259,6 +260,7 @@ async def create_clip(
             await present_member(session, space_id, actor_id)
         elif found is None or (found.replay_published_at is None and space.host_id != actor_id):
             raise InvalidState("clips are taken from a live space or a replay", state=space.state)
+        rules.require_clips_allowed(recorded=_recorded(services, space))
         if found is None:
             raise NotFound(f"space {space_id} has no recording yet")
         recording_id = found.id
@@ -296,7 +298,7 @@ async def create_clip(
             await unit.session.flush()
             placed = clip_file(services, space_id, clip.id)
             pending.replace(placed)
-            view = await _clip_view(unit.session, clip)
+            view = await _clip_view(services, unit.session, clip)
         placed = None  # committed: the file is the clip's
         return view
     except IntegrityError:
@@ -309,10 +311,22 @@ async def create_clip(
                 leftover.unlink(missing_ok=True)
 
 
-async def _clip_view(session: AsyncSession, clip: Clip) -> ClipView:
+def _recorded(services: Services, space: Space) -> bool:
+    """The space is recorded to be kept: the instance records spaces and its host offered a
+    replay (`record`)."""
+    return services.settings.record_spaces and space.record
+
+
+async def _clip_view(services: Services, session: AsyncSession, clip: Clip) -> ClipView:
     space = await repo.space(session, clip.space_id)
+    recording = await _recording(session, clip.space_id)
     users = await repo.users_by_id(session, [clip.created_by])
     assert space is not None
+    visibility = rules.clip_visibility(
+        recorded=_recorded(services, space),
+        live=space.state == SpaceState.LIVE.value,
+        replay_published=recording is not None and recording.replay_published_at is not None,
+    )
     return ClipView(
         id=clip.slug,
         space_id=clip.space_id,
@@ -323,19 +337,24 @@ async def _clip_view(session: AsyncSession, clip: Clip) -> ClipView:
         created_at=clip.created_at,
         audio_url=f"/api/clips/{clip.slug}/audio.m4a",
         page_url=f"/clips/{clip.slug}",
+        visibility=visibility,
         captions=await captions.clip_lines(
             session, space, clip.start_ms / 1000, (clip.start_ms + clip.duration_ms) / 1000
         ),
     )
 
 
-async def clip(services: Services, slug: str) -> tuple[ClipView, Path]:
-    """A clip is public to whoever has its link (it is made to be shared)."""
+async def clip(services: Services, slug: str, viewer_id: int | None) -> tuple[ClipView, Path]:
+    """A public clip is for whoever has its link (it is made to be shared); a private one
+    (domain/recordings.py `clip_visibility`) for its clipper alone: to others it is not found."""
     async with services.store.read() as session:
         row = (await session.execute(select(Clip).where(Clip.slug == slug))).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no clip {slug}")
-        return await _clip_view(session, row), clip_file(services, row.space_id, row.id)
+        view = await _clip_view(services, session, row)
+        if view.visibility is not ClipVisibility.PUBLIC and row.created_by != viewer_id:
+            raise NotFound(f"no clip {slug}")
+        return view, clip_file(services, row.space_id, row.id)
 
 
 # --- retention ---------------------------------------------------------------------------------

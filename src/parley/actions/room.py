@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from parley.actions import audit
 from parley.actions.base import Services, change
 from parley.actions.spaces import locked_space, present_member
 from parley.domain import pins as pin_rules
@@ -51,6 +52,15 @@ async def remove_pin(services: Services, space_id: int, actor_id: int, pin_id: i
             raise NotFound(f"no pin {pin_id} in this space")
         await unit.session.delete(pin)
         await unit.record(space, PinRemoved(pin_id=pin_id))
+        await audit.write_by_id(
+            unit,
+            actor_id=actor_id,
+            actor_role=actor.role,
+            action="remove_pin",
+            target_id=pin.created_by,
+            space_id=space_id,
+            text=pin.text,
+        )
 
 
 async def react(services: Services, space_id: int, user_id: int, emoji: str) -> None:

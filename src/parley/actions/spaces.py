@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.actions.base import Change, Services, change
@@ -21,19 +21,20 @@ from parley.domain.errors import (
     NotFound,
     Removed,
 )
-from parley.domain.events import MemberUpdated, Snapshot, SpaceUpdated
+from parley.domain.events import Snapshot, SpaceUpdated
+from parley.domain.idle import EndReason, server_end_reason
+from parley.domain.moderation import check_hosting_allowed
 from parley.domain.space import SpaceState, SpaceTransition, SpeakerPolicy
 from parley.domain.stage import (
     Role,
     StageAction,
     StageRequest,
     require_space_action,
-    set_mic_live,
 )
 from parley.domain.views import MemberView, SpaceView
 from parley.domain.visitors import open_to_visitors, public_stage
 from parley.store import repo, views
-from parley.store.models import Space, SpaceMember
+from parley.store.models import Space, SpaceMember, User
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,24 @@ async def locked_space(unit: Change, space_id: int) -> Space:
     if space is None:
         raise NotFound(f"no space {space_id}")
     return space
+
+
+async def _check_live_spaces_per_host(unit: Change, host_id: int) -> None:
+    """Before a space of `host_id` goes live. The host's row is locked first, so two creates or
+    starts of one host at once are counted one after the other (PostgreSQL; SQLite writes one
+    at a time anyway); FOR NO KEY UPDATE leaves the rows that merely refer to the user alone."""
+    limit = unit.services.settings.max_live_spaces_per_host
+    if limit <= 0:
+        return
+    await unit.session.execute(
+        select(User.id).where(User.id == host_id).with_for_update(key_share=True)
+    )
+    live = await unit.session.execute(
+        select(Space.id)
+        .where(Space.host_id == host_id, Space.state == SpaceState.LIVE.value)
+        .order_by(Space.started_at.desc(), Space.id.desc())
+    )
+    rules.check_live_spaces_per_host(list(live.scalars()), limit)
 
 
 async def present_member(session: AsyncSession, space_id: int, user_id: int) -> SpaceMember:
@@ -76,11 +95,16 @@ async def create_space(
     if scheduled_for is not None:
         scheduled_for = rules.check_schedule(scheduled_for, now)
     async with change(services) as unit:
+        host_user = await unit.session.get(User, host_id)
+        if host_user is not None:
+            check_hosting_allowed(host_user.hosting_restricted_until, unit.now)
         check_host_eligibility(
             follower_count=await repo.follower_count(unit.session, host_id),
             min_followers_to_host=services.settings.min_followers_to_host,
         )
         live = scheduled_for is None
+        if live:
+            await _check_live_spaces_per_host(unit, host_id)
         space = Space(
             host_id=host_id,
             title=title,
@@ -124,19 +148,27 @@ async def create_space(
 async def _transition(
     services: Services, space_id: int, actor_id: int | None, action: SpaceTransition
 ) -> SpaceView:
-    """`actor_id` None is the server itself (the host's grace period ran out)."""
+    """`actor_id` None is the server itself (domain/idle.py: the host's grace period ran out, or
+    nobody was there for the idle time), checked again here under the space's lock."""
     async with change(services) as unit:
         space = await locked_space(unit, space_id)
-        if actor_id is None and not rules.host_grace_expired(
-            space.host_absent_since, unit.now, services.settings.host_grace_s
-        ):
-            raise InvalidState("the host is back", state=space.state)
-        if actor_id is not None:
+        if actor_id is None:
+            reason = await _server_end_reason(unit.session, space, unit.now, services)
+            if reason is None:
+                raise InvalidState("the host or someone else is back", state=space.state)
+            log.info("space(%s) ended by the server: %s", space_id, _END_REASONS[reason])
+        else:
             actor = await repo.member(unit.session, space_id, actor_id)
             if actor is None or actor.role != Role.HOST.value:
                 raise Forbidden(f"only the host may {action.value} this space")
             require_space_action(repo.seat_of(actor), StageAction(action.value))
-        space.state = rules.transition(SpaceState(space.state), action).value
+        state = rules.transition(SpaceState(space.state), action)
+        if action is SpaceTransition.START:
+            host_user = await unit.session.get(User, space.host_id)
+            if host_user is not None:
+                check_hosting_allowed(host_user.hosting_restricted_until, unit.now)
+            await _check_live_spaces_per_host(unit, space.host_id)
+        space.state = state.value
         if action is SpaceTransition.START:
             space.started_at = unit.now
             host = await repo.member(unit.session, space_id, space.host_id)
@@ -186,38 +218,6 @@ async def join_space(services: Services, space_id: int, user_id: int) -> MemberV
             unit.session.add(row)
             await unit.session.flush()
         return await views.member_view(unit.session, row)
-
-
-async def connect(services: Services, space_id: int, user_id: int) -> None:
-    """A WebSocket of this member opened: they are present."""
-    async with change(services) as unit:
-        space = await locked_space(unit, space_id)
-        row = await present_member(unit.session, space_id, user_id)
-        row.connections += 1
-        if row.connections == 1:
-            await _presence_changed(unit, space, row, present=True)
-
-
-async def disconnect(services: Services, space_id: int, user_id: int) -> None:
-    """A WebSocket of this member closed."""
-    async with change(services) as unit:
-        space = await locked_space(unit, space_id)
-        row = await repo.member(unit.session, space_id, user_id)
-        if row is None or row.connections <= 0:
-            return
-        row.connections -= 1
-        if row.connections == 0:
-            await _presence_changed(unit, space, row, present=False)
-
-
-async def _presence_changed(unit: Change, space: Space, row: SpaceMember, *, present: bool) -> None:
-    if row.role == Role.HOST.value and space.state == SpaceState.LIVE.value:
-        space.host_absent_since = None if present else unit.now
-    seat = repo.seat_of(row)
-    if seat.notable:
-        await unit.record(space, MemberUpdated(member=await views.member_view(unit.session, row)))
-    else:
-        unit.listeners_changed(space.id)
 
 
 @dataclass(frozen=True)
@@ -310,62 +310,88 @@ async def changes_after(
 
 
 async def listeners(
-    services: Services, space_id: int, *, offset: int, limit: int
+    services: Services, space_id: int, viewer_id: int, *, offset: int, limit: int
 ) -> tuple[list[MemberView], int]:
+    """Who is listening, for those in the room (as on Spaces: the listeners' faces are public to
+    the people in it, who are seen there too): not for someone who never joined, was removed, or
+    was blocked by the host (a block leaves a scheduled space's membership in place)."""
     async with services.store.read() as session:
-        if await repo.space(session, space_id) is None:
+        space = await repo.space(session, space_id)
+        if space is None:
             raise NotFound(f"no space {space_id}")
+        if await repo.blocks(session, space.host_id, viewer_id):
+            raise Blocked("the host has blocked you")
+        await present_member(session, space_id, viewer_id)
         rows, total = await repo.present_listeners(session, space_id, offset=offset, limit=limit)
         return await views.member_views(session, rows), total
 
 
+_END_REASONS = {
+    EndReason.HOST_GONE: "the host did not come (back) in time",
+    EndReason.IDLE: "nobody was there for the idle time",
+}
+
+
+async def _connected(session: AsyncSession, space_ids: list[int]) -> dict[int, int]:
+    """Per space: its members with a room socket or media session open, and its visitors."""
+    if not space_ids:
+        return {}
+    rows = await session.execute(
+        select(SpaceMember.space_id, func.count())
+        .where(SpaceMember.space_id.in_(space_ids), SpaceMember.connections > 0)
+        .group_by(SpaceMember.space_id)
+    )
+    counts = {space_id: int(count) for space_id, count in rows.all()}
+    for space_id, visitors in (await repo.visitor_counts(session, space_ids)).items():
+        counts[space_id] = counts.get(space_id, 0) + visitors
+    return counts
+
+
+def _end_reason(
+    services: Services, space: Space, connected: dict[int, int], now: datetime
+) -> EndReason | None:
+    if space.state != SpaceState.LIVE.value:
+        return None
+    return server_end_reason(
+        host_absent_since=space.host_absent_since,
+        connected=connected.get(space.id, 0),
+        now=now,
+        host_grace_s=services.settings.host_grace_s,
+        idle_end_s=services.settings.idle_space_end_s,
+    )
+
+
+async def _server_end_reason(
+    session: AsyncSession, space: Space, now: datetime, services: Services
+) -> EndReason | None:
+    return _end_reason(services, space, await _connected(session, [space.id]), now)
+
+
 async def end_abandoned_spaces(services: Services) -> list[int]:
-    """Ends the live spaces whose host has been gone longer than the grace period."""
-    cutoff = services.clock() - timedelta(seconds=services.settings.host_grace_s)
+    """Ends the live spaces the server ends on its own (domain/idle.py): the host gone longer
+    than the grace period, or nobody there for the idle time."""
+    settings = services.settings
+    # Both rules need the host away at least this long: the spaces to look at.
+    away_s = settings.host_grace_s
+    if settings.idle_space_end_s > 0:
+        away_s = min(away_s, settings.idle_space_end_s)
+    now = services.clock()
     async with services.store.read() as session:
-        space_ids = await repo.spaces_past_host_grace(session, cutoff)
+        candidates = await repo.spaces_past_host_grace(session, now - timedelta(seconds=away_s))
+        if not candidates:
+            return []
+        found = await session.execute(select(Space).where(Space.id.in_(candidates)))
+        connected = await _connected(session, candidates)
+        due = [
+            space.id
+            for space in found.scalars()
+            if _end_reason(services, space, connected, now) is not None
+        ]
     ended: list[int] = []
-    for space_id in space_ids:
+    for space_id in due:
         try:
             await end_space(services, space_id, None)
             ended.append(space_id)
-            log.info("space(%s) ended: the host did not come back in time", space_id)
         except DomainError:
-            pass  # another node ended it first
+            pass  # another node ended it first, or someone came back meanwhile
     return ended
-
-
-async def forget_presence(services: Services) -> list[int]:
-    """At the start of a node that is the only one (the in-process bus): nobody can be
-    connected yet, so every count of open sockets and media sessions left by a crash is
-    cleared, and each live space's host is absent from now (back within the grace period, or the
-    space ends). No media session is open either: whoever was heard is not any more, so they are
-    shown with the microphone off and muted (a changed seat each). Returns the live spaces. With
-    several nodes a node's own counts cannot be told apart from the others' (docs/architecture.md,
-    known limits)."""
-    async with change(services) as unit:
-        live = (
-            (
-                await unit.session.execute(
-                    select(Space).where(Space.state == SpaceState.LIVE.value).with_for_update()
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await unit.session.execute(
-            update(SpaceMember).where(SpaceMember.connections > 0).values(connections=0)
-        )
-        for space in live:
-            if space.host_absent_since is None:
-                space.host_absent_since = unit.now
-            heard = await unit.session.execute(
-                select(SpaceMember).where(
-                    SpaceMember.space_id == space.id, SpaceMember.mic_live.is_(True)
-                )
-            )
-            for row in heard.scalars().all():
-                repo.apply_seat(row, set_mic_live(repo.seat_of(row), live=False))
-                view = await views.member_view(unit.session, row)
-                await unit.record(space, MemberUpdated(member=view))
-        return [space.id for space in live]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from parley.actions import audit
 from parley.actions.base import Services, change
 from parley.actions.spaces import locked_space, present_member
 from parley.domain import stage as rules
@@ -34,6 +35,18 @@ class MemberVerb(enum.StrEnum):
     REMOVE = "remove"
     MAKE_COHOST = "make-cohost"
     REMOVE_COHOST = "remove-cohost"
+
+
+# What a host or co-host does to someone else that the space's moderation log keeps.
+MODERATION_VERBS = frozenset(
+    {
+        MemberVerb.MOVE_DOWN,
+        MemberVerb.MUTE,
+        MemberVerb.REMOVE,
+        MemberVerb.MAKE_COHOST,
+        MemberVerb.REMOVE_COHOST,
+    }
+)
 
 
 async def act_on_self(
@@ -113,6 +126,15 @@ async def act_on_member(
         if new == target:
             return await views.member_view(unit.session, target_row)
         repo.apply_seat(target_row, new)
+        if verb in MODERATION_VERBS:
+            await audit.write_by_id(
+                unit,
+                actor_id=actor_id,
+                actor_role=actor_row.role,
+                action=verb.value.replace("-", "_"),
+                target_id=target_id,
+                space_id=space_id,
+            )
         view = await views.member_view(unit.session, target_row)
         if new.removed:
             await unit.record(space, MemberRemoved(user_id=target_id, reason="removed"))

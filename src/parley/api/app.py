@@ -10,29 +10,35 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from parley import __version__
+from parley.actions import accounts as account_actions
 from parley.actions import captions as caption_actions
-from parley.actions import spaces as space_actions
+from parley.actions import presence
 from parley.actions.base import Clock, Services, utc_now
 from parley.api import (
     errors,
     pages,
     routes_accounts,
+    routes_admin,
     routes_avatars,
     routes_captions,
     routes_discovery,
     routes_media,
     routes_recordings,
+    routes_reports,
     routes_spaces,
     static,
     ws,
 )
 from parley.api import feed as feed_routes
 from parley.api.auth import ServicesDep
+from parley.api.body_limit import BodyLimit
 from parley.api.cors import MediaCors
+from parley.api.headers import SecurityHeaders
 from parley.api.schemas import CaptionsHealth, Health, MediaHealth, StoreHealth
 from parley.bus import create_bus
 from parley.config import Settings
-from parley.media import internals
+from parley.media import internals, urls
+from parley.room.access import AccessWatcher
 from parley.room.feed import SpaceFeed
 from parley.room.media import MediaRuntime
 from parley.room.runtime import RoomRuntime
@@ -42,7 +48,7 @@ from parley.store.db import Store
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_data_dir()
         settings.ensure_media_url_secret()
         caption_actions.check_settings(settings)
         # Each part is stopped, in the reverse order, if it started: also when a later one fails
@@ -72,12 +78,21 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             await runtime.visitors.forget()
             if not settings.redis_url:
                 # The only node: counts of connections a crash left behind are void.
-                for space_id in await space_actions.forget_presence(services):
+                for space_id in await presence.forget_presence(services):
+                    runtime.presence_changed(space_id)
+            else:
+                # Those this node counted before it stopped (under the same name) are void; the
+                # other nodes' are theirs until their leases run out.
+                node = settings.resolved_node_name
+                for space_id in await presence.expire_connections(services, node=node):
                     runtime.presence_changed(space_id)
             media = MediaRuntime(services)
             app.state.media = media
             started.push_async_callback(media.stop)
             await media.start()
+            access = AccessWatcher(bus, runtime.hub, media)
+            await access.start()
+            started.push_async_callback(access.stop)
             # What start-up made lives as long as the process: keep it out of the collector's
             # full passes, which otherwise pause every thread (the media clock's too).
             gc.freeze()
@@ -88,13 +103,20 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from our own files (api/static.py)
         redoc_url=None,
     )
     errors.install(app)
+    # Whether a live link's holder may still listen, kept a moment (api/routes_recordings.py).
+    app.state.hls_holders = urls.RecentChecks(settings.hls_holder_check_s)
+    # Sign-in and sign-up counts of this node (actions/accounts.py, domain/signin_limits.py).
+    app.state.signin_limiter = account_actions.NodeSigninLimiter(settings, clock)
+    # Inside MediaCors, so that a 413 to another origin's WHIP client is readable by it.
+    app.add_middleware(BodyLimit, limit_bytes=settings.max_request_body_bytes)
     app.add_middleware(
         MediaCors, allowed_origins=settings.cors_origins, public_url=settings.public_url
     )
+    app.add_middleware(SecurityHeaders, public_url=settings.public_url)
 
     @app.get("/api/health", tags=["meta"])
     async def health(services: ServicesDep) -> Health:
@@ -131,6 +153,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(routes_discovery.router)
     app.include_router(routes_media.router)
     app.include_router(routes_recordings.router)
+    app.include_router(routes_reports.router)
+    app.include_router(routes_admin.router)
     app.include_router(ws.router)
     app.include_router(feed_routes.router)
     app.include_router(pages.router)

@@ -84,6 +84,8 @@ async def optional_user(
 
 
 UserDep = Annotated[User, Depends(current_user)]
+# The caller and the credential they used (what it opens closes when it is revoked).
+AuthDep = Annotated[Authenticated, Depends(current_auth)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 
 

@@ -33,20 +33,33 @@ _RULES = {
     "datetime_type": "datetime",
     "datetime_from_date_parsing": "datetime",
     "json_invalid": "json",
+    "float_type": "type",
+    "float_parsing": "type",
     "greater_than_equal": "minimum",
+    "greater_than": "minimum",
     "less_than_equal": "maximum",
+    "less_than": "maximum",
     "string_too_long": "max_length",
     "string_too_short": "min_length",
     "too_long": "max_items",
+    # A key of the body that is not Unicode text (a lone surrogate), named like such a value.
+    "string_unicode": "surrogate",
 }
+
+
+def _encodable(text: str) -> str:
+    """`text` with any lone surrogate written as its escape: what a client sent may come back
+    in a message or a field name (an unknown field's key), and must not make the answer itself
+    unencodable (a 500, issue 12)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_body(
     code: str, message: str, *, field: str | None = None, rule: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "message": message}
+    body: dict[str, Any] = {"error": code, "message": _encodable(message)}
     if field is not None:
-        body["field"] = field
+        body["field"] = _encodable(field)
     if rule is not None:
         body["rule"] = rule
     body.update(extra)
@@ -64,7 +77,10 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
         rule = _RULES.get(err["type"], err["type"])
         # A body that is not JSON at all has no field; pydantic names its character offset.
         field = "body" if rule == "json" else _field_name(tuple(err["loc"]))
-        errors.append({"field": field, "rule": rule, "message": f"{field}: {err['msg']}"})
+        field = _encodable(field)
+        errors.append(
+            {"field": field, "rule": rule, "message": _encodable(f"{field}: {err['msg']}")}
+        )
     first = errors[0] if errors else {"field": "body", "rule": "invalid", "message": "invalid"}
     return JSONResponse(
         error_body(
@@ -84,7 +100,9 @@ def domain_error_response(exc: DomainError) -> JSONResponse:
     field = rule = None
     if isinstance(exc, Invalid):
         field, rule = exc.field, exc.rule
-        extra["errors"] = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
+        extra["errors"] = [
+            {"field": exc.field, "rule": exc.rule, "message": _encodable(exc.message)}
+        ]
     elif isinstance(exc, InvalidState):
         extra["state"] = exc.state
     elif isinstance(exc, Conflict):

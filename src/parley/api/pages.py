@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import ipaddress
 import re
 import struct
 import zlib
@@ -37,6 +38,8 @@ _MAX_ID = 2_147_483_647
 _TITLE = re.compile(r"<title>.*?</title>", re.DOTALL)
 # The shell's own description (the app's), replaced by the page's: one description per page.
 _DESCRIPTION = re.compile(r"\s*<meta\s+name=\"description\"[^>]*>", re.IGNORECASE)
+# The tags whose value is a link (Open Graph's structured properties, Twitter's image).
+_LINKS = ("og:url", "og:image", "og:audio", "og:video", "twitter:image")
 _EMPTY_PAGE = "<!doctype html><html><head><title>Parley</title></head><body></body></html>"
 
 
@@ -59,10 +62,50 @@ def app_shell() -> str:
     return index.read_text(encoding="utf-8") if index.is_file() else _EMPTY_PAGE
 
 
+def _own_host(hostname: str, bound_to: str) -> bool:
+    """A host no stranger can claim: loopback, or the address this server is bound to."""
+    if hostname == "localhost" or hostname == bound_to.lower():
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def site_url(request: Request) -> str | None:
+    """This instance's URL for links that leave it (previews): PARLEY_PUBLIC_URL when set; else
+    the request's own, only when its host is ours beyond doubt (loopback, the bound address):
+    the Host header is the sender's to write (issue 12), and a link on a name we cannot check
+    would send the preview's readers there. None: no absolute link can be made."""
+    settings = request.app.state.services.settings
+    if settings.public_url:
+        return str(settings.public_url).rstrip("/")
+    hostname = request.url.hostname or ""
+    if not _own_host(hostname.lower(), settings.host):
+        return None
+    return str(request.base_url).rstrip("/")
+
+
 def absolute_url(request: Request, path: str) -> str:
-    """`path` on this instance: PARLEY_PUBLIC_URL when set, else the host the request came to."""
-    base = request.app.state.services.settings.public_url or str(request.base_url)
-    return base.rstrip("/") + path
+    """`path` on this instance (`site_url`); the bare path when there is no sure URL, which
+    `head_tags` leaves out."""
+    base = site_url(request)
+    return path if base is None else base + path
+
+
+def _absolute(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def _without_links(tags: dict[str, str]) -> dict[str, str]:
+    """The tags but the links that are not absolute, and their details (`og:image:width` of
+    `og:image`)."""
+    dropped = [key for key in _LINKS if key in tags and not _absolute(tags[key])]
+    return {
+        key: value
+        for key, value in tags.items()
+        if not any(key == gone or key.startswith(gone + ":") for gone in dropped)
+    }
 
 
 def _attribute(value: str) -> str:
@@ -94,7 +137,12 @@ def head_tags(request: Request, preview: Preview) -> str:
         "twitter:image": image,
         "twitter:image:alt": IMAGE_ALT,
     }
-    tags = [f'<link rel="canonical" href="{_attribute(url)}">']
+    if site_url(request) is None:
+        # No URL we can vouch for: what needs one (the page's, the image, the audio, with their
+        # details) is left out. Crawlers take the URL they fetched; Twitter's card is imageless.
+        properties, names = _without_links(properties), _without_links(names)
+        names["twitter:card"] = "summary"
+    tags = [f'<link rel="canonical" href="{_attribute(url)}">'] if _absolute(url) else []
     tags += [f'<meta property="{k}" content="{_attribute(v)}">' for k, v in properties.items()]
     # Twitter reads its own tags by name (Open Graph's by property).
     tags += [f'<meta name="{key}" content="{_attribute(value)}">' for key, value in names.items()]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from parley.actions import accounts, social
 from parley.api.auth import (
@@ -31,23 +33,65 @@ from parley.store.models import User
 router = APIRouter(prefix="/api")
 
 
+def _signin_limiter(request: Request) -> accounts.SigninLimiter:
+    limiter: accounts.SigninLimiter = request.app.state.signin_limiter
+    return limiter
+
+
+SigninLimiterDep = Annotated[accounts.SigninLimiter, Depends(_signin_limiter)]
+
+
+def _address(request: Request) -> str:
+    """The client address, as uvicorn reports it (behind a proxy: FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def _profile_out(services: ServicesDep, user: User, viewer_id: int | None) -> UserOut:
     async with services.store.read() as session:
         return UserOut(user=await views.profile(session, user, viewer_id))
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, tags=["accounts"])
-async def sign_up(body: SignUpBody, response: Response, services: ServicesDep) -> UserOut:
+async def sign_up(
+    body: SignUpBody,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    limiter: SigninLimiterDep,
+) -> UserOut:
+    """Limited per client address: see docs/api.md "Sign-in and sign-up limits"."""
     new = await accounts.sign_up(
-        services, handle=body.handle, display_name=body.display_name, password=body.password
+        services,
+        limiter,
+        address=_address(request),
+        handle=body.handle,
+        display_name=body.display_name,
+        password=body.password,
+        invite_code=body.invite_code,
     )
+    if new is None:
+        # Made, and waiting for an admin: no session until then.
+        pending = await _profile_out(
+            services, await accounts.user_by_handle(services, body.handle), None
+        )
+        return pending.model_copy(update={"pending_approval": True})
     set_session_cookies(response, services, new)
     return await _profile_out(services, new.user, new.user.id)
 
 
 @router.post("/auth/signin", tags=["accounts"])
-async def sign_in(body: SignInBody, response: Response, services: ServicesDep) -> UserOut:
-    new = await accounts.sign_in(services, handle=body.handle, password=body.password)
+async def sign_in(
+    body: SignInBody,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    limiter: SigninLimiterDep,
+) -> UserOut:
+    """Limited per client address and per handle: see docs/api.md "Sign-in and sign-up
+    limits"."""
+    new = await accounts.sign_in(
+        services, limiter, address=_address(request), handle=body.handle, password=body.password
+    )
     set_session_cookies(response, services, new)
     return await _profile_out(services, new.user, new.user.id)
 
@@ -64,7 +108,9 @@ async def sign_out(request: Request, services: ServicesDep, _user: UserDep) -> R
 
 @router.get("/me", tags=["accounts"])
 async def me(services: ServicesDep, user: UserDep) -> UserOut:
-    return await _profile_out(services, user, user.id)
+    """One's own profile, with one's instance role (the web client shows the desk to staff)."""
+    out = await _profile_out(services, user, user.id)
+    return out.model_copy(update={"role": user.role})
 
 
 @router.patch("/me", tags=["accounts"])

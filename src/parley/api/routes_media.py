@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from parley.actions import media as media_actions
-from parley.api.auth import ServicesDep, UserDep
+from parley.actions.accounts import Authenticated
+from parley.api.auth import AuthDep, ServicesDep, UserDep
 from parley.api.schemas import Id
 from parley.domain.errors import BadSdp, NotFound, UnsupportedMediaType
 from parley.media.sessions import BadOffer, SessionKind
@@ -70,10 +71,11 @@ async def _open(
     space_id: int,
     request: Request,
     services: ServicesDep,
-    user_id: int,
+    auth: Authenticated,
     *,
     unmute: bool = False,
 ) -> Response:
+    user_id = auth.user.id
     offer = await _offer(request)
     check = media_actions.check_publish if kind == "whip" else media_actions.check_listen
 
@@ -88,6 +90,7 @@ async def _open(
         )
     except BadOffer as exc:
         raise BadSdp(str(exc)) from None
+    media.note_credential(session_id, auth.credential)
     headers = {"Location": f"/api/spaces/{space_id}/{kind}/{session_id}"}
     if links:
         headers["Link"] = links
@@ -115,7 +118,7 @@ async def publish(
     space_id: Id,
     request: Request,
     services: ServicesDep,
-    user: UserDep,
+    auth: AuthDep,
     unmute: Annotated[
         bool,
         Query(
@@ -127,7 +130,7 @@ async def publish(
 ) -> Response:
     """Publish your audio to the stage (stage members only); the answer carries your mix-minus.
     An open session counts as your presence in the space, as the room's socket does."""
-    return await _open("whip", space_id, request, services, user.id, unmute=unmute)
+    return await _open("whip", space_id, request, services, auth, unmute=unmute)
 
 
 @router.delete("/{space_id}/whip/{session_id}")
@@ -138,9 +141,9 @@ async def stop_publishing(
 
 
 @router.post("/{space_id}/whep", status_code=201, openapi_extra=_SDP_BODY)
-async def listen(space_id: Id, request: Request, services: ServicesDep, user: UserDep) -> Response:
+async def listen(space_id: Id, request: Request, services: ServicesDep, auth: AuthDep) -> Response:
     """Listen to the stage's full mix over WebRTC."""
-    return await _open("whep", space_id, request, services, user.id)
+    return await _open("whep", space_id, request, services, auth)
 
 
 @router.delete("/{space_id}/whep/{session_id}")

@@ -14,6 +14,7 @@ from parley.actions import captions as caption_actions
 from parley.actions import media as media_actions
 from parley.actions import recordings
 from parley.actions import visitors as visitor_actions
+from parley.actions.base import Services
 from parley.api.auth import OptionalUserDep, ServicesDep, UserDep, client_address
 from parley.api.pages import Preview, absolute_url, not_found_page, preview_page
 from parley.api.schemas import (
@@ -25,6 +26,7 @@ from parley.api.schemas import (
     ReplayOut,
 )
 from parley.domain.errors import DomainError, Forbidden, NotFound
+from parley.domain.recordings import ClipVisibility
 from parley.domain.views import ListenerCountView, MarkerView, ReplayView
 from parley.media import playlist, urls
 from parley.media.folders import Scope
@@ -35,6 +37,7 @@ router = APIRouter(tags=["recordings"])
 
 MediaFile = Annotated[str, Path(min_length=1, max_length=40)]
 Signature = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Holder = Annotated[str, Path(min_length=2, max_length=20, pattern=urls.HOLDER_PATTERN)]
 Expires = Annotated[int, Path(ge=0, le=99_999_999_999)]
 ClipId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -52,21 +55,35 @@ class LinkExpired(DomainError):
     code = "expired"
 
 
-def _signed(request: Request, space_id: int, scope: Scope, file: str) -> tuple[str, datetime]:
+def _holder(request: Request, viewer_id: int | None) -> str:
+    """Who a link is given to: the user, or a visitor by their client address."""
+    if viewer_id is not None:
+        return urls.user_holder(viewer_id)
+    secret = request.app.state.services.settings.media_url_secret
+    return urls.visitor_holder(client_address(request), secret)
+
+
+def _signed(
+    request: Request, space_id: int, scope: Scope, holder: str, file: str
+) -> tuple[str, datetime, int]:
+    """The link, when it expires, and its life in seconds: short for a live link (a removed
+    listener's dies within it, issue 12), long for a recording's or a replay's."""
     settings = request.app.state.services.settings
-    expires = int(time.time()) + settings.hls_url_ttl_s
-    url = urls.hls_url(space_id, scope, expires, settings.media_url_secret, file)
-    return url, datetime.fromtimestamp(expires, UTC)
+    ttl_s = settings.hls_live_url_ttl_s if scope == "live" else settings.hls_url_ttl_s
+    expires = int(time.time()) + ttl_s
+    url = urls.hls_url(space_id, scope, holder, expires, settings.media_url_secret, file)
+    return url, datetime.fromtimestamp(expires, UTC), ttl_s
 
 
 @router.get("/api/spaces/{space_id}/listen")
 async def listen(
     space_id: Id, request: Request, services: ServicesDep, viewer: OptionalUserDep
 ) -> ListenOut:
-    """How to listen: the live HLS playlist (signed, expiring) and whether this node still takes
-    low-latency WebRTC listeners. Visitors (no account) listen over HLS only, to live spaces open
-    to them (401 otherwise) that are not full for visitors (503, like their socket's 4503);
-    their answers are rate-limited per client address."""
+    """How to listen: the live HLS playlist (signed for this listener, expiring soon: ask again
+    before it does) and whether this node still takes low-latency WebRTC listeners. Visitors (no
+    account) listen over HLS only, to live spaces open to them (401 otherwise) that are not full
+    for visitors (503, like their socket's 4503); their answers are rate-limited per client
+    address."""
     if viewer is None:
         settings = services.settings
         address = client_address(request)
@@ -84,36 +101,61 @@ async def listen(
         await media_actions.check_listen(services, space_id, viewer.id)
         media: MediaRuntime = request.app.state.media
         webrtc = not media.webrtc_listeners_full
-    url, expires_at = _signed(request, space_id, "live", playlist.LIVE_PLAYLIST)
+    holder = _holder(request, viewer.id if viewer is not None else None)
+    url, expires_at, ttl_s = _signed(request, space_id, "live", holder, playlist.LIVE_PLAYLIST)
     captions_url = None
     if await caption_actions.captioned(services, space_id):
-        captions_url, _ = _signed(request, space_id, "live", playlist.MAIN_PLAYLIST)
+        captions_url, _, _ = _signed(request, space_id, "live", holder, playlist.MAIN_PLAYLIST)
     return ListenOut(
-        hls_url=url, hls_expires_at=expires_at, webrtc=webrtc, hls_captions_url=captions_url
+        hls_url=url,
+        hls_expires_at=expires_at,
+        hls_expires_in_s=ttl_s,
+        webrtc=webrtc,
+        hls_captions_url=captions_url,
     )
 
 
+async def _require_holder_may_hear(
+    request: Request, services: Services, space_id: int, holder: str
+) -> None:
+    """The app's route does better than nginx: a removed or blocked listener's live link stops at
+    once, not at its expiry. The verdict is kept a few seconds (settings.hls_holder_check_s), so
+    the store is asked once per holder and moment, not per segment."""
+    checks: urls.RecentChecks = request.app.state.hls_holders
+    key = (space_id, holder)
+    now_s = time.monotonic()
+    allowed = checks.get(key, now_s)
+    if allowed is None:
+        allowed = await media_actions.may_keep_hearing(services, space_id, urls.holder_user(holder))
+        checks.put(key, allowed, now_s)
+    if not allowed:
+        raise Forbidden("the media link's holder may no longer listen to this space")
+
+
 @router.api_route(
-    "/hls/{space_id}/{scope}/{expires}/{signature}/{file}",
+    "/hls/{space_id}/{scope}/{holder}/{expires}/{signature}/{file}",
     methods=["GET", "HEAD"],
     include_in_schema=False,
 )
 async def hls_file(
     space_id: Id,
     scope: Scope,
+    holder: Holder,
     expires: Expires,
     signature: Signature,
     file: MediaFile,
+    request: Request,
     services: ServicesDep,
 ) -> Response:
     """A space's playlist or segment, as nginx serves them in production (docs/deploy.md)."""
-    checked = urls.check(
-        space_id, scope, expires, signature, services.settings.media_url_secret, time.time()
-    )
+    secret = services.settings.media_url_secret
+    checked = urls.check(space_id, scope, holder, expires, signature, secret, time.time())
     if checked is urls.Check.BAD:
         raise Forbidden("the media link's signature is not valid")
     if checked is urls.Check.EXPIRED:
         raise LinkExpired("the media link has expired: ask for a new one")
+    if scope == "live":
+        await _require_holder_may_hear(request, services, space_id, holder)
     if not playlist.is_media_file(file):
         raise NotFound(f"no media file {file}")
     path = recordings.folders(services).of(scope, space_id) / file
@@ -157,7 +199,7 @@ async def _replay_view(request: Request, space_id: int, viewer_id: int | None) -
     found = await recordings.replay(services, space_id, viewer_id)
     # The published replay's scope; the host previews an unpublished one from the recording's.
     scope: Scope = "replay" if found.published else "recording"
-    url, _ = _signed(request, space_id, scope, found.playlist_file)
+    url, _, _ = _signed(request, space_id, scope, _holder(request, viewer_id), found.playlist_file)
     markers = [
         MarkerView(at_s=float(line["at_s"]), user=found.speakers[int(line["speaker"])])
         for line in found.timeline
@@ -213,8 +255,10 @@ async def create_clip(
 
 
 @router.get("/api/clips/{clip_id}")
-async def get_clip(clip_id: ClipId, services: ServicesDep) -> ClipOut:
-    view, _ = await recordings.clip(services, clip_id)
+async def get_clip(clip_id: ClipId, services: ServicesDep, viewer: OptionalUserDep) -> ClipOut:
+    """A clip: public ones to anyone with the link; a private one (its space ended and the
+    replay is not published) to its clipper alone, 404 to others."""
+    view, _ = await recordings.clip(services, clip_id, viewer.id if viewer else None)
     return ClipOut(clip=view)
 
 
@@ -223,11 +267,20 @@ async def get_clip(clip_id: ClipId, services: ServicesDep) -> ClipOut:
     response_class=FileResponse,
     responses={200: {"content": {"audio/mp4": {}}}},
 )
-async def clip_audio(clip_id: ClipId, services: ServicesDep) -> FileResponse:
-    _, path = await recordings.clip(services, clip_id)
+async def clip_audio(
+    clip_id: ClipId, services: ServicesDep, viewer: OptionalUserDep
+) -> FileResponse:
+    view, path = await recordings.clip(services, clip_id, viewer.id if viewer else None)
     if not path.is_file():
         raise NotFound(f"clip {clip_id} has no audio")
-    return FileResponse(path, media_type="audio/mp4", filename=f"clip-{clip_id}.m4a")
+    # Asked again each time: a clip turns private when its replay is unpublished.
+    cache = "no-cache" if view.visibility is ClipVisibility.PUBLIC else "private, no-cache"
+    return FileResponse(
+        path,
+        media_type="audio/mp4",
+        filename=f"clip-{clip_id}.m4a",
+        headers={"Cache-Control": cache},
+    )
 
 
 # HEAD on the downloads too (players and download managers ask it first): the same handlers,
@@ -241,13 +294,15 @@ for _path, _handler in (
 
 
 @router.get("/clips/{clip_id}", include_in_schema=False)
-async def clip_page(clip_id: ClipId, request: Request, services: ServicesDep) -> Response:
+async def clip_page(
+    clip_id: ClipId, request: Request, services: ServicesDep, viewer: OptionalUserDep
+) -> Response:
     """The web client's page, with the clip's Open Graph tags in its head for link previews
-    (crawlers do not run the page's scripts)."""
+    (crawlers do not run the page's scripts); a private clip's for its clipper alone."""
     try:
-        view, _ = await recordings.clip(services, clip_id)
+        view, _ = await recordings.clip(services, clip_id, viewer.id if viewer else None)
     except NotFound:
-        # The app's own page, which says the clip is gone (purged, or never was).
+        # The app's own page, which says the clip is gone (purged, private, or never was).
         return not_found_page()
     preview = Preview(
         title=f"Clip from “{view.space_title}”",

@@ -118,11 +118,12 @@ async def join_space(space_id: Id, services: ServicesDep, user: UserDep) -> Memb
 async def listeners(
     space_id: Id,
     services: ServicesDep,
-    _user: UserDep,
+    user: UserDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ListenersOut:
-    found, total = await spaces.listeners(services, space_id, offset=offset, limit=limit)
+    """Who is listening: for members of the space (not removed, not blocked by its host)."""
+    found, total = await spaces.listeners(services, space_id, user.id, offset=offset, limit=limit)
     return ListenersOut(listeners=found, total=total)
 
 

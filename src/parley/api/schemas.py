@@ -6,18 +6,29 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
+from parley.domain.errors import Invalid
+from parley.domain.moderation import Decision, InstanceRole
 from parley.domain.space import SpeakerPolicy
+from parley.domain.text import check_no_surrogates
 from parley.domain.views import (
+    AccountView,
+    AuditEntryView,
     ClipView,
+    InviteView,
     MemberView,
+    MyReportView,
+    NoticeView,
     PersonView,
     PinView,
     Profile,
     RecordingView,
     ReplaySummary,
     ReplayView,
+    ReportView,
+    SanctionView,
     SpaceView,
     TranscriptView,
     UserBrief,
@@ -27,11 +38,29 @@ from parley.domain.views import (
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _unicode_text(cls, value: object, info: ValidationInfo) -> object:
+        """Every string of every body is Unicode text: a JSON "\\ud800" escape decodes to a lone
+        surrogate, which neither the database nor a response can encode (a 500 before, issue
+        12), and which no field means. Checked here, once for every field, passwords and handles
+        included; what else text may contain is the domain's (domain/text.py)."""
+        field = info.field_name or "body"
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    check_no_surrogates(field, text)
+                except Invalid as invalid:
+                    raise PydanticCustomError("surrogate", invalid.detail) from None
+        return value
+
 
 class SignUpBody(Body):
     handle: str
     display_name: str
     password: str
+    # Needed when the instance is invite-only (PARLEY_SIGNUP_MODE=invite).
+    invite_code: str | None = Field(default=None, max_length=64)
 
 
 class SignInBody(Body):
@@ -89,6 +118,11 @@ class PinBody(Body):
 
 class UserOut(BaseModel):
     user: Profile
+    # A new account that waits for an admin's approval (PARLEY_SIGNUP_MODE=approval): no
+    # session was opened.
+    pending_approval: bool = False
+    # One's own instance role (member, moderator, admin): GET /api/me only.
+    role: str | None = None
 
 
 class TokenInfo(BaseModel):
@@ -192,6 +226,9 @@ class ClipBody(Body):
 class ListenOut(BaseModel):
     hls_url: str
     hls_expires_at: datetime
+    # The link's life in seconds from this answer (short for live links, issue 12): a client
+    # whose clock is off still renews in time.
+    hls_expires_in_s: int
     # A captioned space: the same audio with its live captions as a WebVTT subtitles rendition
     # (a multivariant playlist, RFC 8216 EXT-X-MEDIA TYPE=SUBTITLES), for players that show
     # subtitles (Safari, VLC, hls.js); null otherwise.
@@ -249,3 +286,104 @@ class CaptionsInfoOut(BaseModel):
 
 class TranscriptOut(BaseModel):
     transcript: TranscriptView
+
+
+# --- trust and safety ---------------------------------------------------------------------------
+class ReportBody(Body):
+    kind: Literal["user", "space", "moment"]
+    # The instance's list (GET /api/reports/reasons).
+    reason: str = Field(max_length=40)
+    note: str = Field(default="", max_length=4000)
+    user_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    space_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    # A moment of a replay, on its timeline (seconds); a live space's moment is now.
+    at_s: float | None = Field(default=None, ge=0, le=86400 * 7)
+
+
+class ReasonsOut(BaseModel):
+    reasons: list[str]
+
+
+class MyReportsOut(BaseModel):
+    reports: list[MyReportView]
+
+
+class NoticesOut(BaseModel):
+    notices: list[NoticeView]
+    unread: int
+
+
+class NoticesReadBody(Body):
+    # The notices read (none: all of them).
+    ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None = Field(
+        default=None, max_length=500
+    )
+
+
+class ReportOut(BaseModel):
+    report: ReportView
+
+
+class ReportsOut(BaseModel):
+    reports: list[ReportView]
+
+
+class DecisionBody(Body):
+    decision: Decision
+    reason: str = Field(default="", max_length=4000)
+    # warn: the message the user gets.
+    message: str = Field(default="", max_length=4000)
+    # suspend, restrict_hosting: how long (none: for good, admins only).
+    days: float | None = Field(default=None, gt=0, le=3650)
+    pin_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    clip_id: str | None = Field(default=None, max_length=32)
+
+
+class WarnBody(Body):
+    message: str = Field(max_length=4000)
+
+
+class SanctionBody(Body):
+    days: float | None = Field(default=None, gt=0, le=3650)
+    reason: str = Field(default="", max_length=4000)
+
+
+class LiftBody(Body):
+    kind: Literal["suspended", "hosting_restricted"]
+
+
+class RoleBody(Body):
+    role: InstanceRole
+    reason: str = Field(default="", max_length=4000)
+
+
+class ReasonBody(Body):
+    reason: str = Field(default="", max_length=4000)
+
+
+class AccountOut(BaseModel):
+    account: AccountView
+
+
+class AccountsOut(BaseModel):
+    accounts: list[AccountView]
+
+
+class HistoryOut(BaseModel):
+    account: AccountView
+    sanctions: list[SanctionView]
+
+
+class AuditOut(BaseModel):
+    entries: list[AuditEntryView]
+
+
+class InviteBody(Body):
+    count: int = Field(default=1, ge=1, le=100)
+    max_uses: int = Field(default=1, ge=1, le=1000)
+    days: float | None = Field(default=7, gt=0, le=365)
+
+
+class InvitesOut(BaseModel):
+    invites: list[InviteView]
+    signup_mode: str

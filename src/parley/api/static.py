@@ -7,23 +7,33 @@ Two kinds of file, cached differently:
   their names from build to build: `no-cache`, so every use checks its ETag (a 304 when
   unchanged). That is also how a new build's service worker is found (Service Workers spec,
   "Update": a byte-different /sw.js is a new worker).
+
+And the API docs (/api/docs): Swagger UI from our own files (/swagger-ui/, copied by the web
+build from the swagger-ui-dist package its package-lock.json pins), never from a CDN.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from functools import cache
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
+from parley.api.headers import page_policy, script_hash
 from parley.domain.errors import NotFound
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
+SWAGGER_UI = "/swagger-ui"
+DOCS_PATH = "/api/docs"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # Smaller files gain nothing from compression.
@@ -59,6 +69,35 @@ class BuiltAssets(StaticFiles):
         return response
 
 
+class RevalidatedFiles(StaticFiles):
+    """Files whose names stay from build to build: checked (ETag) on every use."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = REVALIDATE
+        return response
+
+
+@cache
+def _docs_page(openapi_url: str, title: str) -> tuple[str, tuple[str, ...]]:
+    """Swagger UI's page, and the hashes of its inline start-up script for its policy."""
+    body = get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=f"{title} API",
+        swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+        swagger_favicon_url="/icons/icon.svg",
+    ).body
+    page = bytes(body).decode()
+    return page, tuple(script_hash(script) for script in _INLINE_SCRIPT.findall(page))
+
+
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """RFC 9110 s13.1.2: If-None-Match compares weakly, and may list several tags or `*`."""
     if not if_none_match:
@@ -86,6 +125,19 @@ def mount(app: FastAPI) -> None:
     if assets.is_dir():
         files = BuiltAssets(directory=assets)
         app.mount("/assets", GZipMiddleware(files, minimum_size=GZIP_MINIMUM_BYTES), name="assets")
+    swagger_ui = STATIC_DIR / SWAGGER_UI.lstrip("/")
+    if swagger_ui.is_dir():
+        docs_files = GZipMiddleware(
+            RevalidatedFiles(directory=swagger_ui), minimum_size=GZIP_MINIMUM_BYTES
+        )
+        app.mount(SWAGGER_UI, docs_files, name="swagger-ui")
+
+    @app.get(DOCS_PATH, include_in_schema=False)
+    async def api_docs(request: Request) -> HTMLResponse:
+        page, hashes = _docs_page(app.openapi_url or "", app.title)
+        public_url = request.app.state.services.settings.public_url
+        policy = page_policy(request.scope, public_url, script_hashes=hashes)
+        return HTMLResponse(page, headers={"Content-Security-Policy": policy})
 
     @app.get("/{path:path}", include_in_schema=False)
     async def client(path: str, request: Request) -> Response:

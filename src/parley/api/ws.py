@@ -7,19 +7,26 @@ import contextlib
 import logging
 import time
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from parley.actions import spaces, visitors
+from parley.actions import presence, spaces, visitors
 from parley.actions.base import Services
 from parley.api.auth import SESSION_COOKIE, authenticate, client_address
-from parley.domain.errors import AtCapacity, DomainError, NotAuthenticated, NotFound, RateLimited
+from parley.api.cors import origin_of
+from parley.domain.errors import (
+    AtCapacity,
+    DomainError,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+)
 from parley.domain.events import ROOM_CHANGE, Reactions, ServerMessage
 from parley.domain.reactions import TokenBucket
 from parley.domain.visitors import NEEDS_ACCOUNT, PublicRoom, VisitorClose, room_refusal
-from parley.room.hub import Close, Outgoing, RoomClient
+from parley.room.hub import Close, Outgoing, RoomClient, TooManySockets
 from parley.room.runtime import RoomRuntime
 
 log = logging.getLogger(__name__)
@@ -36,12 +43,21 @@ CLOSE_FULL = 4503
 MAX_ID = 2_147_483_647
 
 
-def _same_origin(websocket: WebSocket) -> bool:
-    """Cookie-authenticated sockets must come from our own pages (cross-site hijacking)."""
+def _same_origin(websocket: WebSocket, public_url: str) -> bool:
+    """Cookie-authenticated sockets must come from our own pages (cross-site hijacking): the
+    origin of PARLEY_PUBLIC_URL when set, else the scheme and host the socket came to. The
+    scheme counts (an http page must not use an https site's cookie); behind a TLS proxy it is
+    the one uvicorn took from X-Forwarded-Proto, which it does for trusted proxies only
+    (FORWARDED_ALLOW_IPS), else the http the app sees: set PARLEY_PUBLIC_URL there."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True  # not a browser
-    return urlsplit(origin).netloc == websocket.headers.get("host")
+    if public_url:
+        ours = origin_of(public_url)
+    else:
+        scheme = "https" if websocket.url.scheme == "wss" else "http"
+        ours = origin_of(f"{scheme}://{websocket.headers.get('host', '')}")
+    return bool(ours) and origin_of(origin) == ours
 
 
 # A visitor's socket: what it may send (pongs), a burst then one a second; past it, it closes.
@@ -279,18 +295,30 @@ async def room_socket(
     except NotAuthenticated as exc:
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.message)  # bad credentials
         return
+    except Forbidden as exc:  # a suspended account, one waiting for approval
+        await websocket.close(CLOSE_FORBIDDEN, exc.message[:120])
+        return
     if auth is None:
         # No credentials: a visitor, who may watch the public room of a space open to them.
         await _visitor_socket(websocket, services, space_id)
         return
-    if auth.csrf_token is not None and not _same_origin(websocket):
+    if auth.csrf_token is not None and not _same_origin(websocket, services.settings.public_url):
         await websocket.close(CLOSE_FORBIDDEN, "cross-origin socket")
         return
     user_id = auth.user.id
-    client = await runtime.hub.register(space_id, user_id)
+    try:
+        client = await runtime.hub.register(
+            space_id,
+            user_id,
+            auth.credential,
+            max_per_user=services.settings.room_sockets_per_user,
+        )
+    except TooManySockets as exc:
+        await websocket.close(CLOSE_TOO_MANY, str(exc))
+        return
     try:
         try:
-            await spaces.connect(services, space_id, user_id)
+            await presence.connect(services, space_id, user_id)
         except NotFound as exc:
             await websocket.close(CLOSE_NOT_FOUND, exc.message)
             return
@@ -301,7 +329,7 @@ async def room_socket(
             await _serve(websocket, services, client, last_seq, None)
         finally:
             with contextlib.suppress(Exception):
-                await spaces.disconnect(services, space_id, user_id)
+                await presence.disconnect(services, space_id, user_id)
     except WebSocketDisconnect:
         pass
     finally:

@@ -3,13 +3,15 @@ one for the public feed of spaces changing."""
 
 from __future__ import annotations
 
-from parley.domain.events import SpaceChanged, SpaceLive
+from parley.domain.events import AccessRevoked, SpaceChanged, SpaceLive
 from parley.domain.views import SpaceView
 
 _SPACE_PREFIX = "space."
 
 # Node-wide notices of spaces going live, for the media of every node (never for clients).
 LIFECYCLE_CHANNEL = "spaces"
+# Credentials revoked and accounts suspended, for every node's sockets and media (never clients).
+ACCOUNTS_CHANNEL = "accounts"
 # Spaces created or changing state, for every page that lists them (public information).
 FEED_CHANNEL = "feed"
 
@@ -31,3 +33,8 @@ def space_live_notice(space_id: int) -> tuple[str, str]:
 
 def space_changed_notice(space: SpaceView) -> tuple[str, str]:
     return FEED_CHANNEL, SpaceChanged(space=space).model_dump_json()
+
+
+def access_revoked_notice(user_id: int, credential: str | None, reason: str) -> tuple[str, str]:
+    notice = AccessRevoked(user_id=user_id, credential=credential, reason=reason)
+    return ACCOUNTS_CHANNEL, notice.model_dump_json()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 from parley.domain.errors import Forbidden, Invalid
+from parley.domain.text import check_no_surrogates, check_text
 
-HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{3,15}$")
+# \A and \Z, not ^ and $: "$" also matches before a final "\n", which let "alice\n" pass as a
+# handle and sign up as someone who reads as @alice (issue 12). `match` and `fullmatch` agree.
+HANDLE_RE = re.compile(r"\A[A-Za-z0-9_]{3,15}\Z")
 DISPLAY_NAME_MAX = 50
 BIO_MAX = 160
 PASSWORD_MIN = 8
@@ -19,8 +22,13 @@ def normalize_handle(handle: str) -> str:
     return handle.lower()
 
 
+def is_handle(handle: str) -> bool:
+    """Whether `handle` could be someone's: what cannot is looked up nowhere."""
+    return HANDLE_RE.fullmatch(handle) is not None
+
+
 def check_handle(handle: str) -> str:
-    if not HANDLE_RE.match(handle):
+    if not is_handle(handle):
         raise Invalid(
             "handle", "pattern", "must be 3-15 characters of letters, digits and underscore"
         )
@@ -28,7 +36,7 @@ def check_handle(handle: str) -> str:
 
 
 def check_display_name(name: str) -> str:
-    name = name.strip()
+    name = check_text("display_name", name)
     if not name:
         raise Invalid("display_name", "min_length", "must not be empty")
     if len(name) > DISPLAY_NAME_MAX:
@@ -39,13 +47,16 @@ def check_display_name(name: str) -> str:
 
 
 def check_bio(bio: str) -> str:
-    bio = bio.strip()
+    # A bio may keep its line breaks; names and titles are one line.
+    bio = check_text("bio", bio, multiline=True)
     if len(bio) > BIO_MAX:
         raise Invalid("bio", "max_length", f"must be at most {BIO_MAX} characters")
     return bio
 
 
 def check_password(password: str) -> str:
+    # Any character may be in a password, but it is hashed as UTF-8, which has no surrogates.
+    check_no_surrogates("password", password)
     if len(password) < PASSWORD_MIN:
         raise Invalid("password", "min_length", f"must be at least {PASSWORD_MIN} characters")
     if len(password) > PASSWORD_MAX:
@@ -54,7 +65,7 @@ def check_password(password: str) -> str:
 
 
 def check_token_name(name: str) -> str:
-    name = name.strip()
+    name = check_text("name", name)
     if not name:
         raise Invalid("name", "min_length", "must not be empty")
     if len(name) > TOKEN_NAME_MAX:

@@ -116,3 +116,15 @@ class AtCapacity(DomainError):
 
     status = 503
     code = "capacity"
+
+
+class Suspended(Forbidden):
+    """The account is suspended by the instance's moderators (until a time, or for good)."""
+
+    code = "suspended"
+
+
+class PendingApproval(Forbidden):
+    """The account waits for an admin's approval (the instance's sign-up mode "approval")."""
+
+    code = "pending_approval"

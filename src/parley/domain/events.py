@@ -131,7 +131,22 @@ ServerMessage = Annotated[
     | Hidden,
     Field(discriminator="type"),
 ]
+
+
+class AccessRevoked(BaseModel):
+    """A node-wide notice (bus channel `accounts`, never sent to clients): a credential was
+    revoked (signed out, an API token revoked) or the account suspended (`credential` None: all
+    of them). Every node closes the user's room sockets and media sessions opened with it."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["access_revoked"] = "access_revoked"
+    user_id: int
+    credential: str | None = None
+    reason: str
+
+
 SERVER_MESSAGE = TypeAdapter[ServerMessage](ServerMessage)
+ACCESS_REVOKED = TypeAdapter[AccessRevoked](AccessRevoked)
 SPACE_LIVE = TypeAdapter[SpaceLive](SpaceLive)
 
 

@@ -6,6 +6,7 @@ import enum
 from urllib.parse import urlsplit
 
 from parley.domain.errors import Conflict, Invalid
+from parley.domain.text import check_text
 
 PINS_MAX = 5
 PIN_TEXT_MAX = 280
@@ -18,14 +19,15 @@ class PinKind(enum.StrEnum):
 
 
 def check_pin(text: str, url: str | None) -> tuple[PinKind, str, str | None]:
-    text = text.strip()
+    text = check_text("text", text)
     if not text:
         raise Invalid("text", "min_length", "must not be empty")
     if len(text) > PIN_TEXT_MAX:
         raise Invalid("text", "max_length", f"must be at most {PIN_TEXT_MAX} characters")
     if url is None or not url.strip():
         return PinKind.POST, text, None
-    url = url.strip()
+    # A link shows as its address: what hides text in a post would hide where it leads.
+    url = check_text("url", url)
     if len(url) > PIN_URL_MAX:
         raise Invalid("url", "max_length", f"must be at most {PIN_URL_MAX} characters")
     parts = urlsplit(url)

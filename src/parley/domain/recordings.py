@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from parley.domain.errors import Invalid, InvalidState
+from parley.domain.errors import Conflict, Invalid, InvalidState
 
 # At most this much audio in a clip (Spaces clips the last 30 s).
 CLIP_MAX_S = 30.0
@@ -16,6 +16,29 @@ CLIP_MIN_S = 1.0
 class RecordingState(StrEnum):
     RECORDING = "recording"  # the space is live and its segments are being written
     COMPLETE = "complete"  # the space ended; the .m4a is made
+
+
+class ClipVisibility(StrEnum):
+    PUBLIC = "public"  # anyone with its link
+    PRIVATE = "private"  # its clipper alone
+
+
+def require_clips_allowed(*, recorded: bool) -> None:
+    """The host chose not to record the space (no replay offered), or the instance records none:
+    no piece of it is kept to share either."""
+    if not recorded:
+        raise Conflict(
+            "the host chose not to record this space: it cannot be clipped", rule="record_off"
+        )
+
+
+def clip_visibility(*, recorded: bool, live: bool, replay_published: bool) -> ClipVisibility:
+    """Who hears a clip follows the audio it was cut from: public while its space is live (the
+    room is), then only while the host publishes the replay; otherwise (and for a clip of a space
+    not recorded, which is not made any more) only its clipper does."""
+    if recorded and (live or replay_published):
+        return ClipVisibility.PUBLIC
+    return ClipVisibility.PRIVATE
 
 
 def finish(state: RecordingState) -> RecordingState:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from parley.domain.errors import Invalid, InvalidState
+from parley.domain.errors import Conflict, Invalid, InvalidState
+from parley.domain.text import check_text
 
 TITLE_MAX = 70
 TOPICS_MAX = 3
@@ -63,7 +65,7 @@ def require_joinable(state: SpaceState) -> None:
 
 
 def check_title(title: str) -> str:
-    title = title.strip()
+    title = check_text("title", title)
     if not title:
         raise Invalid("title", "min_length", "must not be empty")
     if len(title) > TITLE_MAX:
@@ -76,7 +78,7 @@ def check_topics(topics: list[str]) -> list[str]:
         raise Invalid("topics", "max_items", f"at most {TOPICS_MAX} topics")
     cleaned: list[str] = []
     for topic in topics:
-        topic = topic.strip()
+        topic = check_text("topics", topic)
         if not topic:
             raise Invalid("topics", "min_length", "a topic must not be empty")
         if len(topic) > TOPIC_MAX:
@@ -100,3 +102,23 @@ def check_schedule(scheduled_for: datetime, now: datetime) -> datetime:
 def host_grace_expired(host_absent_since: datetime | None, now: datetime, grace_s: float) -> bool:
     """A host who drops has `grace_s` to come back before the space ends."""
     return host_absent_since is not None and (now - host_absent_since).total_seconds() >= grace_s
+
+
+def check_live_spaces_per_host(live_space_ids: Sequence[int], limit: int) -> None:
+    """A host runs at most `limit` live spaces at once (0: no limit), so one account cannot keep
+    many mixed, encoded and recorded (issue 12). Scheduled spaces count once started. The
+    message names where the live ones are, for the client to offer going there."""
+    if limit <= 0 or len(live_space_ids) < limit:
+        return
+    where = ", ".join(f"/s/{space_id}" for space_id in live_space_ids)
+    if limit == 1:
+        message = (
+            f"you are already hosting a live space ({where}): end it before going live again "
+            "(1 live space at a time)"
+        )
+    else:
+        message = (
+            f"you are already hosting {len(live_space_ids)} live spaces ({where}): end one "
+            f"before going live again (at most {limit} live spaces at a time)"
+        )
+    raise Conflict(message, rule="live_spaces_per_host")

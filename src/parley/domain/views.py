@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from parley.domain.pins import PinKind
-from parley.domain.recordings import RecordingState
+from parley.domain.recordings import ClipVisibility, RecordingState
 from parley.domain.space import SpaceState, SpeakerPolicy
 from parley.domain.stage import Role, StageRequest
 
@@ -132,6 +132,8 @@ class ClipView(View):
     created_at: datetime
     audio_url: str
     page_url: str
+    # Public, or its clipper's alone (its space ended and the replay is not published).
+    visibility: ClipVisibility
     # The caption lines the clip spans, on the clip's own timeline (0 = its start).
     captions: list[TranscriptLineView] = []
 
@@ -177,3 +179,116 @@ class ReplaySummary(View):
     published_at: datetime
     # When retention deletes it.
     expires_at: datetime
+
+
+# --- trust and safety ---------------------------------------------------------------------------
+class AuditEntryView(View):
+    id: int
+    created_at: datetime
+    actor_id: int | None
+    actor_handle: str | None
+    # host, cohost (in their space), moderator, admin, or system (the server itself).
+    actor_role: str
+    action: str
+    target_user_id: int | None
+    target_handle: str | None
+    space_id: int | None
+    report_id: int | None
+    reason: str
+
+
+class SanctionView(View):
+    id: int
+    kind: str
+    reason: str
+    created_at: datetime
+    # None: for good.
+    ends_at: datetime | None
+    lifted_at: datetime | None
+    in_force: bool
+
+
+class EvidenceLine(View):
+    """A caption line of the reported moment."""
+
+    speaker: str
+    start_s: float
+    end_s: float
+    text: str | None
+
+
+class Evidence(View):
+    """What a report carries, gathered when it was made."""
+
+    space_title: str | None = None
+    space_state: str | None = None
+    host_handle: str | None = None
+    # The reported member's role in the space then (host, cohost, speaker, listener).
+    member_role: str | None = None
+    captions: list[EvidenceLine] = []
+    # The reported user's sanctions and how many reports named them before this one.
+    history: list[SanctionView] = []
+    earlier_reports: int = 0
+    # The recording around the moment, kept with the report until it is closed.
+    audio_url: str | None = None
+    audio_start_s: float | None = None
+    audio_duration_s: float | None = None
+
+
+class ReportView(View):
+    """A report as the instance's moderators see it (the reporter sees MyReportView)."""
+
+    id: int
+    kind: str
+    state: str
+    reason: str
+    note: str
+    created_at: datetime
+    closed_at: datetime | None
+    outcome: str | None
+    reporter: UserBrief | None
+    target: UserBrief | None
+    space_id: int | None
+    moment_s: float | None
+    evidence: Evidence
+
+
+class MyReportView(View):
+    """A report as its reporter sees it: what they reported and what came of it."""
+
+    id: int
+    kind: str
+    state: str
+    reason: str
+    created_at: datetime
+    outcome: str | None
+    space_id: int | None
+    target: UserBrief | None
+
+
+class NoticeView(View):
+    id: int
+    kind: str
+    text: str
+    report_id: int | None
+    created_at: datetime
+    read: bool
+
+
+class AccountView(View):
+    """An account as the admin desk sees it."""
+
+    user: UserBrief
+    role: str
+    state: str
+    created_at: datetime
+    suspended_until: datetime | None
+    hosting_restricted_until: datetime | None
+
+
+class InviteView(View):
+    code: str
+    created_at: datetime
+    expires_at: datetime | None
+    max_uses: int
+    uses: int

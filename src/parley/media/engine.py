@@ -31,8 +31,6 @@ from parley.media.tracks import ListenerTrack, MixMinusTrack
 
 log = logging.getLogger(__name__)
 
-# How long a session may take from its answer to a connection (ICE and DTLS done).
-CONNECT_TIMEOUT_S = 30.0
 # Called on the API loop with a space and its members' changed speaking levels (0-1).
 LevelsHandler = Callable[[int, dict[int, float]], None]
 # Called on the API loop with the id of a session that ended (whoever ended it).
@@ -290,8 +288,10 @@ class MediaEngine:
 
     async def _close_unless_connected(self, session: Session) -> None:
         """A peer that answers ICE but never starts DTLS would hold its session (its member's
-        presence, a listener's place) for ever: aiortc as the DTLS server waits without end."""
-        await asyncio.sleep(CONNECT_TIMEOUT_S)
+        presence, a listener's place) for ever: aiortc as the DTLS server waits without end. So
+        would an offer sent only to hold a place (issue 12): the connection must be up (ICE and
+        DTLS done) within `webrtc_connect_timeout_s` of the answer."""
+        await asyncio.sleep(self.settings.webrtc_connect_timeout_s)
         if session.id in self._sessions and session.pc.connectionState != "connected":
             log.info(
                 "space(%s) %s session %s never connected",

@@ -12,11 +12,12 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription, sdp
 from aiortc.mediastreams import MediaStreamTrack
 
+from parley.domain.media import SessionKind as SessionKind
 from parley.media import internals
 from parley.media.fanout import FastSender
 from parley.media.jitter import DecodingAudioBuffer, use_decoding_audio, use_immediate_audio
@@ -24,8 +25,6 @@ from parley.media.sdp import advertise_address
 from parley.media.tracks import InputQueue, ListenerTrack, MixMinusTrack, QueueTrack, read_audio
 
 log = logging.getLogger(__name__)
-
-SessionKind = Literal["whip", "whep"]
 
 
 class BadOffer(ValueError):

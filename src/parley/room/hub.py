@@ -15,6 +15,8 @@ from parley.domain.events import SERVER_MESSAGE, MemberRemoved, ServerMessage
 log = logging.getLogger(__name__)
 
 QUEUE_MAX = 2000
+# The credential the socket was opened with was revoked, or the account suspended: sign in again.
+CLOSE_REVOKED = 4401
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class RoomClient:
     space_id: int
     # None for a visitor (no account).
     user_id: int | None
+    # The credential the socket was opened with ("session:ID", "token:ID"): revoking it closes
+    # the socket (accounts.py Authenticated.credential).
+    credential: str = ""
     queue: asyncio.Queue[Outgoing | Close] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_MAX)
     )
@@ -63,10 +68,19 @@ class RoomClient:
             self.queue.put_nowait(Close(4008, "too slow"))
 
 
+class TooManySockets(Exception):
+    """The user has as many room sockets open on this node as they may (issue 12)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} open room sockets per user")
+
+
 class RoomHub:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self._clients: dict[int, set[RoomClient]] = {}
+        # Open sockets by user (visitors are capped by address, api/ws.py).
+        self._per_user: dict[int, int] = {}
         self._lock = asyncio.Lock()
 
     def clients(self, space_id: int) -> set[RoomClient]:
@@ -78,10 +92,23 @@ class RoomHub:
     def space_ids(self) -> list[int]:
         return list(self._clients)
 
-    async def register(self, space_id: int, user_id: int | None) -> RoomClient:
-        """Registers before the client's state is read, so nothing published after is missed."""
-        client = RoomClient(space_id=space_id, user_id=user_id)
+    async def register(
+        self,
+        space_id: int,
+        user_id: int | None,
+        credential: str = "",
+        *,
+        max_per_user: int | None = None,
+    ) -> RoomClient:
+        """Registers before the client's state is read, so nothing published after is missed.
+        Raises TooManySockets when `user_id` already has `max_per_user` here."""
+        client = RoomClient(space_id=space_id, user_id=user_id, credential=credential)
         async with self._lock:
+            if user_id is not None:
+                held = self._per_user.get(user_id, 0)
+                if max_per_user is not None and held >= max_per_user:
+                    raise TooManySockets(max_per_user)
+                self._per_user[user_id] = held + 1
             first = space_id not in self._clients
             self._clients.setdefault(space_id, set()).add(client)
             if first:
@@ -91,9 +118,13 @@ class RoomHub:
     async def unregister(self, client: RoomClient) -> None:
         async with self._lock:
             clients = self._clients.get(client.space_id)
-            if clients is None:
+            if clients is None or client not in clients:
                 return
             clients.discard(client)
+            if client.user_id is not None:
+                left = self._per_user.pop(client.user_id) - 1
+                if left:
+                    self._per_user[client.user_id] = left
             if not clients:
                 del self._clients[client.space_id]
                 await self.bus.unsubscribe(space_channel(client.space_id), self._on_message)
@@ -121,3 +152,13 @@ class RoomHub:
         item = Outgoing(seq=None, text=text)
         for client in self.all_clients():
             client.offer(item)
+
+    def close_user(self, user_id: int, credential: str | None, reason: str) -> int:
+        """Closes this node's sockets of `user_id` opened with `credential` (None: all of them);
+        returns how many."""
+        closed = 0
+        for client in self.all_clients():
+            if client.user_id == user_id and credential in (None, client.credential):
+                client.offer(Close(CLOSE_REVOKED, reason))
+                closed += 1
+        return closed

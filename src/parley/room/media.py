@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from parley.actions import recordings, spaces, stage
+from parley.actions import presence, recordings, stage
 from parley.actions.base import Services, publish
 from parley.bus.channels import LIFECYCLE_CHANNEL, space_channel, space_of_channel
 from parley.domain.errors import DomainError
@@ -39,6 +39,7 @@ from parley.domain.events import (
     Presence,
     SpaceUpdated,
 )
+from parley.domain.media import SessionCaps, check_session_caps
 from parley.domain.space import SpaceState
 from parley.domain.stage import ON_STAGE
 from parley.media import archive
@@ -60,6 +61,8 @@ _STOP_WAIT_S = 30.0
 # Reads who may do what (the store) and returns whether the member's audio may be mixed now and
 # the space's change number it read that at.
 SeatCheck = Callable[[], Awaitable[tuple[bool, int]]]
+# A session's (or an offer's) kind, space and user.
+_Offer = tuple[SessionKind, int, int]
 K = TypeVar("K")
 
 
@@ -99,6 +102,12 @@ class MediaRuntime:
         self._space_locks = _KeyedLocks[int]()
         # WHIP/WHEP offers on their way into each space: it is not idle while one is.
         self._offers_opening: Counter[int] = Counter()
+        # The same offers by kind, space and user: they count against the user's session caps.
+        self._user_offers: Counter[_Offer] = Counter()
+        self._session_caps = SessionCaps(
+            per_user_space=self.settings.webrtc_sessions_per_user_space,
+            per_user=self.settings.webrtc_sessions_per_user,
+        )
         # Work started from bus and engine callbacks (stop() finishes it).
         self._tasks = TaskSet(log, "media: background work failed")
         # Each open session counts as its member's presence (as a room socket does), from a task
@@ -107,6 +116,8 @@ class MediaRuntime:
         # Publishing sessions whose first audio arrived (set by the engine, read by their task).
         self._audio_started: dict[str, asyncio.Event] = {}
         self._heard_sessions: set[str] = set()
+        # The credential each session was opened with (revoking it ends the session).
+        self._credentials: dict[str, str] = {}
         # Orders the changes of one member's `mic_live` made from this node.
         self._member_locks = _KeyedLocks[tuple[int, int]]()
         self._presence_tasks = TaskSet(log, "media: presence of a session failed")
@@ -179,6 +190,7 @@ class MediaRuntime:
         """
         if kind == "whep":
             self.engine.check_listener_capacity()  # before opening a space for nothing
+        offer = self._hold_offer(kind, space_id, user_id)
         self._offers_opening[space_id] += 1
         try:
             async with self._space_locks.hold(space_id):
@@ -190,14 +202,51 @@ class MediaRuntime:
             self._count_presence(session_id, kind, space_id, user_id, unmute=unmute)
             return session_id, answer
         finally:
+            _decrement(self._user_offers, offer)
             self._offers_opening[space_id] -= 1
             if not self._offers_opening[space_id]:
                 del self._offers_opening[space_id]
             # Refused or failed: a space with no media of its own here needs none kept.
             await self._close_if_idle(space_id)
 
+    def _hold_offer(self, kind: SessionKind, space_id: int, user_id: int) -> _Offer:
+        """Counts an offer of the user's as theirs while it opens, once their sessions (open, or
+        being opened: offers sent at once are counted too) leave room for it (the caps of
+        domain/media.py); refused with 429 otherwise. A session that never connects is closed
+        after `webrtc_connect_timeout_s` (media/engine.py), which is when to ask again."""
+        held: list[_Offer] = [(s.kind, s.space_id, s.user_id) for s in self.engine.sessions()]
+        held += self._user_offers.elements()
+        check_session_caps(
+            kind,
+            space_id,
+            user_id,
+            held,
+            self._session_caps,
+            retry_after_s=self.settings.webrtc_connect_timeout_s,
+        )
+        offer = (kind, space_id, user_id)
+        self._user_offers[offer] += 1
+        return offer
+
     def session(self, session_id: str) -> Session | None:
         return self.engine.session(session_id)
+
+    def note_credential(self, session_id: str, credential: str) -> None:
+        """The credential a session was opened with: revoking it ends the session."""
+        self._credentials[session_id] = credential
+
+    async def end_user_sessions(self, user_id: int, credential: str | None) -> None:
+        """Ends the user's sessions on this node opened with `credential` (None: all of them):
+        their account was suspended, or they signed out."""
+        ending = [
+            s.id
+            for s in self.engine.sessions()
+            if s.user_id == user_id
+            and (credential is None or self._credentials.get(s.id) == credential)
+        ]
+        for session_id in ending:
+            log.info("media: session %s of user %s ended (access revoked)", session_id, user_id)
+            await self._close_quietly(session_id)
 
     async def close_session(self, session_id: str) -> None:
         await self.engine.close_session(session_id)
@@ -330,7 +379,7 @@ class MediaRuntime:
         ended = self._session_ended[session_id]
         try:
             # One task per session: its connect always comes before its disconnect.
-            await spaces.connect(self.services, space_id, user_id)
+            await presence.connect(self.services, space_id, user_id)
         except DomainError as refused:
             # Removed (or the space gone) between the offer's check and now: no session either.
             log.warning("space(%s) session %s not counted: %s", space_id, session_id, refused)
@@ -350,7 +399,7 @@ class MediaRuntime:
             if kind == "whip":
                 await self._unheard_unless_elsewhere(space_id, user_id)
             try:
-                await spaces.disconnect(self.services, space_id, user_id)
+                await presence.disconnect(self.services, space_id, user_id)
             except Exception:
                 log.exception("space(%s) user %s: presence not taken back", space_id, user_id)
 
@@ -421,6 +470,7 @@ class MediaRuntime:
             log.exception("space(%s) user %s: could not be shown unheard", space_id, user_id)
 
     def _forget(self, session_id: str) -> None:
+        self._credentials.pop(session_id, None)
         self._session_ended.pop(session_id, None)
         self._audio_started.pop(session_id, None)
         self._heard_sessions.discard(session_id)
@@ -504,6 +554,12 @@ class MediaRuntime:
         """Work started from a bus or engine callback, referenced until done; stop() waits for
         it. A failure is logged, not left for the collector."""
         self._tasks.spawn(work)
+
+
+def _decrement(counter: Counter[K], key: K) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
 
 
 async def _first_set(*events: asyncio.Event) -> asyncio.Event:

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from parley.actions import recordings
+from parley.actions import presence, recordings
 from parley.actions import spaces as space_actions
 from parley.actions.base import Services, publish
 from parley.bus.channels import space_channel
@@ -55,8 +55,9 @@ class RoomRuntime:
             self._every(s.visitor_lease_s / 3, self.visitors.renew, "visitor-lease"),
             self._every(s.presence_interval_s, self.flush_presence, "presence"),
             self._every(s.heartbeat_interval_s, self._heartbeat, "heartbeat"),
-            self._every(s.grace_check_interval_s, self._end_abandoned, "host-grace"),
+            self._every(s.grace_check_interval_s, self._end_abandoned, "host-grace-and-idle"),
             self._every(s.purge_interval_s, self._purge, "purge"),
+            self._every(s.connection_lease_s / 3, self._connection_leases, "connection-lease"),
             self._every(60.0, self._forget_full_buckets, "buckets"),
         ]
 
@@ -117,7 +118,13 @@ class RoomRuntime:
         self.hub.broadcast_local(Ping().model_dump_json())
 
     async def _end_abandoned(self) -> None:
+        """The host's grace period, and the idle end of a space nobody is in (domain/idle.py)."""
         await space_actions.end_abandoned_spaces(self.services)
+
+    async def _connection_leases(self) -> None:
+        await presence.renew_connections(self.services)
+        for space_id in await presence.expire_connections(self.services):
+            self.presence_changed(space_id)
 
     async def _purge(self) -> None:
         await recordings.purge_expired(self.services)

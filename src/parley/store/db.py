@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,6 +18,31 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+log = logging.getLogger(__name__)
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Makes a SQLite database file readable by our user only (issue 12) before SQLite opens
+    it: SQLite creates a missing one by the umask (often readable by everyone), and gives its
+    WAL and shared-memory files the database file's mode. A folder made for it is private too.
+    Other URLs (PostgreSQL, in-memory SQLite) are left alone."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return
+    if database.startswith("file:") or parsed.query.get("uri"):
+        return  # a SQLite URI: opened as it says
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.chmod(0o700)  # mkdir's mode is cut by the umask
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning("store: %s is readable by others (mode %o): chmod 600 it", path, mode)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -44,6 +73,7 @@ class Store:
         self.url = url
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         if self.dialect == "sqlite":
+            prepare_sqlite_file(url)
             self.engine = create_async_engine(url, connect_args={"timeout": 30})
             _configure_sqlite(self.engine)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")

@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from parley.store.db import prepare_sqlite_file
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -21,6 +23,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
+    prepare_sqlite_file(url)  # the first to open a new SQLite file: made private
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:

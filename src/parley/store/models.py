@@ -85,6 +85,14 @@ class User(Base):
     has_avatar: Mapped[bool] = column_property(avatar.is_not(None), expire_on_flush=False)
     # The display name folded for search (domain/search.py), kept in step by `_fold_name`.
     name_key: Mapped[str] = mapped_column(Text, default="")
+    # The instance's role (domain/moderation.py InstanceRole): member, moderator or admin.
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    # active, or pending an admin's approval (the instance's sign-up mode "approval").
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    # The current sanctions, kept here so that every request's authentication reads them with
+    # the user (their history is in `sanctions`); FOREVER for good.
+    suspended_until: Mapped[datetime | None]
+    hosting_restricted_until: Mapped[datetime | None]
 
     @validates("display_name")
     def _fold_name(self, _key: str, display_name: str) -> str:
@@ -197,6 +205,23 @@ class SpaceMember(Base):
     joined_at: Mapped[datetime]
 
 
+class MemberConnection(Base):
+    """How many of a member's connections (room sockets, media sessions) one node holds: the
+    node owns these counts through a lease it renews, so that when it dies (kill -9) its counts
+    leave `space_members.connections` once the lease runs out (room/runtime.py)."""
+
+    __tablename__ = "member_connections"
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    connections: Mapped[int] = mapped_column(Integer)
+    renewed_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class CaptionLine(Base):
     """A final caption line: one utterance of one stage member. The space's transcript is its
     lines; they go with the recording (retention purges them). `text` None: the member's voice was
@@ -285,3 +310,106 @@ class Clip(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+
+
+class Sanction(Base):
+    """A moderator's action on an account: a warning, a restriction of hosting or a suspension,
+    for a time (`ends_at`) or for good (None). The user's moderation history."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    __tablename__ = "sanctions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    lifted_at: Mapped[datetime | None]
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+
+
+class Report(Base):
+    """Someone's report of a user, a space or a moment of a space, with its evidence gathered
+    when it was made (`evidence`: the space, the member, caption lines, history; the audio
+    excerpt is a file named by `evidence_audio`, kept until the report is closed)."""
+
+    __table_args__ = (
+        Index("ix_reports_state_created_at", "state", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    target_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    space_id: Mapped[int | None] = mapped_column(
+        ForeignKey("spaces.id", ondelete="SET NULL"), index=True
+    )
+    # The moment reported, on the space's recording timeline (None: the whole user or space).
+    moment_ms: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    evidence_audio: Mapped[str | None] = mapped_column(String(100))
+    evidence_audio_start_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class AuditEntry(Base):
+    """One moderation action: who, in what role, did what, to whom, where, when and why. Kept
+    when the people in it are deleted (their ids become None; `details` holds their handles)."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # host, cohost, moderator, admin or system (the server itself: an idle space's end).
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    target_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    space_id: Mapped[int | None] = mapped_column(
+        ForeignKey("spaces.id", ondelete="SET NULL"), index=True
+    )
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class InviteCode(Base):
+    """A code that lets people sign up on an invite-only instance."""
+
+    __tablename__ = "invite_codes"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Notice(Base):
+    """A message from the instance to one user: a report's receipt and outcome, a warning."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

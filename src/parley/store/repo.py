@@ -16,6 +16,7 @@ from parley.store.models import (
     Block,
     CaptionLine,
     Follow,
+    MemberConnection,
     Pin,
     Recording,
     Space,
@@ -91,6 +92,29 @@ async def member(session: AsyncSession, space_id: int, user_id: int) -> SpaceMem
             )
         )
     ).scalar_one_or_none()
+
+
+async def count_connection(
+    session: AsyncSession, space_id: int, user_id: int, node: str, delta: int, now: datetime
+) -> None:
+    """Adds `delta` to the connections `node` holds of the member (the row goes at zero)."""
+    row = await session.get(MemberConnection, (space_id, user_id, node), with_for_update=True)
+    if row is None:
+        if delta > 0:
+            session.add(
+                MemberConnection(
+                    space_id=space_id,
+                    user_id=user_id,
+                    node=node,
+                    connections=delta,
+                    renewed_at=now,
+                )
+            )
+        return
+    row.connections += delta
+    row.renewed_at = now
+    if row.connections <= 0:
+        await session.delete(row)
 
 
 def seat_of(row: SpaceMember) -> Seat:

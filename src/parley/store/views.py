@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.domain import avatars
+from parley.domain.moderation import FOREVER, in_force
 from parley.domain.pins import PinKind
 from parley.domain.space import SpaceState, SpeakerPolicy
 from parley.domain.stage import Role, StageRequest
 from parley.domain.views import (
+    AccountView,
+    AuditEntryView,
     CaptionLineView,
     MemberView,
+    NoticeView,
     PinView,
     Profile,
+    SanctionView,
     SpaceView,
     UserBrief,
 )
 from parley.store import repo
-from parley.store.models import CaptionLine, Pin, Space, SpaceMember, User
+from parley.store.models import (
+    AuditEntry,
+    CaptionLine,
+    Notice,
+    Pin,
+    Sanction,
+    Space,
+    SpaceMember,
+    User,
+)
 
 
 def _avatar_url(user: User) -> str | None:
@@ -128,4 +143,66 @@ def caption_line_view(row: CaptionLine) -> CaptionLineView:
         end_s=row.end_ms / 1000,
         text=row.text,
         final=True,
+    )
+
+
+def _until(value: datetime | None) -> datetime | None:
+    """FOREVER is shown as None (for good); an end already passed as None (none in force)."""
+    return None if value is None or value >= FOREVER else value
+
+
+def audit_entry_view(row: AuditEntry) -> AuditEntryView:
+    details = row.details or {}
+    return AuditEntryView(
+        id=row.id,
+        created_at=row.created_at,
+        actor_id=row.actor_id,
+        actor_handle=details.get("actor_handle"),
+        actor_role=row.actor_role,
+        action=row.action,
+        target_user_id=row.target_user_id,
+        target_handle=details.get("target_handle"),
+        space_id=row.space_id,
+        report_id=row.report_id,
+        reason=row.reason,
+    )
+
+
+def sanction_view(row: Sanction, now: datetime) -> SanctionView:
+    ends = row.ends_at
+    return SanctionView(
+        id=row.id,
+        kind=row.kind,
+        reason=row.reason,
+        created_at=row.created_at,
+        ends_at=None if ends is None or ends >= FOREVER else ends,
+        lifted_at=row.lifted_at,
+        in_force=row.lifted_at is None and ends is not None and in_force(ends, now),
+    )
+
+
+def notice_view(row: Notice) -> NoticeView:
+    return NoticeView(
+        id=row.id,
+        kind=row.kind,
+        text=row.text,
+        report_id=row.report_id,
+        created_at=row.created_at,
+        read=row.read_at is not None,
+    )
+
+
+def account_view(user: User, now: datetime) -> AccountView:
+    def current(until: datetime | None) -> datetime | None:
+        if until is None or not in_force(until, now):
+            return None
+        return until
+
+    return AccountView(
+        user=user_brief(user),
+        role=user.role,
+        state=user.state,
+        created_at=user.created_at,
+        suspended_until=current(user.suspended_until),
+        hosting_restricted_until=current(user.hosting_restricted_until),
     )

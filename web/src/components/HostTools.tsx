@@ -1,5 +1,8 @@
+import { useEffect, useState } from 'preact/hooks';
+import { errorMessage, get } from '../api';
 import { formatWhen, plural } from '../format';
-import type { Space } from '../types';
+import { actionLabel } from '../moderationRules';
+import type { AuditEntry, Space } from '../types';
 import { CaptionSettings } from './Captions';
 import { ConfirmButton } from './ConfirmButton';
 
@@ -37,5 +40,50 @@ export function HostTools({ stageCount, onEnd }: { stageCount: number; onEnd: ()
       <ConfirmButton label="End space" question="End this space for everyone?"
         confirmLabel="Yes, end space" keepLabel="Keep it going" onConfirm={onEnd} />
     </section>
+  );
+}
+
+/**
+ * The space's moderation log for its host and co-hosts (GET /api/spaces/{id}/audit): who muted,
+ * moved down or removed whom, pins removed, and what the instance's moderators did here.
+ */
+export function ModerationLog({ spaceId }: { spaceId: number }) {
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setError(null);
+    get<{ entries: AuditEntry[] }>(`/api/spaces/${spaceId}/audit`).then(
+      (body) => { if (current) setEntries(body.entries); },
+      (err: unknown) => { if (current) setError(errorMessage(err)); },
+    );
+    return () => { current = false; };
+  }, [spaceId, attempt]);
+  if (error) {
+    return (
+      <div class="search-problem">
+        <p class="field-error">{error}</p>
+        <button type="button" class="secondary small" onClick={() => setAttempt((n) => n + 1)}>Try again</button>
+      </div>
+    );
+  }
+  if (!entries) return <p class="loading">Loading the log…</p>;
+  if (entries.length === 0) return <p class="hint" data-testid="moderation-log-empty">Nothing moderated in this space yet.</p>;
+  return (
+    <ol class="audit-list" data-testid="moderation-log" aria-label="Moderation log, newest first">
+      {entries.map((e) => (
+        <li key={e.id}>
+          <p class="audit-what">
+            <strong>{actionLabel(e.action)}</strong>
+            {e.target_handle && <> · <a href={`/u/${e.target_handle}`}>@{e.target_handle}</a></>}
+          </p>
+          <p class="meta">
+            {e.actor_handle ? `@${e.actor_handle}` : 'The server'} ({e.actor_role}) · {formatWhen(e.created_at)}
+          </p>
+          {e.reason && <p class="audit-reason">{e.reason}</p>}
+        </li>
+      ))}
+    </ol>
   );
 }

@@ -1,6 +1,6 @@
 // Someone's card in the room, opened from their avatar: who they are, and what I may do about
 // them (the same rules the server enforces: docs/api.md).
-import type { Member } from '../types';
+import type { Member, ReportTarget } from '../types';
 import { Avatar } from './Avatar';
 import { ConfirmButton } from './ConfirmButton';
 import { Sheet } from './Sheet';
@@ -8,8 +8,10 @@ import { ROLE_LABEL } from './Stage';
 
 type Act = (path: string, done?: string) => Promise<void>;
 
-export function PersonSheet({ member, myRole, myId, live, act, onClose }: {
+export function PersonSheet({ member, myRole, myId, live, act, onClose, spaceId, onReport }: {
   member: Member; myRole: Member['role']; myId: number; live: boolean; act: Act; onClose: () => void;
+  /** The space the card is opened in, and how a report is opened (absent: no reporting, a guest). */
+  spaceId?: number; onReport?: (target: ReportTarget) => void;
 }) {
   const { user } = member;
   const name = user.display_name;
@@ -76,6 +78,20 @@ export function PersonSheet({ member, myRole, myId, live, act, onClose }: {
           <ConfirmButton label={`Remove ${name}`} question={`Remove ${name} from this space? They can’t come back.`}
             confirmLabel={`Yes, remove ${name}`} keepLabel="Keep them" tone="danger-outline"
             onConfirm={() => run(`members/${id}/remove`, `Removed ${name}`)} />
+        </div>
+      )}
+      {onReport && !me && myId > 0 && (
+        <div class="actions report-actions" role="group" aria-label={`Report ${name}`}>
+          {live && onStage && spaceId !== undefined && (
+            <button type="button" class="secondary small" data-testid="report-moment"
+              onClick={() => onReport({ kind: 'moment', user, spaceId, atS: null })}>
+              Report what they just said
+            </button>
+          )}
+          <button type="button" class="secondary small" data-testid="report-user"
+            onClick={() => onReport({ kind: 'user', user })}>
+            Report<span class="sr-only"> {name}</span> account
+          </button>
         </div>
       )}
     </Sheet>

@@ -7,7 +7,7 @@ import { usePageTitle } from '../hooks';
 import { navigate } from '../router';
 import type { Profile } from '../types';
 
-const FIELDS = ['handle', 'display_name', 'password'];
+const FIELDS = ['handle', 'display_name', 'password', 'invite_code'];
 
 export function AuthPage({ mode, next }: { mode: 'signin' | 'signup'; next: string }) {
   const { user, setUser, showError, announce } = useApp();
@@ -17,6 +17,10 @@ export function AuthPage({ mode, next }: { mode: 'signin' | 'signup'; next: stri
   const [handle, setHandle] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
+  // An invite link (/signup?invite=CODE) fills it in; an invite-only instance asks for it.
+  const [inviteCode, setInviteCode] = useState(() => new URLSearchParams(location.search).get('invite') ?? '');
+  const [askInvite, setAskInvite] = useState(inviteCode !== '');
+  const [pending, setPending] = useState(false);
   const [busy, setBusy] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const formRef = useRef<HTMLFormElement>(null);
@@ -29,15 +33,25 @@ export function AuthPage({ mode, next }: { mode: 'signin' | 'signup'; next: stri
     setFieldErrors({});
     showError(null);
     try {
+      const invite = inviteCode.trim();
       const body = signup
-        ? await post<{ user: Profile }>('/api/auth/signup', { handle: handle.trim(), display_name: displayName.trim(), password })
-        : await post<{ user: Profile }>('/api/auth/signin', { handle: handle.trim(), password });
+        ? await post<{ user: Profile; pending_approval?: boolean }>('/api/auth/signup', {
+          handle: handle.trim(), display_name: displayName.trim(), password, ...(invite ? { invite_code: invite } : {}),
+        })
+        : await post<{ user: Profile; pending_approval?: boolean }>('/api/auth/signin', { handle: handle.trim(), password });
+      if (body.pending_approval) {
+        // The instance approves new accounts: nothing to sign in to yet.
+        setPending(true);
+        announce('Your account was made and waits for approval');
+        return;
+      }
       setUser(body.user);
       announce(signup ? `Welcome, ${body.user.display_name}` : `Signed in as ${body.user.display_name}`);
       navigate(next, { replace: true });
     } catch (err) {
       const { fieldErrors: errors, formError } = splitErrors(err, signup ? FIELDS : ['handle', 'password']);
       setFieldErrors(errors);
+      if (errors.invite_code) setAskInvite(true);
       showError(formError ?? Object.values(errors)[0] ?? null);
       focusFirstInvalid(formRef.current, errors, idFor);
     } finally {
@@ -49,7 +63,13 @@ export function AuthPage({ mode, next }: { mode: 'signin' | 'signup'; next: stri
     <section class="narrow" aria-labelledby={`${mode}-title`}>
       <h1 id={`${mode}-title`}>{title}</h1>
       {user && <p>You are signed in as <a href={`/u/${user.handle}`}>@{user.handle}</a>.</p>}
-      <form ref={formRef} onSubmit={submit} noValidate>
+      {pending && (
+        <p class="notice" role="status">
+          Your account <strong>@{handle.trim()}</strong> was made. This instance's admins approve new accounts:
+          you can sign in once they have.
+        </p>
+      )}
+      <form hidden={pending} ref={formRef} onSubmit={submit} noValidate>
         <Field id={idFor('handle')} label="Handle" error={fieldErrors.handle}
           hint={signup ? '3–15 letters, digits or _' : undefined}>
           {(describedBy, invalid) => (
@@ -78,6 +98,17 @@ export function AuthPage({ mode, next }: { mode: 'signin' | 'signup'; next: stri
               aria-describedby={describedBy} aria-invalid={invalid || undefined} />
           )}
         </Field>
+        {signup && askInvite && (
+          <Field id={idFor('invite_code')} label="Invite code" error={fieldErrors.invite_code}
+            hint="This instance lets people in by invitation: paste the code you were given">
+            {(describedBy, invalid) => (
+              <input id={idFor('invite_code')} name="invite_code" type="text" autocomplete="off" maxLength={64}
+                autocapitalize="none" spellcheck={false}
+                value={inviteCode} onInput={(e) => setInviteCode(e.currentTarget.value)}
+                aria-describedby={describedBy} aria-invalid={invalid || undefined} />
+            )}
+          </Field>
+        )}
         <div class="actions">
           <button type="submit" disabled={busy}>{signup ? 'Sign up' : 'Sign in'}</button>
         </div>

@@ -85,6 +85,12 @@ export function ClipPage({ clipId }: { clipId: string }) {
           <a href={`/u/${clip.created_by.handle}`}>{clip.created_by.display_name}</a>
           <span class="handle"> @{clip.created_by.handle}</span> · {formatWhen(clip.created_at)}
         </p>
+        {clip.visibility === 'private' && (
+          <p class="hint" data-testid="clip-private">
+            Private: only you can hear this clip. Its space has ended and the host has not published
+            the replay; others can hear the clip once the host publishes it.
+          </p>
+        )}
       </header>
       <section aria-labelledby="clip-listen-title" class="panel">
         <h2 id="clip-listen-title">Listen</h2>

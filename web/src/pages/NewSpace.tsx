@@ -1,12 +1,12 @@
 import { useRef, useState } from 'preact/hooks';
-import { post } from '../api';
+import { ApiError, get, post } from '../api';
 import { NewSpaceCaptions } from '../components/Captions';
 import { Field } from '../components/Field';
 import { useApp } from '../context';
 import { focusFirstInvalid, splitErrors, type FieldErrors } from '../forms';
 import { usePageTitle } from '../hooks';
 import { navigate } from '../router';
-import type { Space, SpeakerPolicy } from '../types';
+import type { HostedSpaces, Space, SpeakerPolicy } from '../types';
 import { SignInPrompt } from './NotFound';
 
 const TITLE_MAX = 70;
@@ -34,6 +34,8 @@ export function NewSpacePage() {
   const [captionLanguage, setCaptionLanguage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  /** Refused: the host already runs as many live spaces as the instance allows (409). */
+  const [liveLimit, setLiveLimit] = useState<{ message: string; live: Space[] } | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
   const idFor = (f: string) => (f === 'topics' ? 'space-topic-1' : f === 'speaker_policy' ? 'policy-everyone' : `space-${f.replaceAll('_', '-')}`);
 
@@ -52,6 +54,7 @@ export function NewSpacePage() {
     event.preventDefault();
     setBusy(true);
     setFieldErrors({});
+    setLiveLimit(null);
     showError(null);
     const body: Record<string, unknown> = {
       title: title.trim(),
@@ -77,6 +80,18 @@ export function NewSpacePage() {
       announce(result.space.state === 'live' ? 'Your space is live' : 'Your space is scheduled');
       navigate(`/s/${result.space.id}`);
     } catch (err) {
+      if (err instanceof ApiError && err.rule === 'live_spaces_per_host') {
+        // Say so next to the button, with a way to the live space (docs/api.md).
+        let live: Space[] = [];
+        try {
+          live = (await get<HostedSpaces>(`/api/users/${encodeURIComponent(user.handle)}/spaces`)).live;
+        } catch {
+          // The message names where it is anyway.
+        }
+        setLiveLimit({ message: err.message.charAt(0).toUpperCase() + err.message.slice(1), live });
+        setBusy(false);
+        return;
+      }
       const { fieldErrors: errors, formError } = splitErrors(err, ['title', 'topics', 'speaker_policy', 'scheduled_for', 'caption_language']);
       setFieldErrors(errors);
       showError(formError ?? Object.values(errors)[0] ?? null);
@@ -144,12 +159,22 @@ export function NewSpacePage() {
           <label for="space-record">Offer a replay afterwards</label>
           <p class="hint" id="space-record-hint">
             The space is recorded and kept for 30 days either way; you can download it. With this
-            on, you can publish a replay that anyone can listen to and clip.
+            on, you can publish a replay that anyone can listen to and clip; with it off, nobody can
+            clip the space.
           </p>
         </div>
 
         <NewSpaceCaptions captions={captions} language={captionLanguage}
           onCaptions={setCaptions} onLanguage={setCaptionLanguage} />
+
+        {liveLimit && (
+          <div class="alert" role="alert" data-testid="live-limit">
+            <p>{liveLimit.message}. You can still schedule this space for later.</p>
+            {liveLimit.live.map((space) => (
+              <p key={space.id}><a href={`/s/${space.id}`}>Go to your live space: {space.title}</a></p>
+            ))}
+          </div>
+        )}
 
         <div class="actions">
           <button type="submit" disabled={busy}>{when ? 'Schedule space' : 'Start now'}</button>

@@ -3,6 +3,7 @@ import { ApiError, api, get, errorMessage } from '../api';
 import { Avatar } from '../components/Avatar';
 import { EditPicture } from '../components/EditPicture';
 import { Field } from '../components/Field';
+import { ReportDialog } from '../components/ReportDialog';
 import { useApp } from '../context';
 import { useSpaceFeed } from '../feed';
 import { focusFirstInvalid, splitErrors, type FieldErrors } from '../forms';
@@ -134,6 +135,7 @@ export function ProfilePage({ handle }: { handle: string }) {
   const [profile, setProfile] = useState<Profile | null>(null);
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [reporting, setReporting] = useState(false);
   usePageTitle(profile ? `${profile.display_name} (@${profile.handle})` : 'Profile');
 
   const load = useCallback(async () => {
@@ -213,8 +215,12 @@ export function ProfilePage({ handle }: { handle: string }) {
               profile.blocked_by_me ? `You unblocked ${profile.display_name}` : `You blocked ${profile.display_name}`)}>
             {profile.blocked_by_me ? 'Unblock' : 'Block'}
           </button>
+          <button type="button" class="secondary" data-testid="report-profile" onClick={() => setReporting(true)}>
+            Report<span class="sr-only"> @{profile.handle}</span>
+          </button>
         </div>
       )}
+      {reporting && <ReportDialog target={{ kind: 'user', user: profile }} onClose={() => setReporting(false)} />}
       <ProfileSpaces profile={profile} />
       {profile.is_me && (
         <EditPicture profile={profile} onSaved={(p) => { setProfile(p); setUser(p); }} />

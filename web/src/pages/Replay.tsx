@@ -4,6 +4,7 @@ import type { AudioStatus } from '../audioRules';
 import { Avatar } from '../components/Avatar';
 import { ClipMaker } from '../components/Clips';
 import { ListenerChart } from '../components/ListenerChart';
+import { ReportDialog } from '../components/ReportDialog';
 import { CaptionNow, CaptionToggle, TranscriptDownloads, TranscriptPanel } from '../components/Transcript';
 import { lineIndexAt } from '../captions';
 import { useApp } from '../context';
@@ -12,7 +13,7 @@ import { HlsPlayer } from '../hlsPlayer';
 import { expiresFromHlsUrl } from '../playback';
 import { useLoaded, usePageTitle } from '../hooks';
 import { CLIP_MAX_S, clipFrom, currentMarkerIndex, markerLabel } from '../replayRules';
-import type { Replay, SpeakerMarker, Transcript } from '../types';
+import type { Replay, ReportTarget, SpeakerMarker, Transcript, UserBrief } from '../types';
 import { SignInPrompt } from './NotFound';
 
 function Markers({ markers, current, seek }: { markers: SpeakerMarker[]; current: number; seek: (s: number) => void }) {
@@ -34,6 +35,58 @@ function Markers({ markers, current, seek }: { markers: SpeakerMarker[]; current
             ))}
           </ol>
         </>
+      )}
+    </section>
+  );
+}
+
+/**
+ * Reporting what was said in the replay: the speaker (the one speaking now, by default) and the
+ * playback time when the button is pressed.
+ */
+function ReportMoment({ replay, current, myId, position, onReport }: {
+  replay: Replay; current: number; myId: number; position: () => number; onReport: (target: ReportTarget) => void;
+}) {
+  const speakers: UserBrief[] = [];
+  for (const u of [replay.space.host, ...replay.markers.map((m) => m.user)]) {
+    if (u.id !== myId && !speakers.some((s) => s.id === u.id)) speakers.push(u);
+  }
+  const now = current >= 0 ? replay.markers[current].user : replay.space.host;
+  const [chosen, setChosen] = useState<number | null>(null);
+  const speakerId = chosen ?? (speakers.some((s) => s.id === now.id) ? now.id : speakers[0]?.id);
+  const speaker = speakers.find((s) => s.id === speakerId);
+  if (!speaker && replay.space.host.id === myId) return null;
+  return (
+    <section aria-labelledby="report-title" class="panel report-panel">
+      <h2 id="report-title">Report</h2>
+      {speaker && (
+        <>
+          <p class="hint" id="report-moment-hint">
+            Heard something that breaks the rules? Pause where it was said, then report that moment: the minute
+            before it goes to the moderators.
+          </p>
+          <div class="report-moment">
+            <div class="field">
+              <label for="report-speaker">Who said it</label>
+              <select id="report-speaker" value={String(speaker.id)}
+                onChange={(e) => setChosen(Number(e.currentTarget.value))}>
+                {speakers.map((s) => <option key={s.id} value={String(s.id)}>{s.display_name} (@{s.handle})</option>)}
+              </select>
+            </div>
+            <button type="button" class="danger-outline" data-testid="report-replay-moment" aria-describedby="report-moment-hint"
+              onClick={() => onReport({ kind: 'moment', user: speaker, spaceId: replay.space.id, atS: position() })}>
+              Report this moment
+            </button>
+          </div>
+        </>
+      )}
+      {replay.space.host.id !== myId && (
+        <p>
+          <button type="button" class="link-button" data-testid="report-replay-space"
+            onClick={() => onReport({ kind: 'space', space: replay.space })}>
+            Report the whole space
+          </button>
+        </p>
       )}
     </section>
   );
@@ -118,6 +171,7 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
   usePageTitle(replay ? `Replay: ${replay.space.title}` : 'Replay');
   const { audioRef, positionS, status, seek, position } = usePlayer(spaceId, replay?.playlist_url ?? null);
   const transcript = useTranscript(spaceId, !!replay?.has_transcript);
+  const [reporting, setReporting] = useState<ReportTarget | null>(null);
 
   if (phase.kind === 'loading') return <p class="loading">Loading…</p>;
   if (phase.kind === 'signin') {
@@ -192,8 +246,13 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
           At {formatClock(positionS)} of {formatClock(r.duration_s)}
         </p>
         {status === 'unavailable' && <p class="field-error" role="alert">The replay could not be loaded.</p>}
-        <ClipMaker spaceId={space.id} label="Clip 30 s from here" testId="clip-from-here" hint={clipHint}
-          request={() => clipFrom(position(), r.duration_s)} />
+        {space.record ? (
+          <ClipMaker spaceId={space.id} label="Clip 30 s from here" testId="clip-from-here"
+            hint={r.published ? clipHint : `${clipHint} Clips stay private to you until you publish the replay.`}
+            request={() => clipFrom(position(), r.duration_s)} />
+        ) : (
+          <p class="hint" data-testid="clip-record-off">You chose not to record this space for a replay, so it cannot be clipped.</p>
+        )}
       </section>
       {transcript && lines.length > 0 && (
         <TranscriptPanel lines={lines} currentId={line ? line.id : null} language={language} seek={seek}
@@ -204,6 +263,10 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
 
       <Markers markers={r.markers} current={current} seek={seek} />
       <ListenerChart points={r.listener_counts} durationS={r.duration_s} />
+      {user && (
+        <ReportMoment replay={r} current={current} myId={user.id} position={position} onReport={setReporting} />
+      )}
+      {reporting && <ReportDialog target={reporting} onClose={() => setReporting(null)} />}
       <p><a href={`/s/${space.id}`}>Go to the space</a></p>
     </article>
   );

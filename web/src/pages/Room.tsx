@@ -5,10 +5,11 @@ import { Audience } from '../components/Audience';
 import { CaptionSettings, CaptionsPanel, SpeakerCaptionNotice } from '../components/Captions';
 import { ClipMaker } from '../components/Clips';
 import { Dock, DockButton } from '../components/Dock';
-import { ScheduledPanel } from '../components/HostTools';
+import { ModerationLog, ScheduledPanel } from '../components/HostTools';
 import { PersonSheet } from '../components/PersonSheet';
 import { Pins } from '../components/Pins';
 import { ReactionBar, useReactionLayer } from '../components/Reactions';
+import { ReportDialog } from '../components/ReportDialog';
 import { RequestsSheet } from '../components/Requests';
 import { RoomHeader, type RemovedReason } from '../components/RoomHeader';
 import { CopyLinkButton } from '../components/Share';
@@ -25,7 +26,7 @@ import { leaveActiveRoom, openRoom, useLiveRoom, type LiveDelegate, type LiveRoo
 import { nameOf, pendingInvitations, pendingRequests, stageMembers } from '../room';
 import { navigate } from '../router';
 import type { SocketStatus } from '../roomSocket';
-import { isModerator, onStage, type Member, type Space, type SpacePage } from '../types';
+import { isModerator, onStage, type Member, type ReportTarget, type Space, type SpacePage } from '../types';
 import { SignInPrompt } from './NotFound';
 
 type Phase =
@@ -42,8 +43,13 @@ type Phase =
 const TOAST_MS = 8000;
 const NO_REACTIONS: ReadonlyMap<number, string> = new Map();
 
-/** The sheet open over the room: someone's card, the requests, or more actions. */
-type Sheet = { kind: 'person'; member: Member } | { kind: 'requests' } | { kind: 'more' };
+/** The sheet open over the room: someone's card, the requests, more actions, a report, the log. */
+type Sheet =
+  | { kind: 'person'; member: Member }
+  | { kind: 'requests' }
+  | { kind: 'more' }
+  | { kind: 'report'; target: ReportTarget }
+  | { kind: 'log' };
 
 export function RoomPage({ spaceId }: { spaceId: number }) {
   const { user, showError, announce } = useApp();
@@ -393,6 +399,9 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   const captionsOn = live && current.captions;
   const captionsShown = captionsOn && captionPrefs.shown;
   const openPerson = (member: Member) => setSheet({ kind: 'person', member });
+  // A sheet's dialog fires "close" after it is replaced by the next (a card's Report opens the
+  // report sheet): only the sheet still open is closed.
+  const closeSheet = (kind: Sheet['kind']) => setSheet((open) => (open?.kind === kind ? null : open));
   // The card follows the room's changes to the person (a listener is not in the room's state).
   // Someone no longer listed by the room (moved down, request ended) is a plain listener now.
   const sheetPerson = sheet?.kind === 'person'
@@ -517,13 +526,23 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
           </Dock>
 
           {sheet?.kind === 'person' && sheetPerson && (
-            <PersonSheet member={sheetPerson} myRole={me.role} myId={myId} live={live} act={act} onClose={() => setSheet(null)} />
+            <PersonSheet member={sheetPerson} myRole={me.role} myId={myId} live={live} act={act} onClose={() => closeSheet('person')}
+              spaceId={spaceId} onReport={visitor ? undefined : (target) => setSheet({ kind: 'report', target })} />
+          )}
+          {sheet?.kind === 'report' && (
+            <ReportDialog target={sheet.target} onClose={() => closeSheet('report')} />
+          )}
+          {sheet?.kind === 'log' && (
+            <Sheet id="log" title="Moderation log" onClose={() => closeSheet('log')} testId="log-sheet">
+              <p class="hint">What the host, co-hosts and the instance’s moderators did in this space, newest first.</p>
+              <ModerationLog spaceId={spaceId} />
+            </Sheet>
           )}
           {sheet?.kind === 'requests' && (
             <RequestsSheet requests={requests} invitations={pendingInvitations(room)} act={act} onClose={() => setSheet(null)} />
           )}
           {sheet?.kind === 'more' && (
-            <Sheet id="more" title="More" onClose={() => setSheet(null)} testId="more-sheet">
+            <Sheet id="more" title="More" onClose={() => closeSheet('more')} testId="more-sheet">
               <h3>Share</h3>
               <CopyLinkButton url={`${location.origin}/s/${spaceId}`} label="Copy link to this space"
                 inputId="share-link" inputLabel="Link to this space" />
@@ -532,15 +551,36 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
                   <h3>Listening</h3>
                   <PlaybackControl audio={link.audio} />
                   <h3>Clip</h3>
-                  <ClipMaker spaceId={spaceId} label="Clip last 30 s" testId="clip-live"
-                    hint="Saves the last 30 seconds of the room as a clip you can share."
-                    request={() => ({ duration_s: 30, start_s: null })} />
+                  {current.record ? (
+                    <ClipMaker spaceId={spaceId} label="Clip last 30 s" testId="clip-live"
+                      hint={'Saves the last 30 seconds of the room as a clip you can share. Once the space ends, '
+                        + 'others hear it only while the host publishes the replay.'}
+                      request={() => ({ duration_s: 30, start_s: null })} />
+                  ) : (
+                    <p class="hint" data-testid="clip-record-off">
+                      The host chose not to record this space, so it cannot be clipped.
+                    </p>
+                  )}
                 </>
               )}
               {moderator && (
                 <>
                   <h3>Captions</h3>
                   <CaptionSettings space={current} />
+                  <h3>Moderation</h3>
+                  <button type="button" class="secondary" data-testid="open-moderation-log"
+                    onClick={() => setSheet({ kind: 'log' })}>
+                    Moderation log
+                  </button>
+                </>
+              )}
+              {!visitor && !isHost && (
+                <>
+                  <h3>Safety</h3>
+                  <button type="button" class="danger-outline" data-testid="report-space"
+                    onClick={() => setSheet({ kind: 'report', target: { kind: 'space', space: current } })}>
+                    Report this space
+                  </button>
                 </>
               )}
               {iAmOnStage && me.role !== 'host' && (
