@@ -452,3 +452,27 @@ async def test_an_instance_that_approves_accounts(server: Running) -> None:
         _error(gone, 401)
     actions = [e["action"] for e in (await admin.ok("GET", "/api/admin/audit"))["entries"]]
     assert actions[:2] == ["reject_account", "approve_account"]
+
+
+async def test_sanctions_only_grow_and_a_moderator_lifts_only_their_own_size(
+    server: Running,
+) -> None:
+    people = await desk(server)
+    admin, moderator, target = people["admin"], people["moderator"], people["target"]
+    await admin.ok("POST", f"/api/admin/users/{target.id}/suspend", {"reason": "for good"})
+    # A moderator's short suspension does not shorten the admin's.
+    shorter = await moderator.ok(
+        "POST", f"/api/admin/users/{target.id}/suspend", {"days": 1, "reason": "short"}
+    )
+    assert shorter["account"]["suspended_until"].startswith("9999")
+    lifted = await moderator.post(f"/api/admin/users/{target.id}/lift", {"kind": "suspended"})
+    assert "only an admin may lift" in _error(lifted, 403, "forbidden")["message"]
+    _error(await target.get("/api/me"), 403, "suspended")
+    await admin.ok("POST", f"/api/admin/users/{target.id}/lift", {"kind": "suspended"})
+    assert (await target.get("/api/me")).status_code == 200
+    # An admin does not demote another admin.
+    other_admin = await grant(server, await server.signup("admin2"), "admin")
+    demote = await admin.request(
+        "PUT", f"/api/admin/users/{other_admin.handle}/role", json={"role": "member"}
+    )
+    _error(demote, 403, "forbidden")

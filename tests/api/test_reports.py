@@ -270,3 +270,103 @@ async def test_reports_are_rate_limited_and_need_an_account(server: Running) -> 
     assert statuses == [201] * 10 + [429]
     async with server.browser() as visitor:
         _error(await visitor.post("/api/reports", json=body), 401)
+
+
+async def test_staff_never_review_reports_about_themselves_or_their_betters(
+    server: Running,
+) -> None:
+    reporter = await server.signup("reporter")
+    moderator = await grant(server, await server.signup("moder"), "moderator")
+    admin = await grant(server, await server.signup("admin"), "admin")
+    about_moderator = await reporter.ok(
+        "POST", "/api/reports", {"kind": "user", "user_id": moderator.id, "reason": "spam"}, 201
+    )
+    space = (await moderator.create_space("Mod's own"))["id"]
+    about_their_space = await reporter.ok(
+        "POST", "/api/reports", {"kind": "space", "space_id": space, "reason": "spam"}, 201
+    )
+    # The moderator sees neither (nor who filed them), and cannot open or close them.
+    assert (await moderator.ok("GET", "/api/admin/reports"))["reports"] == []
+    for filed in (about_moderator, about_their_space):
+        _error(await moderator.get(f"/api/admin/reports/{filed['id']}"), 404, "not_found")
+        dismissed = await moderator.post(
+            f"/api/admin/reports/{filed['id']}/decision", {"decision": "dismiss"}
+        )
+        _error(dismissed, 404, "not_found")
+    # An admin does.
+    listed = [r["id"] for r in (await admin.ok("GET", "/api/admin/reports"))["reports"]]
+    assert listed == [about_moderator["id"], about_their_space["id"]]
+
+
+async def test_two_decisions_at_once_act_once(server: Running) -> None:
+    reporter = await server.signup("reporter")
+    reported = await server.signup("reported")
+    first = await grant(server, await server.signup("moder1"), "moderator")
+    second = await grant(server, await server.signup("moder2"), "moderator")
+    filed = await reporter.ok(
+        "POST", "/api/reports", {"kind": "user", "user_id": reported.id, "reason": "spam"}, 201
+    )
+    path = f"/api/admin/reports/{filed['id']}/decision"
+    answers = await asyncio.gather(
+        first.post(path, {"decision": "warn", "message": "one"}),
+        second.post(path, {"decision": "dismiss"}),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    winner = next(a for a in answers if a.status_code == 200).json()["report"]
+    history = (await first.ok("GET", f"/api/admin/users/{reported.id}"))["sanctions"]
+    # The report's outcome is the action that was taken, and only it.
+    assert [h["kind"] for h in history] == (["warning"] if winner["outcome"] == "warn" else [])
+    told = [
+        n
+        for n in (await reporter.ok("GET", "/api/me/notices"))["notices"]
+        if n["kind"] == "report_outcome"
+    ]
+    assert len(told) == 1
+
+
+async def test_a_failed_action_leaves_the_report_open(server: Running) -> None:
+    reporter = await server.signup("reporter")
+    reported = await server.signup("reported")
+    moderator = await grant(server, await server.signup("moder"), "moderator")
+    filed = await reporter.ok(
+        "POST", "/api/reports", {"kind": "user", "user_id": reported.id, "reason": "spam"}, 201
+    )
+    # No pin named: refused, and the report is still there to decide.
+    refused = await moderator.post(
+        f"/api/admin/reports/{filed['id']}/decision", {"decision": "remove_pin"}
+    )
+    assert _error(refused, 422, "validation_failed")["field"] == "pin_id"
+    still = (await moderator.ok("GET", f"/api/admin/reports/{filed['id']}"))["report"]
+    assert still["state"] == "open"
+    await moderator.ok(
+        "POST", f"/api/admin/reports/{filed['id']}/decision", {"decision": "dismiss"}
+    )
+
+
+async def test_a_moment_is_reported_by_those_who_could_hear_it(server: Running) -> None:
+    sid, people = await _live(server)
+    body = {"kind": "moment", "space_id": sid, "user_id": people["speaker"].id, "reason": "spam"}
+    # Someone who never joined learns nothing about who was there.
+    outsider = people["bystander"]
+    refused = await outsider.post("/api/reports", body)
+    assert "space you were in" in _error(refused, 403, "forbidden")["message"]
+    stranger = {**body, "user_id": outsider.id}
+    _error(await outsider.post("/api/reports", stranger), 422)  # oneself
+    _error(await people["listener"].post("/api/reports", stranger), 404, "not_found")
+
+
+async def test_a_reporter_has_at_most_so_many_reports_waiting(server: Running) -> None:
+    reporter = await server.signup("reporter")
+    others = [await server.signup(f"other{n}") for n in range(3)]
+    services = server.app.state.services
+    for n in range(20):
+        # Past the per-minute rate: the clock moves a minute between reports.
+        server.clock.advance(minutes=1)
+        services.buckets.clear()
+        body = {"kind": "user", "user_id": others[n % 3].id, "reason": "spam"}
+        await reporter.ok("POST", "/api/reports", body, 201)
+    services.buckets.clear()
+    refused = await reporter.post(
+        "/api/reports", {"kind": "user", "user_id": others[0].id, "reason": "spam"}
+    )
+    assert "20 reports waiting" in _error(refused, 429, "rate_limited")["message"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from parley.domain import moderation as rules
-from parley.domain.errors import Forbidden, Invalid, InvalidState
+from parley.domain.errors import Forbidden, Invalid, InvalidState, RateLimited
 from parley.domain.moderation import (
     AccountState,
     AdminAction,
@@ -73,10 +73,71 @@ def test_nobody_sanctions_their_own_rank_or_above(
             rules.check_may(actor, AdminAction.SUSPEND, target)
 
 
-def test_an_admin_grants_roles_to_anyone_but_a_moderator_to_nobody() -> None:
-    rules.check_may(ADMIN, AdminAction.GRANT_ROLE, ADMIN)
+def test_an_admin_grants_roles_below_their_own_a_moderator_none() -> None:
+    rules.check_may(ADMIN, AdminAction.GRANT_ROLE, MEMBER)
+    rules.check_may(ADMIN, AdminAction.GRANT_ROLE, MODERATOR)
+    # Demoting another admin is the operator's (`parley admin grant`), not a peer's.
+    with pytest.raises(Forbidden, match="cannot act on the account of a admin"):
+        rules.check_may(ADMIN, AdminAction.GRANT_ROLE, ADMIN)
     with pytest.raises(Forbidden, match="only an admin"):
         rules.check_may(MODERATOR, AdminAction.GRANT_ROLE, MEMBER)
+
+
+@pytest.mark.parametrize(
+    ("actor", "target", "host", "shown"),
+    [
+        (MODERATOR, MEMBER, None, True),
+        (MODERATOR, None, MEMBER, True),  # a space hosted by a member
+        (MODERATOR, MODERATOR, None, False),
+        (MODERATOR, ADMIN, None, False),
+        (MODERATOR, None, ADMIN, False),
+        (MODERATOR, MEMBER, MODERATOR, False),  # a member in a moderator's space
+        (ADMIN, MODERATOR, None, True),
+        (ADMIN, ADMIN, None, False),
+    ],
+)
+def test_a_report_reaches_only_those_who_may_act_on_it(
+    actor: InstanceRole, target: InstanceRole | None, host: InstanceRole | None, shown: bool
+) -> None:
+    found = rules.may_review(
+        actor,
+        1,
+        target_id=2 if target else None,
+        target=target,
+        host_id=3 if host else None,
+        host=host,
+    )
+    assert found is shown
+
+
+def test_nobody_reviews_a_report_about_themselves_or_their_space() -> None:
+    assert not rules.may_review(ADMIN, 1, target_id=1, target=MEMBER, host_id=None, host=None)
+    assert not rules.may_review(ADMIN, 1, target_id=None, target=None, host_id=1, host=MEMBER)
+    assert not rules.may_review(ADMIN, 1, target_id=2, target=MEMBER, host_id=1, host=MEMBER)
+
+
+def test_a_moderator_lifts_only_what_a_moderator_could_impose() -> None:
+    rules.check_lift(MODERATOR, NOW + timedelta(days=30), NOW)
+    rules.check_lift(MODERATOR, None, NOW)
+    for until in (NOW + timedelta(days=31), rules.FOREVER):
+        with pytest.raises(Forbidden, match="only an admin may lift"):
+            rules.check_lift(MODERATOR, until, NOW)
+        rules.check_lift(ADMIN, until, NOW)
+
+
+def test_a_new_sanction_never_shortens_one_in_force() -> None:
+    soon = NOW + timedelta(minutes=1)
+    assert rules.extended(rules.FOREVER, soon, NOW) == rules.FOREVER
+    assert rules.extended(soon, rules.FOREVER, NOW) == rules.FOREVER
+    assert rules.extended(None, soon, NOW) == soon
+    # One that ended is replaced.
+    assert rules.extended(NOW - timedelta(days=1), soon, NOW) == soon
+
+
+def test_a_reporter_has_a_bounded_number_of_reports_waiting() -> None:
+    rules.check_open_reports(rules.OPEN_REPORTS_MAX - 1)
+    with pytest.raises(RateLimited):
+        rules.check_open_reports(rules.OPEN_REPORTS_MAX)
 
 
 def test_a_sanction_ends_after_its_days_or_never_by_an_admin_only() -> None:

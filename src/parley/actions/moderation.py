@@ -81,9 +81,9 @@ async def grant_role(
             raise NotFound(f"no user @{handle}")
         actor = None
         if actor_id is not None:
-            actor = await staff_actor(unit, actor_id, AdminAction.GRANT_ROLE, None)
-            if actor.id == target.id:
+            if actor_id == target.id:
                 raise Forbidden("you cannot change your own role")
+            actor = await staff_actor(unit, actor_id, AdminAction.GRANT_ROLE, target)
         if target.role != role.value:
             audit.write(
                 unit,
@@ -175,7 +175,11 @@ async def restrict_hosting(
     async with change(services) as unit:
         target = await target_user(unit, user_id)
         actor = await staff_actor(unit, actor_id, AdminAction.RESTRICT_HOSTING, target)
-        until = rules.sanction_end(InstanceRole(actor.role), unit.now, days)
+        until = rules.extended(
+            target.hosting_restricted_until,
+            rules.sanction_end(InstanceRole(actor.role), unit.now, days),
+            unit.now,
+        )
         _sanction(
             unit,
             actor,
@@ -208,7 +212,11 @@ async def suspend(
     async with change(services) as unit:
         target = await target_user(unit, user_id)
         actor = await staff_actor(unit, actor_id, AdminAction.SUSPEND, target)
-        until = rules.sanction_end(InstanceRole(actor.role), unit.now, days)
+        until = rules.extended(
+            target.suspended_until,
+            rules.sanction_end(InstanceRole(actor.role), unit.now, days),
+            unit.now,
+        )
         _sanction(
             unit,
             actor,
@@ -250,6 +258,12 @@ async def lift(services: Services, actor_id: int, user_id: int, kind: SanctionKi
     async with change(services) as unit:
         target = await target_user(unit, user_id)
         actor = await staff_actor(unit, actor_id, AdminAction.LIFT, target)
+        current = (
+            target.suspended_until
+            if kind is SanctionKind.SUSPENDED
+            else target.hosting_restricted_until
+        )
+        rules.check_lift(InstanceRole(actor.role), current, unit.now)
         if kind is SanctionKind.SUSPENDED:
             target.suspended_until = None
         elif kind is SanctionKind.HOSTING_RESTRICTED:

@@ -40,10 +40,12 @@ async def disconnect(services: Services, space_id: int, user_id: int) -> None:
         row = await repo.member(unit.session, space_id, user_id)
         if row is None or row.connections <= 0:
             return
+        node = services.settings.resolved_node_name
+        if not await repo.count_connection(unit.session, space_id, user_id, node, -1, unit.now):
+            # This node's count was taken back (its lease ran out while it stalled): the sum no
+            # longer holds this connection.
+            return
         row.connections -= 1
-        await repo.count_connection(
-            unit.session, space_id, user_id, services.settings.resolved_node_name, -1, unit.now
-        )
         if row.connections == 0:
             await presence_changed(unit, space, row, present=False)
 
@@ -113,10 +115,10 @@ async def expire_connections(services: Services, *, node: str | None = None) -> 
     settings = services.settings
     now = services.clock()
     query = select(MemberConnection)
+    cutoff = now - timedelta(seconds=settings.connection_lease_s)
     if node is not None:
         query = query.where(MemberConnection.node == node)
     else:
-        cutoff = now - timedelta(seconds=settings.connection_lease_s)
         query = query.where(MemberConnection.renewed_at < cutoff)
     async with services.store.read() as session:
         stale = [
@@ -132,6 +134,8 @@ async def expire_connections(services: Services, *, node: str | None = None) -> 
             )
             if held is None:
                 continue  # taken back by another node meanwhile
+            if node is None and held.renewed_at >= cutoff:
+                continue  # renewed meanwhile: its node lives
             await unit.session.delete(held)
             row = await repo.member(unit.session, space_id, user_id)
             if row is None or row.connections <= 0:

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from parley.actions import audit, captions, moderation
 from parley.actions.base import Services, change
 from parley.actions.recordings import folders
 from parley.domain import moderation as rules
-from parley.domain.errors import Invalid, NotFound
+from parley.domain.errors import Forbidden, Invalid, NotFound
 from parley.domain.moderation import (
     AdminAction,
     Decision,
@@ -31,7 +32,7 @@ from parley.domain.space import SpaceState
 from parley.domain.views import Evidence, EvidenceLine, MyReportView, ReportView
 from parley.media import archive, playlist
 from parley.store import repo, views
-from parley.store.models import Report, Space, User
+from parley.store.models import Recording, Report, Space, User
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,28 @@ async def _cut_audio(
     name = f"{uuid.uuid4().hex}.m4a"
     target = _audio_path(services, name)
     await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
-    await asyncio.to_thread(archive.export_clip, audio, target, services.settings.hls_bitrate)
+    try:
+        await asyncio.to_thread(archive.export_clip, audio, target, services.settings.hls_bitrate)
+    except BaseException:
+        # Nothing half-written stays (export_clip writes "<name>.tmp", then renames).
+        for leftover in (target, target.with_name(target.name + ".tmp")):
+            leftover.unlink(missing_ok=True)
+        raise
     return name, start_s, duration_s, min(moment_s, recorded_s)
+
+
+async def _check_heard(session: AsyncSession, space: Space, reporter_id: int) -> None:
+    """A moment is reported by someone who could hear it: a member of the live space (removed
+    ones too: they were there), or anyone once its replay is published."""
+    if await repo.member(session, space.id, reporter_id) is not None:
+        return
+    recording = (
+        await session.execute(select(Recording).where(Recording.space_id == space.id))
+    ).scalar_one_or_none()
+    published = recording is not None and recording.replay_published_at is not None
+    if space.state != SpaceState.LIVE.value and published:
+        return
+    raise Forbidden("report what was said in a space you were in, or in a published replay")
 
 
 async def file(services: Services, reporter_id: int, new: NewReport) -> MyReportView:
@@ -99,6 +120,12 @@ async def file(services: Services, reporter_id: int, new: NewReport) -> MyReport
     evidence = Evidence()
     space: Space | None = None
     async with services.store.read() as session:
+        waiting = await session.scalar(
+            select(func.count())
+            .select_from(Report)
+            .where(Report.reporter_id == reporter_id, Report.state == ReportState.OPEN.value)
+        )
+        rules.check_open_reports(int(waiting or 0))
         target = await session.get(User, new.user_id) if new.user_id is not None else None
         if new.user_id is not None and target is None:
             raise NotFound(f"no user {new.user_id}")
@@ -107,6 +134,8 @@ async def file(services: Services, reporter_id: int, new: NewReport) -> MyReport
             if space is None:
                 raise NotFound(f"no space {new.space_id}")
             host = await session.get(User, space.host_id)
+            if new.kind is ReportKind.MOMENT:
+                await _check_heard(session, space, reporter_id)
             member = await repo.member(session, space.id, target.id) if target is not None else None
             if new.kind is ReportKind.MOMENT and member is None:
                 raise NotFound(f"user {new.user_id} was not in space {space.id}")
@@ -240,6 +269,41 @@ def _view(row: Report, users: dict[int, User]) -> ReportView:
     )
 
 
+async def _reviewable(
+    session: AsyncSession, actor: User, report_id: int, *, lock: bool = False
+) -> tuple[Report, dict[int, User]]:
+    """The report, if it is on this moderator's desk (domain/moderation.py may_review): else
+    404, as if it did not exist."""
+    row = await session.get(Report, report_id, with_for_update=lock)
+    if row is None:
+        raise NotFound(f"no report {report_id}")
+    space = await session.get(Space, row.space_id) if row.space_id is not None else None
+    ids = [i for i in (row.reporter_id, row.target_user_id) if i is not None]
+    if space is not None:
+        ids.append(space.host_id)
+    users = await repo.users_by_id(session, ids)
+    target = users.get(row.target_user_id) if row.target_user_id is not None else None
+    host = users.get(space.host_id) if space is not None else None
+    if not rules.may_review(
+        InstanceRole(actor.role),
+        actor.id,
+        target_id=row.target_user_id,
+        target=InstanceRole(target.role) if target is not None else None,
+        host_id=space.host_id if space is not None else None,
+        host=InstanceRole(host.role) if host is not None else None,
+    ):
+        raise NotFound(f"no report {report_id}")
+    return row, users
+
+
+async def _staff(services: Services, actor_id: int) -> User:
+    await moderation.staff_role(services, actor_id)
+    async with services.store.read() as session:
+        actor = await session.get(User, actor_id)
+    assert actor is not None
+    return actor
+
+
 async def queue(
     services: Services,
     actor_id: int,
@@ -252,11 +316,24 @@ async def queue(
     after_id: int | None = None,
     limit: int = 50,
 ) -> list[ReportView]:
-    """Reports for the desk, oldest first (the longest waiting is decided first)."""
-    await moderation.staff_role(services, actor_id)
+    """Reports for the desk, oldest first (the longest waiting is decided first): those this
+    moderator may review (none about themselves, a space they host, or someone of their rank or
+    above)."""
+    actor = await _staff(services, actor_id)
+    target, host = aliased(User), aliased(User)
+    below = [r.value for r in InstanceRole if rules.rank(r) < rules.rank(InstanceRole(actor.role))]
     query = (
         select(Report)
-        .where(Report.state == state.value)
+        .outerjoin(target, target.id == Report.target_user_id)
+        .outerjoin(Space, Space.id == Report.space_id)
+        .outerjoin(host, host.id == Space.host_id)
+        .where(
+            Report.state == state.value,
+            or_(Report.target_user_id.is_(None), Report.target_user_id != actor.id),
+            or_(Space.host_id.is_(None), Space.host_id != actor.id),
+            or_(target.id.is_(None), target.role.in_(below)),
+            or_(host.id.is_(None), host.role.in_(below)),
+        )
         .order_by(Report.created_at, Report.id)
         .limit(max(1, min(limit, REPORTS_PAGE_MAX)))
     )
@@ -278,21 +355,17 @@ async def queue(
 
 
 async def report(services: Services, actor_id: int, report_id: int) -> ReportView:
-    await moderation.staff_role(services, actor_id)
+    actor = await _staff(services, actor_id)
     async with services.store.read() as session:
-        row = await session.get(Report, report_id)
-        if row is None:
-            raise NotFound(f"no report {report_id}")
-        ids = [i for i in (row.reporter_id, row.target_user_id) if i is not None]
-        users = await repo.users_by_id(session, ids)
+        row, users = await _reviewable(session, actor, report_id)
     return _view(row, users)
 
 
 async def audio(services: Services, actor_id: int, report_id: int) -> Path:
-    await moderation.staff_role(services, actor_id)
+    actor = await _staff(services, actor_id)
     async with services.store.read() as session:
-        row = await session.get(Report, report_id)
-    if row is None or row.evidence_audio is None:
+        row, _ = await _reviewable(session, actor, report_id)
+    if row.evidence_audio is None:
         raise NotFound(f"report {report_id} has no recording kept")
     return _audio_path(services, row.evidence_audio)
 
@@ -318,16 +391,62 @@ async def decide(
     services: Services, actor_id: int, report_id: int, body: DecisionBody
 ) -> ReportView:
     """Acts on a report (each action audited on its own), closes it, and tells its reporter
-    the outcome; the recording kept with it is deleted."""
-    async with services.store.read() as session:
-        row = await session.get(Report, report_id)
-        if row is None:
-            raise NotFound(f"no report {report_id}")
-        actor = await session.get(User, actor_id)
-    role = InstanceRole(actor.role) if actor is not None else InstanceRole.MEMBER
+    the outcome; the recording kept with it is deleted. The report is claimed first (state
+    deciding), so that two moderators never both act on it; an action that fails gives it
+    back."""
+    actor = await _staff(services, actor_id)
+    role = InstanceRole(actor.role)
     rules.check_may(role, rules.DECISION_ACTIONS[body.decision])
-    rules.close_report(ReportState(row.state), body.decision)  # still open?
-    target_id = row.target_user_id
+    async with change(services) as unit:
+        row, _ = await _reviewable(unit.session, actor, report_id, lock=True)
+        rules.close_report(ReportState(row.state), body.decision)  # open, or 409
+        row.state = ReportState.DECIDING.value
+        row.closed_by = actor_id
+        target_id, space_id = row.target_user_id, row.space_id
+    try:
+        await _carry_out(services, actor_id, report_id, body, target_id, space_id)
+    except BaseException:
+        async with change(services) as unit:
+            claimed = await unit.session.get(Report, report_id, with_for_update=True)
+            if claimed is not None and claimed.state == ReportState.DECIDING.value:
+                claimed.state = ReportState.OPEN.value
+                claimed.closed_by = None
+        raise
+    audio_name: str | None = None
+    async with change(services) as unit:
+        locked = await unit.session.get(Report, report_id, with_for_update=True)
+        assert locked is not None
+        state = rules.decided(body.decision)
+        locked.state = state.value
+        locked.closed_at = unit.now
+        locked.outcome = body.decision.value
+        audio_name, locked.evidence_audio = locked.evidence_audio, None
+        if body.decision is Decision.DISMISS:
+            audit.write(
+                unit,
+                actor=actor,
+                actor_role=role.value,
+                action=AdminAction.DISMISS.value,
+                report_id=report_id,
+                reason=body.reason,
+            )
+        if locked.reporter_id is not None:
+            moderation.notify(
+                unit, locked.reporter_id, "report_outcome", _OUTCOME_TEXT[state], report_id
+            )
+    if audio_name is not None:
+        await asyncio.to_thread(_audio_path(services, audio_name).unlink, missing_ok=True)
+    return await report(services, actor_id, report_id)
+
+
+async def _carry_out(
+    services: Services,
+    actor_id: int,
+    report_id: int,
+    body: DecisionBody,
+    target_id: int | None,
+    space_id: int | None,
+) -> None:
     match body.decision:
         case Decision.DISMISS:
             pass
@@ -357,7 +476,7 @@ async def decide(
             await moderation.end_space(
                 services,
                 actor_id,
-                _needs(row.space_id, "space_id"),
+                _needs(space_id, "space_id"),
                 reason=body.reason,
                 report_id=report_id,
             )
@@ -377,32 +496,6 @@ async def decide(
                 reason=body.reason,
                 report_id=report_id,
             )
-    audio_name: str | None = None
-    async with change(services) as unit:
-        locked = await unit.session.get(Report, report_id, with_for_update=True)
-        assert locked is not None
-        state = rules.close_report(ReportState(locked.state), body.decision)
-        locked.state = state.value
-        locked.closed_at = unit.now
-        locked.closed_by = actor_id
-        locked.outcome = body.decision.value
-        audio_name, locked.evidence_audio = locked.evidence_audio, None
-        if body.decision is Decision.DISMISS:
-            audit.write(
-                unit,
-                actor=actor,
-                actor_role=role.value,
-                action=AdminAction.DISMISS.value,
-                report_id=report_id,
-                reason=body.reason,
-            )
-        if locked.reporter_id is not None:
-            moderation.notify(
-                unit, locked.reporter_id, "report_outcome", _OUTCOME_TEXT[state], report_id
-            )
-    if audio_name is not None:
-        await asyncio.to_thread(_audio_path(services, audio_name).unlink, missing_ok=True)
-    return await report(services, actor_id, report_id)
 
 
 def _needs(value: T | None, field: str) -> T:

@@ -10,9 +10,15 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from parley.actions import media as media_actions
 from parley.actions.accounts import Authenticated
-from parley.api.auth import AuthDep, ServicesDep, UserDep
+from parley.api.auth import SESSION_COOKIE, AuthDep, ServicesDep, UserDep, authenticate
 from parley.api.schemas import Id
-from parley.domain.errors import BadSdp, NotFound, UnsupportedMediaType
+from parley.domain.errors import (
+    BadSdp,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    UnsupportedMediaType,
+)
 from parley.media.sessions import BadOffer, SessionKind
 from parley.room.media import MediaRuntime
 
@@ -91,6 +97,17 @@ async def _open(
     except BadOffer as exc:
         raise BadSdp(str(exc)) from None
     media.note_credential(session_id, auth.credential)
+    # Opening takes a while (the space's media, ICE): a revocation (a suspension, a sign-out)
+    # that came meanwhile found no session to end. Asked again now that it exists.
+    try:
+        again = await authenticate(
+            services, request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE)
+        )
+        if again is None:
+            raise NotAuthenticated("signed out")
+    except DomainError:
+        await media.close_session(session_id)
+        raise
     headers = {"Location": f"/api/spaces/{space_id}/{kind}/{session_id}"}
     if links:
         headers["Link"] = links

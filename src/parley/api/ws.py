@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -26,7 +26,7 @@ from parley.domain.errors import (
 from parley.domain.events import ROOM_CHANGE, Reactions, ServerMessage
 from parley.domain.reactions import TokenBucket
 from parley.domain.visitors import NEEDS_ACCOUNT, PublicRoom, VisitorClose, room_refusal
-from parley.room.hub import Close, Outgoing, RoomClient, TooManySockets
+from parley.room.hub import CLOSE_REVOKED, Close, Outgoing, RoomClient, TooManySockets
 from parley.room.runtime import RoomRuntime
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,19 @@ async def _serve(
     receiver = asyncio.create_task(
         _receive_loop(websocket, services.settings.heartbeat_timeout_s, messages)
     )
-    done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    # A revoked credential closes the socket at once, not after what its queue holds (a client
+    # that stops reading would never get to the close).
+    revoked: asyncio.Task[Any] = asyncio.create_task(client.revoked.wait())
+    done, pending = await asyncio.wait(
+        {sender, receiver, revoked}, return_when=asyncio.FIRST_COMPLETED
+    )
+    if revoked in done:
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(CLOSE_REVOKED, client.revoked_reason), 2.0)
+        return
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -318,7 +330,19 @@ async def room_socket(
         return
     try:
         try:
+            # A revocation (a suspension, a sign-out) that came between the authentication and
+            # the registration found no socket to close: this one is refused now instead.
+            again = await authenticate(
+                services,
+                websocket.headers.get("authorization"),
+                websocket.cookies.get(SESSION_COOKIE),
+            )
+            if again is None:
+                raise NotAuthenticated("signed out")
             await presence.connect(services, space_id, user_id)
+        except NotAuthenticated as exc:
+            await websocket.close(CLOSE_UNAUTHENTICATED, exc.message[:120])
+            return
         except NotFound as exc:
             await websocket.close(CLOSE_NOT_FOUND, exc.message)
             return

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from parley.domain import text
-from parley.domain.errors import Forbidden, Invalid, InvalidState
+from parley.domain.errors import Forbidden, Invalid, InvalidState, RateLimited
 
 # A sanction for good ends at the end of time (both stores hold this date).
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -23,6 +23,8 @@ EVIDENCE_BEFORE_S = 60.0
 EVIDENCE_AFTER_S = 10.0
 # The reported user's history shown with a report: their last sanctions and reports against them.
 HISTORY_ITEMS = 20
+# Reports one user may have waiting for a decision at once.
+OPEN_REPORTS_MAX = 20
 
 
 class InstanceRole(StrEnum):
@@ -56,6 +58,8 @@ class ReportKind(StrEnum):
 
 class ReportState(StrEnum):
     OPEN = "open"
+    # A moderator's decision is being carried out: nobody else decides it meanwhile.
+    DECIDING = "deciding"
     DISMISSED = "dismissed"
     ACTIONED = "actioned"
 
@@ -137,11 +141,9 @@ def check_may(actor: InstanceRole, action: AdminAction, target: InstanceRole | N
         raise Forbidden("only the instance's moderators and admins may do this")
     if actor is InstanceRole.MODERATOR and action not in _MODERATOR_ACTIONS:
         raise Forbidden(f"only an admin may {action.value.replace('_', ' ')}")
-    if (
-        target is not None
-        and action is not AdminAction.GRANT_ROLE
-        and _RANK[target] >= _RANK[actor]
-    ):
+    # Giving a role is checked against the target too: an admin does not demote another admin
+    # (the operator does, from the command line).
+    if target is not None and _RANK[target] >= _RANK[actor]:
         raise Forbidden(f"a {actor.value} cannot act on the account of a {target.value}")
 
 
@@ -173,7 +175,59 @@ def in_force(until: datetime | None, now: datetime) -> bool:
 def close_report(state: ReportState, decision: Decision) -> ReportState:
     if state is not ReportState.OPEN:
         raise InvalidState(f"report is {state.value}: it was already decided", state=state.value)
+    return decided(decision)
+
+
+def decided(decision: Decision) -> ReportState:
     return ReportState.DISMISSED if decision is Decision.DISMISS else ReportState.ACTIONED
+
+
+def rank(role: InstanceRole) -> int:
+    return _RANK[role]
+
+
+def may_review(
+    actor: InstanceRole,
+    actor_id: int,
+    *,
+    target_id: int | None,
+    target: InstanceRole | None,
+    host_id: int | None,
+    host: InstanceRole | None,
+) -> bool:
+    """Whether a report is on this moderator's desk: never one about themselves or a space they
+    host (they would learn who reported them, and could close it), nor one about someone of
+    their rank or above (they could not act on it; the admins above them can)."""
+    if actor_id in (target_id, host_id):
+        return False
+    return all(role is None or _RANK[role] < _RANK[actor] for role in (target, host))
+
+
+def check_lift(actor: InstanceRole, until: datetime | None, now: datetime) -> None:
+    """A moderator lifts only what a moderator could have imposed (at most 30 days from now);
+    longer and for good is an admin's to lift."""
+    if actor is InstanceRole.ADMIN or until is None:
+        return
+    if until > now + timedelta(days=MODERATOR_MAX_DAYS):
+        raise Forbidden("only an admin may lift a sanction longer than 30 days or for good")
+
+
+def extended(current: datetime | None, new: datetime, now: datetime) -> datetime:
+    """A sanction imposed on one in force never shortens it (a moderator cannot turn an admin's
+    "for good" into a minute): the later end holds; lifting is how one ends early."""
+    if current is not None and in_force(current, now) and current > new:
+        return current
+    return new
+
+
+def check_open_reports(waiting: int) -> None:
+    """A reporter has at most OPEN_REPORTS_MAX reports waiting: each may keep a minute of audio
+    until it is decided (a flood would fill the disk and the desk)."""
+    if waiting >= OPEN_REPORTS_MAX:
+        raise RateLimited(
+            f"you have {waiting} reports waiting for the moderators: wait for their decisions",
+            retry_after_s=3600.0,
+        )
 
 
 def check_reason(reason: str, reasons: list[str]) -> str:

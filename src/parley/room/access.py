@@ -41,4 +41,3 @@ class AccessWatcher:
         if sockets:
             log.info("user %s: %d socket(s) closed (%s)", notice.user_id, sockets, notice.reason)
         self._tasks.spawn(self.media.end_user_sessions(notice.user_id, notice.credential))
-

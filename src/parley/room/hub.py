@@ -48,6 +48,9 @@ class RoomClient:
     # The credential the socket was opened with ("session:ID", "token:ID"): revoking it closes
     # the socket (accounts.py Authenticated.credential).
     credential: str = ""
+    # Set when that credential is revoked: the socket closes at once (api/ws.py).
+    revoked: asyncio.Event = field(default_factory=asyncio.Event)
+    revoked_reason: str = ""
     queue: asyncio.Queue[Outgoing | Close] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_MAX)
     )
@@ -159,6 +162,7 @@ class RoomHub:
         closed = 0
         for client in self.all_clients():
             if client.user_id == user_id and credential in (None, client.credential):
-                client.offer(Close(CLOSE_REVOKED, reason))
+                client.revoked_reason = reason
+                client.revoked.set()
                 closed += 1
         return closed

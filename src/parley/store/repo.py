@@ -96,8 +96,9 @@ async def member(session: AsyncSession, space_id: int, user_id: int) -> SpaceMem
 
 async def count_connection(
     session: AsyncSession, space_id: int, user_id: int, node: str, delta: int, now: datetime
-) -> None:
-    """Adds `delta` to the connections `node` holds of the member (the row goes at zero)."""
+) -> bool:
+    """Adds `delta` to the connections `node` holds of the member (the row goes at zero);
+    whether the node held a count to change (a connection taken away: a row to take it from)."""
     row = await session.get(MemberConnection, (space_id, user_id, node), with_for_update=True)
     if row is None:
         if delta > 0:
@@ -110,11 +111,12 @@ async def count_connection(
                     renewed_at=now,
                 )
             )
-        return
+        return delta > 0
     row.connections += delta
     row.renewed_at = now
     if row.connections <= 0:
         await session.delete(row)
+    return True
 
 
 def seat_of(row: SpaceMember) -> Seat:

@@ -171,6 +171,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("space_id", "user_id", "node", name=op.f("pk_member_connections")),
     )
     _index("member_connections", "renewed_at")
+    # Counts made before this had no node to own them: the nodes being upgraded hold nothing
+    # now, and their clients reconnect (counted anew, each by its node).
+    op.execute(sa.text("UPDATE space_members SET connections = 0 WHERE connections > 0"))
 
 
 def downgrade() -> None:
