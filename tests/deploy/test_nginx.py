@@ -21,6 +21,7 @@ import pytest
 from media_support import tone_level
 from parley import deploy
 from parley.media import playlist, urls
+from picture_support import encode, noise
 from support import Running, free_port
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
@@ -210,3 +211,17 @@ async def test_a_removed_listeners_link_dies_behind_nginx(server: Running, nginx
         again = await anyone.get(renewed["hls_url"])
         assert again.status_code == 200 and again.text.startswith("#EXTM3U")
         assert "etag" in again.headers
+
+
+async def test_a_large_profile_picture_goes_through_nginx(server: Running, nginx: str) -> None:
+    """nginx takes what the app takes: a picture of a few MiB (the app's own limit is 5 MiB) is
+    not cut by the proxy's body size (it was 1 MiB: 413 from nginx)."""
+    proxied = Running(base_url=nginx, app=server.app, clock=server.clock, loop=server.loop)
+    user = await proxied.signup("pictured")
+    big = encode(noise((800, 800)), "PNG")
+    assert 1024 * 1024 < len(big) < 5 * 1024 * 1024
+    answer = await user.request(
+        "PUT", "/api/me/avatar", content=big, headers={"Content-Type": "image/png"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["user"]["avatar_url"] is not None
