@@ -326,10 +326,14 @@ async def test_hosts_read_the_log_of_their_own_spaces_only(server: Running) -> N
     await cohost.ok("POST", f"/api/spaces/{sid}/me/accept")
     await host.ok("POST", f"/api/spaces/{sid}/members/{cohost.id}/make-cohost")
     await cohost.ok("POST", f"/api/spaces/{sid}/members/{listener.id}/remove")
+    # The host blocks someone in the room: they leave it, and the log says so.
+    heckler = await server.signup("heckler")
+    await heckler.join(sid)
+    await host.ok("PUT", f"/api/users/{heckler.handle}/block", status=204)
     for reader in (host, cohost):
         lines = (await reader.ok("GET", f"/api/spaces/{sid}/audit"))["entries"]
         actions = [(line["actor_handle"], line["actor_role"], line["action"]) for line in lines]
-        assert actions[0] == ("cohost", "cohost", "remove"), actions
+        assert actions[:2] == [("host", "host", "block"), ("cohost", "cohost", "remove")]
         assert ("host", "host", "make_cohost") in actions
     _error(await listener.get(f"/api/spaces/{sid}/audit"), 403)
     stranger = await server.signup("stranger")

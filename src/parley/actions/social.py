@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
+from parley.actions import audit
 from parley.actions.base import Services, change
 from parley.domain import accounts as rules
 from parley.domain.errors import NotFound
@@ -62,6 +63,15 @@ async def block(services: Services, blocker_id: int, handle: str) -> None:
                 continue
             repo.apply_seat(row, Seat(user_id=target.id, removed=True))
             await unit.record(locked, MemberRemoved(user_id=target.id, reason="blocked"))
+            # Removing someone from one's space is moderation: the space's log keeps it.
+            await audit.write_by_id(
+                unit,
+                actor_id=blocker_id,
+                actor_role="host",
+                action="block",
+                target_id=target.id,
+                space_id=space.id,
+            )
 
 
 async def unblock(services: Services, blocker_id: int, handle: str) -> None:
