@@ -42,8 +42,9 @@ def test_an_utterance_starts_with_the_voice_and_ends_after_the_silence() -> None
     # The pre-roll: the 10 blocks (200 ms) up to the second voiced one, which started it.
     assert utterance.start_s == pytest.approx(0.24)
     assert utterance.end_s == pytest.approx(1.0)  # the last voiced block ends at 50 x 20 ms
-    # Its audio runs to the voice's end and 100 ms on, not through the whole silence.
-    assert utterance.audio().size == round((utterance.end_s - utterance.start_s + 0.1) * 16000)
+    # Its audio runs to the voice's end and 400 ms on (the soft end of a last word, which the
+    # voice detector calls silence), not through the whole silence.
+    assert utterance.audio().size == round((utterance.end_s - utterance.start_s + 0.4) * 16000)
 
 
 def test_one_silence_shorter_than_the_end_keeps_one_utterance() -> None:
