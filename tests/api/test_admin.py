@@ -147,6 +147,9 @@ async def test_a_suspension_closes_every_way_in(server: Running) -> None:
     listening = WebRtcClient(server.base_url, target.token, other, "whep")
     assert (await listening.connect()).status_code == 201
     await asyncio.wait_for(listening.received.wait(), 10)
+    # And speaks in their own space over WHIP.
+    publishing = WebRtcClient(server.base_url, target.token, own, "whip")
+    assert (await publishing.connect()).status_code == 201
     link = (await target.ok("GET", f"/api/spaces/{other}/listen"))["hls_url"]
     async with server.browser() as browser:
         signed_in = await browser.post(
@@ -159,7 +162,11 @@ async def test_a_suspension_closes_every_way_in(server: Running) -> None:
         def sessions_of_target() -> int:
             return sum(1 for s in media.engine.sessions() if s.user_id == target.id)
 
-        assert sessions_of_target() == 1
+        for _ in range(100):
+            if sessions_of_target() == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert sessions_of_target() == 2  # WHEP and WHIP
 
         suspended = await admin.ok(
             "POST", f"/api/admin/users/{target.id}/suspend", {"days": 3, "reason": "abuse"}
@@ -193,6 +200,7 @@ async def test_a_suspension_closes_every_way_in(server: Running) -> None:
         socket = await target.socket(other)
         assert await socket.closed_with() in (4401, 4403)
     await listening.close()
+    await publishing.close()
     # Lifted, the account signs in again.
     await admin.ok("POST", f"/api/admin/users/{target.id}/lift", {"kind": "suspended"})
     async with server.browser() as browser:
