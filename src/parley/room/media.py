@@ -118,6 +118,9 @@ class MediaRuntime:
         self._heard_sessions: set[str] = set()
         # The credential each session was opened with (revoking it ends the session).
         self._credentials: dict[str, str] = {}
+        # Sessions answered (their offer no longer counted as opening): the engine registers a
+        # session before its answer is ready, when its offer still counts against the caps.
+        self._answered: set[str] = set()
         # Orders the changes of one member's `mic_live` made from this node.
         self._member_locks = _KeyedLocks[tuple[int, int]]()
         self._presence_tasks = TaskSet(log, "media: presence of a session failed")
@@ -199,6 +202,8 @@ class MediaRuntime:
             session_id, answer = await self.engine.open_session(
                 kind, space_id, user_id, offer_sdp, allowed=allowed, seat_seq=seat_seq
             )
+            # Counted as a session from here, as an offer no more (no await in between).
+            self._answered.add(session_id)
             self._count_presence(session_id, kind, space_id, user_id, unmute=unmute)
             return session_id, answer
         finally:
@@ -214,7 +219,11 @@ class MediaRuntime:
         being opened: offers sent at once are counted too) leave room for it (the caps of
         domain/media.py); refused with 429 otherwise. A session that never connects is closed
         after `webrtc_connect_timeout_s` (media/engine.py), which is when to ask again."""
-        held: list[_Offer] = [(s.kind, s.space_id, s.user_id) for s in self.engine.sessions()]
+        held: list[_Offer] = [
+            (s.kind, s.space_id, s.user_id)
+            for s in self.engine.sessions()
+            if s.id in self._answered
+        ]
         held += self._user_offers.elements()
         check_session_caps(
             kind,
@@ -470,6 +479,7 @@ class MediaRuntime:
             log.exception("space(%s) user %s: could not be shown unheard", space_id, user_id)
 
     def _forget(self, session_id: str) -> None:
+        self._answered.discard(session_id)
         self._credentials.pop(session_id, None)
         self._session_ended.pop(session_id, None)
         self._audio_started.pop(session_id, None)
