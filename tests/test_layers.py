@@ -1,7 +1,7 @@
 """The package's layers stay true: no module imports from a layer above its own; no import cycle.
 
-    domain, config  <  store, media, bus, captions, deploy  <  actions  <  room  <  api  <  cli
-    <  __main__
+    domain, config  <  store, media, bus, captions, deploy, jobs, delivery  <  actions  <  room
+    <  api  <  cli  <  __main__
 
 A layer may use any layer below it and itself; store, media, bus and captions are siblings that do
 not use each other. Every import counts, inside functions and under TYPE_CHECKING too: a cycle
@@ -31,6 +31,8 @@ RANKS: dict[str, int] = {
     "bus": 1,
     "captions": 1,
     "deploy": 1,
+    "jobs": 1,
+    "delivery": 1,
     "actions": 2,
     "room": 3,
     "api": 4,

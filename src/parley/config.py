@@ -191,6 +191,38 @@ class Settings(BaseSettings):
     signin_free_failures: int = Field(default=5, ge=1)
     signin_account_free_failures: int = Field(default=20, ge=1)
     signin_max_wait_s: float = Field(default=900.0, ge=1, le=3600)
+    # Notifications (issue 13, docs/notifications.md). Background jobs: worker threads per node
+    # (their jobs run on the event loop; the threads only wait), people told per batch of a
+    # fan-out, and how long a fan-out's claim lasts before another job may take it up.
+    job_workers: int = Field(default=2, ge=1, le=16)
+    fanout_batch: int = Field(default=1000, ge=1, le=10_000)
+    fanout_claim_s: float = Field(default=60.0, ge=1)
+    # Web Push: the VAPID private key (PEM; every node of an instance needs the same one);
+    # empty: made once and kept in data_dir/vapid-private.pem. The contact the push services
+    # see (`mailto:` or `https:`); empty: mailto:parley@ the public URL's host.
+    vapid_private_key: str = ""
+    vapid_subject: str = ""
+    # Accept push endpoints over plain http (the tests' local push service); browsers' are https.
+    push_allow_http: bool = False
+    # Email: an SMTP server (empty host: no email is sent, and the email channel is not
+    # offered), its login, STARTTLS, the sender, and how often batches go out.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Parley <parley@localhost>"
+    email_batch_interval_s: float = Field(default=300.0, ge=1)
+    # Direct messages: how many one person may send (a burst, then one per this many seconds).
+    message_burst: float = Field(default=20.0, ge=1)
+    message_interval_s: float = Field(default=6.0, gt=0)
+
+    @property
+    def resolved_vapid_subject(self) -> str:
+        if self.vapid_subject:
+            return self.vapid_subject
+        host = urlsplit(self.public_url).hostname if self.public_url else None
+        return f"mailto:parley@{host or 'localhost'}"
 
     @property
     def resolved_caption_workers(self) -> int:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.bus import Bus
 from parley.bus.channels import space_changed_notice, space_channel
 from parley.config import Settings
+from parley.delivery.mail import Mailer
+from parley.delivery.push import PushSender
 from parley.domain.events import Event, SpaceUpdated
 from parley.domain.reactions import TokenBucket
 from parley.store import repo
@@ -40,6 +42,14 @@ class RoomSignals(Protocol):
     def presence_changed(self, space_id: int) -> None: ...
 
 
+class JobSink(Protocol):
+    """Where actions hand background work (jobs/queue.py): after their commit, never inside."""
+
+    async def enqueue(self, name: str, **kwargs: Any) -> None: ...
+
+    async def schedule(self, name: str, eta: datetime, **kwargs: Any) -> None: ...
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -48,6 +58,11 @@ class Services:
     clock: Clock = utc_now
     passwords: PasswordHasher = field(default_factory=PasswordHasher)
     room: RoomSignals | None = None
+    # The node's background jobs; None where nothing runs them (some tests, the CLI).
+    jobs: JobSink | None = None
+    # Web Push and email (delivery/); None: not sent from here (email: no SMTP server set).
+    push: PushSender | None = None
+    mailer: Mailer | None = None
     # Buckets of this node for costly requests (clips, searches), by kind and by who asks: a
     # user's id, or a string naming a signed-out client (its address).
     buckets: dict[tuple[str, int | str], TokenBucket] = field(default_factory=dict)
@@ -96,6 +111,12 @@ class Change:
         self.now = services.clock()
         self.outbox: list[tuple[str, str]] = []
         self.listeners_changed_in: set[int] = set()
+        # Jobs to enqueue once this commits: (name, when (None: now), arguments).
+        self.jobs: list[tuple[str, datetime | None, dict[str, Any]]] = []
+
+    def enqueue(self, name: str, at: datetime | None = None, **kwargs: Any) -> None:
+        """Queues a background job for after the commit (`at`: not before then)."""
+        self.jobs.append((name, at, kwargs))
 
     def listeners_changed(self, space_id: int) -> None:
         """Who listens in the space changed: its count goes out once this commits (a count read
@@ -134,9 +155,26 @@ async def change(services: Services) -> AsyncIterator[Change]:
         unit = Change(services, session)
         yield unit
     await publish(services, unit.outbox)
+    await enqueue_jobs(services, unit.jobs)
     if services.room is not None:
         for space_id in unit.listeners_changed_in:
             services.room.presence_changed(space_id)
+
+
+async def enqueue_jobs(
+    services: Services, jobs: list[tuple[str, datetime | None, dict[str, Any]]]
+) -> None:
+    if services.jobs is None:
+        return
+    for name, at, kwargs in jobs:
+        try:
+            if at is None:
+                await services.jobs.enqueue(name, **kwargs)
+            else:
+                await services.jobs.schedule(name, at, **kwargs)
+        except Exception:
+            # The change is committed; the sweeps take up what its job would have done.
+            log.exception("jobs: enqueue of %s failed", name)
 
 
 async def publish(services: Services, outbox: list[tuple[str, str]]) -> None:

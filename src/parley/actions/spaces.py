@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.actions import notify
 from parley.actions.base import Change, Services, change
 from parley.bus.channels import space_changed_notice, space_live_notice
 from parley.domain import space as rules
@@ -24,6 +25,7 @@ from parley.domain.errors import (
 from parley.domain.events import Snapshot, SpaceUpdated
 from parley.domain.idle import EndReason, server_end_reason
 from parley.domain.moderation import check_hosting_allowed
+from parley.domain.notify import Kind, dedupe_key
 from parley.domain.space import SpaceState, SpaceTransition, SpeakerPolicy
 from parley.domain.stage import (
     Role,
@@ -72,6 +74,23 @@ async def present_member(session: AsyncSession, space_id: int, user_id: int) -> 
     if row.removed:
         raise Removed("you were removed from this space")
     return row
+
+
+async def tell_live(unit: Change, space: Space) -> None:
+    """The host's followers and those who asked to be reminded hear that it is live: a fan-out
+    stored with the change, told in the background (the request answers at once)."""
+    host = await unit.session.get(User, space.host_id)
+    name = host.display_name if host is not None else "Someone"
+    await notify.start_fanout(
+        unit,
+        kind=Kind.LIVE,
+        dedupe_key=dedupe_key(Kind.LIVE, space.id),
+        text=f"{name} is live: {space.title}",
+        link=f"/s/{space.id}",
+        actor_id=space.host_id,
+        space_id=space.id,
+        audience=[notify.FOLLOWERS, notify.REMINDED],
+    )
 
 
 async def create_space(
@@ -140,6 +159,7 @@ async def create_space(
         await unit.session.flush()
         if live:
             unit.outbox.append(space_live_notice(space.id))
+            await tell_live(unit, space)
         view = await views.space_view(unit.session, space)
         unit.outbox.append(space_changed_notice(view))
         return view
@@ -174,6 +194,7 @@ async def _transition(
             host = await repo.member(unit.session, space_id, space.host_id)
             space.host_absent_since = None if host and host.connections > 0 else unit.now
             unit.outbox.append(space_live_notice(space.id))
+            await tell_live(unit, space)
         else:
             space.ended_at = unit.now
             space.host_absent_since = None

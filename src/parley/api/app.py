@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from parley import __version__
 from parley.actions import accounts as account_actions
 from parley.actions import captions as caption_actions
-from parley.actions import presence
+from parley.actions import deliver, notify, presence
 from parley.actions.base import Clock, Services, utc_now
 from parley.api import (
     errors,
@@ -23,6 +23,7 @@ from parley.api import (
     routes_captions,
     routes_discovery,
     routes_media,
+    routes_notifications,
     routes_recordings,
     routes_reports,
     routes_spaces,
@@ -37,9 +38,13 @@ from parley.api.headers import SecurityHeaders
 from parley.api.schemas import CaptionsHealth, Health, MediaHealth, StoreHealth
 from parley.bus import create_bus
 from parley.config import Settings
+from parley.delivery.mail import Mailer, SmtpSettings
+from parley.delivery.push import PushSender, load_or_make_key, public_key_b64url
+from parley.jobs import Jobs
 from parley.media import internals, urls
 from parley.room.access import AccessWatcher
 from parley.room.feed import SpaceFeed
+from parley.room.inbox import UserInbox
 from parley.room.media import MediaRuntime
 from parley.room.runtime import RoomRuntime
 from parley.store.db import Store
@@ -60,6 +65,29 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             await bus.start()
             started.push_async_callback(bus.stop)
             services = Services.build(settings, store, bus, clock)
+            vapid = load_or_make_key(
+                settings.vapid_private_key, settings.data_dir / "vapid-private.pem"
+            )
+            app.state.vapid_public_key = public_key_b64url(vapid)
+            services.push = PushSender(vapid, settings.resolved_vapid_subject)
+            started.push_async_callback(services.push.close)
+            if settings.smtp_host:
+                services.mailer = Mailer(
+                    SmtpSettings(
+                        host=settings.smtp_host,
+                        port=settings.smtp_port,
+                        username=settings.smtp_username,
+                        password=settings.smtp_password,
+                        starttls=settings.smtp_starttls,
+                        sender=settings.mail_from,
+                    )
+                )
+            jobs = Jobs(settings)
+            _register_jobs(jobs, services)
+            services.jobs = jobs
+            app.state.jobs = jobs
+            jobs.start(settings.job_workers)
+            started.push_async_callback(jobs.stop)
             runtime = RoomRuntime(services)
             services.room = runtime
             app.state.services = services
@@ -90,7 +118,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             app.state.media = media
             started.push_async_callback(media.stop)
             await media.start()
-            access = AccessWatcher(bus, runtime.hub, media)
+            inbox = UserInbox(
+                bus,
+                max_sockets=settings.feed_max_sockets,
+                per_user=settings.room_sockets_per_user,
+            )
+            await inbox.start()
+            started.push_async_callback(inbox.stop)
+            app.state.inbox = inbox
+            access = AccessWatcher(bus, runtime.hub, media, inbox)
             await access.start()
             started.push_async_callback(access.stop)
             # What start-up made lives as long as the process: keep it out of the collector's
@@ -155,8 +191,27 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(routes_recordings.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_notifications.router)
     app.include_router(ws.router)
     app.include_router(feed_routes.router)
     app.include_router(pages.router)
     static.mount(app)
     return app
+
+
+def _register_jobs(jobs: Jobs, services: Services) -> None:
+    """The node's background jobs (actions/notify.py, actions/deliver.py)."""
+
+    async def fanout(fanout_id: int) -> None:
+        await notify.run_fanout(services, fanout_id)
+
+    async def push(notification_ids: list[int]) -> None:
+        await deliver.send_pushes(services, notification_ids)
+
+    async def every_minute() -> None:
+        await notify.sweep_fanouts(services)
+        await deliver.send_emails(services)
+
+    jobs.register(notify.FANOUT_JOB, fanout)
+    jobs.register(notify.PUSH_JOB, push, retries=0)
+    jobs.every_minute("notify.every_minute", every_minute)

@@ -45,12 +45,14 @@ async def feed_socket(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_FULL, str(refused))
         return
     try:
-        await _serve(websocket, subscriber)
+        await serve_subscriber(websocket, subscriber)
     finally:
         feed.close(subscriber)
 
 
-async def _serve(websocket: WebSocket, subscriber: FeedSubscriber) -> None:
+async def serve_subscriber(websocket: WebSocket, subscriber: FeedSubscriber) -> None:
+    """Sends what reaches `subscriber` until the client goes, pinging when quiet (the user's
+    own socket, api/inbox.py, is served the same way)."""
     reader = asyncio.ensure_future(_until_gone(websocket))
     try:
         while not reader.done():

@@ -43,7 +43,7 @@ CLOSE_FULL = 4503
 MAX_ID = 2_147_483_647
 
 
-def _same_origin(websocket: WebSocket, public_url: str) -> bool:
+def same_origin(websocket: WebSocket, public_url: str) -> bool:
     """Cookie-authenticated sockets must come from our own pages (cross-site hijacking): the
     origin of PARLEY_PUBLIC_URL when set, else the scheme and host the socket came to. The
     scheme counts (an http page must not use an https site's cookie); behind a TLS proxy it is
@@ -314,7 +314,7 @@ async def room_socket(
         # No credentials: a visitor, who may watch the public room of a space open to them.
         await _visitor_socket(websocket, services, space_id)
         return
-    if auth.csrf_token is not None and not _same_origin(websocket, services.settings.public_url):
+    if auth.csrf_token is not None and not same_origin(websocket, services.settings.public_url):
         await websocket.close(CLOSE_FORBIDDEN, "cross-origin socket")
         return
     user_id = auth.user.id

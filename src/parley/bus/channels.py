@@ -14,6 +14,9 @@ LIFECYCLE_CHANNEL = "spaces"
 ACCOUNTS_CHANNEL = "accounts"
 # Spaces created or changing state, for every page that lists them (public information).
 FEED_CHANNEL = "feed"
+# What users are told (notifications, messages), for every node's per-user sockets: one message
+# per batch, naming its users (room/inbox.py hands each their part).
+INBOX_CHANNEL = "inbox"
 
 
 def space_channel(space_id: int) -> str:

@@ -10,7 +10,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from parley.domain.views import CaptionLineView, MemberView, PinView, SpaceView
+from parley.domain.views import (
+    CaptionLineView,
+    MemberView,
+    NotificationView,
+    PinView,
+    SpaceView,
+)
 
 
 class Event(BaseModel):
@@ -161,3 +167,34 @@ class SpaceChanged(BaseModel):
 
 
 SPACE_CHANGED = TypeAdapter[SpaceChanged](SpaceChanged)
+
+
+class UserEvent(BaseModel):
+    """What a user's own socket (`/api/me/socket`, docs/websocket.md) carries: never about a
+    space's room, only about this user."""
+
+
+class NotificationAdded(UserEvent):
+    type: Literal["notification"] = "notification"
+    notification: NotificationView
+
+
+class MessageAdded(UserEvent):
+    """A direct message to or from the user (their other tabs see what they sent)."""
+
+    type: Literal["message"] = "message"
+    message: dict[str, object]
+
+
+class InboxItem(BaseModel):
+    user_id: int
+    # A UserEvent as JSON, ready to send.
+    event: str
+
+
+class InboxBatch(BaseModel):
+    """One bus message for many users' sockets (a fan-out's batch): each node sends every user
+    it holds a socket of their item."""
+
+    type: Literal["inbox"] = "inbox"
+    items: list[InboxItem]

@@ -292,3 +292,32 @@ class InviteView(View):
     expires_at: datetime | None
     max_uses: int
     uses: int
+
+
+class NotificationView(View):
+    """One thing the user was told (domain/notify.py), as the bell lists it and the user's
+    socket pushes it."""
+
+    id: int
+    kind: str
+    text: str
+    # Where it leads in the web client (a path of this instance).
+    link: str
+    actor: UserBrief | None
+    space_id: int | None
+    created_at: datetime
+    read: bool
+
+
+class NotificationSettingsView(View):
+    """A user's choices: channels per kind, quiet hours, time zone, email, who may message."""
+
+    channels: dict[str, list[str]]
+    quiet_start: str | None
+    quiet_end: str | None
+    time_zone: str
+    email: str | None
+    # The instance sends email at all (an SMTP server is set).
+    email_available: bool
+    push_subscriptions: int
+    dm_policy: str

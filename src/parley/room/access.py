@@ -1,5 +1,6 @@
 """Closes at once, on this node, what a revoked credential or a suspended account still holds
-open: room sockets and WebRTC sessions (HTTP requests are refused by authentication itself)."""
+open: room sockets, the user's own sockets and WebRTC sessions (HTTP requests are refused by
+authentication itself)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from parley.bus import Bus
 from parley.bus.channels import ACCOUNTS_CHANNEL
 from parley.domain.events import ACCESS_REVOKED
 from parley.room.hub import RoomHub
+from parley.room.inbox import UserInbox
 from parley.room.media import MediaRuntime
 from parley.room.tasks import TaskSet
 
@@ -18,10 +20,13 @@ log = logging.getLogger(__name__)
 
 
 class AccessWatcher:
-    def __init__(self, bus: Bus, hub: RoomHub, media: MediaRuntime) -> None:
+    def __init__(
+        self, bus: Bus, hub: RoomHub, media: MediaRuntime, inbox: UserInbox | None = None
+    ) -> None:
         self.bus = bus
         self.hub = hub
         self.media = media
+        self.inbox = inbox
         self._tasks = TaskSet(log, "access: closing media sessions failed")
 
     async def start(self) -> None:
@@ -40,4 +45,6 @@ class AccessWatcher:
         sockets = self.hub.close_user(notice.user_id, notice.credential, notice.reason)
         if sockets:
             log.info("user %s: %d socket(s) closed (%s)", notice.user_id, sockets, notice.reason)
+        if self.inbox is not None:
+            self.inbox.close_user(notice.user_id, notice.credential)
         self._tasks.spawn(self.media.end_user_sessions(notice.user_id, notice.credential))

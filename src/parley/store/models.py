@@ -93,6 +93,15 @@ class User(Base):
     # the user (their history is in `sanctions`); FOREVER for good.
     suspended_until: Mapped[datetime | None]
     hosting_restricted_until: Mapped[datetime | None]
+    # Notifications (domain/notify.py): where email goes (None: no email), the channels chosen
+    # per kind (kinds not named take the defaults), quiet hours in minutes of the local day of
+    # `time_zone` (None: none), who may send direct messages (domain/messages.py).
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_channels: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    quiet_start_min: Mapped[int | None] = mapped_column(Integer)
+    quiet_end_min: Mapped[int | None] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    dm_policy: Mapped[str] = mapped_column(String(16), default="everyone")
 
     @validates("display_name")
     def _fold_name(self, _key: str, display_name: str) -> str:
@@ -411,5 +420,121 @@ class Notice(Base):
     kind: Mapped[str] = mapped_column(String(24))
     text: Mapped[str] = mapped_column(Text)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """One thing one user is told (domain/notify.py), with how it reaches them: in the app (the
+    row itself), pushed (`push_due` until `pushed_at`), emailed in a batch (`email_after` until
+    `emailed_at`). `dedupe_key` makes a notification unique per user: a fan-out run twice
+    inserts nothing the second time."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key"),
+        Index("ix_notifications_user_id_id", "user_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    space_id: Mapped[int | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    # The words shown in the app, the push and the email.
+    text: Mapped[str] = mapped_column(Text)
+    # Where it leads in the web client (a path of this instance).
+    link: Mapped[str] = mapped_column(String(200), default="/")
+    # Shown in the app (False: the user chose push or email alone for this kind).
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    push_due: Mapped[bool] = mapped_column(Boolean, default=False)
+    pushed_at: Mapped[datetime | None]
+    email_after: Mapped[datetime | None] = mapped_column(index=True)
+    emailed_at: Mapped[datetime | None]
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (its endpoint and keys, RFC 8291), for one user."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    __tablename__ = "push_subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1024), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Reminder(Base):
+    """Someone asked to be told when a scheduled space goes live (and of its changes)."""
+
+    __tablename__ = "reminders"
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Fanout(Base):
+    """A notification to many (a host's followers and a space's reminded people), told in
+    batches by a background job. `cursor` is the last user id told, committed with each batch:
+    a job that dies (a restart, a node killed) is taken up again from there by the next one,
+    once its claim runs out."""
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    __tablename__ = "fanouts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    space_id: Mapped[int | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(200))
+    # Who is told: "followers" (of the actor) and/or "reminded" (of the space), "reposters"...
+    audience: Mapped[list[str]] = mapped_column(JSON)
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    told: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Repost(Base):
+    """Someone shared a space with their followers: it shows on their home with who shared it."""
+
+    __tablename__ = "reposts"
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Message(Base):
+    """A direct message, one to one. An invitation carries a space and the role offered
+    (`listen` or `speak`)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_recipient_id_id", "recipient_id", "id"),
+        Index("ix_messages_sender_id_id", "sender_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    space_id: Mapped[int | None] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    invite_role: Mapped[str | None] = mapped_column(String(16))
+    accepted_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]

@@ -1,0 +1,437 @@
+"""Telling people (issue 13): one notifications model and one delivery path. A notification is a
+row per user (the app's bell), pushed to their sockets after the commit, and handed to the Web
+Push and email jobs when the user chose those channels (domain/notify.py decides which).
+
+One user is told inside the action that causes it (`tell`); many (a host's followers) through a
+fan-out (`start_fanout`), a background job that tells them in batches, each batch committed with
+its cursor, so that a job cut short is taken up where it stopped and nobody is told twice (the
+notifications' unique `(user_id, dedupe_key)` makes a batch run twice insert nothing)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.actions.base import Change, Services, change, publish
+from parley.bus.channels import INBOX_CHANNEL
+from parley.domain import notify as rules
+from parley.domain.events import InboxBatch, InboxItem, NotificationAdded
+from parley.domain.views import NotificationView, UserBrief
+from parley.store import views
+from parley.store.models import (
+    Block,
+    Fanout,
+    Follow,
+    Notification,
+    PushSubscription,
+    Reminder,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+# The bell lists this many of the newest.
+SHOWN = 50
+# A fan-out's audiences: who, besides one named user, is told.
+FOLLOWERS = "followers"
+REMINDED = "reminded"
+# Job names (jobs/queue.py); bodies in JOBS below.
+FANOUT_JOB = "notify.fanout"
+PUSH_JOB = "notify.push"
+
+
+def _insert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for this session's database."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification)
+
+
+def preferences(user: User, has_push: bool) -> rules.Preferences:
+    quiet = None
+    if user.quiet_start_min is not None and user.quiet_end_min is not None:
+        quiet = rules.QuietHours(
+            start=_time_of(user.quiet_start_min),
+            end=_time_of(user.quiet_end_min),
+            time_zone=user.time_zone,
+        )
+    return rules.Preferences(
+        channels=rules.parse_channels(user.notify_channels or {}),
+        quiet=quiet,
+        has_email=user.email is not None,
+        has_push=has_push,
+    )
+
+
+def _time_of(minutes: int) -> time:
+    return time(hour=minutes // 60, minute=minutes % 60)
+
+
+async def _recipients(
+    session: AsyncSession, user_ids: Sequence[int], actor_id: int | None
+) -> list[tuple[User, bool]]:
+    """The users of `user_ids` who may hear of `actor_id` (no block either way), each with
+    whether they have a push subscription."""
+    if not user_ids:
+        return []
+    blocked: set[int] = set()
+    if actor_id is not None:
+        rows = await session.execute(
+            select(Block.blocker_id, Block.blocked_id).where(
+                or_(
+                    (Block.blocker_id == actor_id) & Block.blocked_id.in_(user_ids),
+                    (Block.blocked_id == actor_id) & Block.blocker_id.in_(user_ids),
+                )
+            )
+        )
+        for blocker, blocked_id in rows.all():
+            blocked.add(blocked_id if blocker == actor_id else blocker)
+    pushable = set(
+        (
+            await session.execute(
+                select(PushSubscription.user_id)
+                .where(PushSubscription.user_id.in_(user_ids))
+                .distinct()
+            )
+        ).scalars()
+    )
+    users = (await session.execute(select(User).where(User.id.in_(user_ids)))).scalars()
+    return [
+        (user, user.id in pushable)
+        for user in users
+        if rules.may_tell(
+            recipient_id=user.id, actor_id=actor_id, blocked_either_way=user.id in blocked
+        )
+    ]
+
+
+async def _store(
+    unit: Change,
+    recipients: list[tuple[User, bool]],
+    *,
+    kind: rules.Kind,
+    dedupe_key: str,
+    text: str,
+    link: str,
+    actor_id: int | None,
+    space_id: int | None,
+) -> int:
+    """Inserts the notifications of `recipients` who chose any channel for `kind`, and queues
+    for after the commit: each new one to its user's sockets, the pushes due. How many were new."""
+    settings = unit.services.settings
+    batch_delay = timedelta(seconds=settings.email_batch_interval_s)
+    rows: list[dict[str, Any]] = []
+    for user, has_push in recipients:
+        how = rules.delivery(kind, preferences(user, has_push), unit.now)
+        if not how.any:
+            continue
+        email = how.email and bool(settings.smtp_host)
+        rows.append(
+            {
+                "user_id": user.id,
+                "kind": kind.value,
+                "dedupe_key": dedupe_key,
+                "actor_id": actor_id,
+                "space_id": space_id,
+                "text": text,
+                "link": link,
+                "in_app": how.in_app,
+                "created_at": unit.now,
+                "read_at": None,
+                "push_due": how.push,
+                "pushed_at": None,
+                # Waits a little, so that what follows soon goes in the same email.
+                "email_after": (how.email_after or unit.now) + batch_delay if email else None,
+                "emailed_at": None,
+            }
+        )
+    if not rows:
+        return 0
+    statement = (
+        _insert(unit.session)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(Notification.id, Notification.user_id, Notification.push_due)
+    )
+    inserted = (await unit.session.execute(statement)).all()
+    if not inserted:
+        return 0
+    actor = await unit.session.get(User, actor_id) if actor_id is not None else None
+    brief = views.user_brief(actor) if actor is not None else None
+    in_app = {row["user_id"] for row in rows if row["in_app"]}
+    items = [
+        InboxItem(
+            user_id=user_id,
+            event=NotificationAdded(
+                notification=_view(notification_id, kind, text, link, brief, space_id, unit.now)
+            ).model_dump_json(),
+        )
+        for notification_id, user_id, _ in inserted
+        if user_id in in_app
+    ]
+    if items:
+        unit.outbox.append((INBOX_CHANNEL, InboxBatch(items=items).model_dump_json()))
+    pushes = [notification_id for notification_id, _, push_due in inserted if push_due]
+    if pushes:
+        unit.enqueue(PUSH_JOB, notification_ids=pushes)
+    return len(inserted)
+
+
+def _view(
+    notification_id: int,
+    kind: rules.Kind,
+    text: str,
+    link: str,
+    actor: UserBrief | None,
+    space_id: int | None,
+    created_at: datetime,
+) -> NotificationView:
+    return NotificationView(
+        id=notification_id,
+        kind=kind.value,
+        text=text,
+        link=link,
+        actor=actor,
+        space_id=space_id,
+        created_at=created_at,
+        read=False,
+    )
+
+
+async def tell(
+    unit: Change,
+    user_id: int,
+    *,
+    kind: rules.Kind,
+    dedupe_key: str,
+    text: str,
+    link: str,
+    actor_id: int | None = None,
+    space_id: int | None = None,
+) -> bool:
+    """Tells one user, in the caller's transaction: stored with the change that caused it, sent
+    once it commits. False when they are not told (their own doing, a block, no channel, told
+    before under `dedupe_key`)."""
+    recipients = await _recipients(unit.session, [user_id], actor_id)
+    told = await _store(
+        unit,
+        recipients,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        text=text,
+        link=link,
+        actor_id=actor_id,
+        space_id=space_id,
+    )
+    return told > 0
+
+
+async def start_fanout(
+    unit: Change,
+    *,
+    kind: rules.Kind,
+    dedupe_key: str,
+    text: str,
+    link: str,
+    actor_id: int | None,
+    space_id: int | None,
+    audience: list[str],
+) -> None:
+    """Tells many in the background: the fan-out is stored with the caller's change (so it
+    happens if and only if the change commits) and its job starts after the commit."""
+    fanout = Fanout(
+        kind=kind.value,
+        dedupe_key=dedupe_key,
+        actor_id=actor_id,
+        space_id=space_id,
+        text=text,
+        link=link,
+        audience=audience,
+        cursor=0,
+        told=0,
+        created_at=unit.now,
+        claimed_until=None,
+        done_at=None,
+    )
+    unit.session.add(fanout)
+    await unit.session.flush()
+    unit.enqueue(FANOUT_JOB, fanout_id=fanout.id)
+
+
+def _audience_query(fanout: Fanout) -> Any:
+    parts: list[Any] = []
+    if FOLLOWERS in fanout.audience and fanout.actor_id is not None:
+        parts.append(
+            select(Follow.follower_id.label("user_id")).where(Follow.followee_id == fanout.actor_id)
+        )
+    if REMINDED in fanout.audience and fanout.space_id is not None:
+        parts.append(
+            select(Reminder.user_id.label("user_id")).where(Reminder.space_id == fanout.space_id)
+        )
+    if not parts:
+        return None
+    return union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+
+
+async def run_fanout(services: Services, fanout_id: int) -> None:
+    """The fan-out job: claims the fan-out, then tells its audience batch by batch, each batch
+    with its cursor in one transaction. Another job (a retry, a sweep, another node) finds it
+    claimed and leaves it; once the claim runs out (its runner died) the next takes it up."""
+    settings = services.settings
+    claim = timedelta(seconds=settings.fanout_claim_s)
+    while True:
+        async with change(services) as unit:
+            claimed = await unit.session.scalar(
+                update(Fanout)
+                .where(
+                    Fanout.id == fanout_id,
+                    Fanout.done_at.is_(None),
+                    or_(Fanout.claimed_until.is_(None), Fanout.claimed_until < unit.now),
+                )
+                .values(claimed_until=unit.now + claim)
+                .returning(Fanout.id)
+            )
+            if claimed is None:
+                return
+        async with change(services) as unit:
+            fanout = await unit.session.get(Fanout, fanout_id)
+            if fanout is None or fanout.done_at is not None:
+                return
+            audience = _audience_query(fanout)
+            user_ids: list[int] = []
+            if audience is not None:
+                user_ids = list(
+                    (
+                        await unit.session.execute(
+                            select(audience.c.user_id)
+                            .where(audience.c.user_id > fanout.cursor)
+                            .order_by(audience.c.user_id)
+                            .limit(settings.fanout_batch)
+                        )
+                    ).scalars()
+                )
+            recipients = await _recipients(unit.session, user_ids, fanout.actor_id)
+            fanout.told += await _store(
+                unit,
+                recipients,
+                kind=rules.Kind(fanout.kind),
+                dedupe_key=fanout.dedupe_key,
+                text=fanout.text,
+                link=fanout.link,
+                actor_id=fanout.actor_id,
+                space_id=fanout.space_id,
+            )
+            if len(user_ids) < settings.fanout_batch:
+                fanout.done_at = unit.now
+                fanout.claimed_until = None
+                log.info("fanout(%s) done: %d told", fanout_id, fanout.told)
+            else:
+                fanout.cursor = user_ids[-1]
+                # Released: the loop claims it again at once, unless a stop came between.
+                fanout.claimed_until = None
+            done = fanout.done_at is not None
+        if done:
+            return
+
+
+async def sweep_fanouts(services: Services) -> int:
+    """Every minute: fan-outs not done and not claimed (their job was lost with a node, or never
+    enqueued) get a job again. How many."""
+    now = services.clock()
+    async with services.store.read() as session:
+        stalled = list(
+            (
+                await session.execute(
+                    select(Fanout.id).where(
+                        Fanout.done_at.is_(None),
+                        or_(Fanout.claimed_until.is_(None), Fanout.claimed_until < now),
+                        Fanout.created_at < now - timedelta(seconds=5),
+                    )
+                )
+            ).scalars()
+        )
+    if services.jobs is not None:
+        for fanout_id in stalled:
+            await services.jobs.enqueue(FANOUT_JOB, fanout_id=fanout_id)
+    return len(stalled)
+
+
+async def notifications(services: Services, user_id: int) -> tuple[list[NotificationView], int]:
+    """The newest notifications shown in the app, and how many of those are unread."""
+    async with services.store.read() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(Notification)
+                    .where(Notification.user_id == user_id, Notification.in_app.is_(True))
+                    .order_by(Notification.id.desc())
+                    .limit(SHOWN)
+                )
+            ).scalars()
+        )
+        unread = await session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.in_app.is_(True),
+                Notification.read_at.is_(None),
+            )
+        )
+        actors = {
+            user.id: views.user_brief(user)
+            for user in (
+                await session.execute(
+                    select(User).where(
+                        User.id.in_({row.actor_id for row in rows if row.actor_id is not None})
+                    )
+                )
+            ).scalars()
+        }
+        return [
+            NotificationView(
+                id=row.id,
+                kind=row.kind,
+                text=row.text,
+                link=row.link,
+                actor=actors.get(row.actor_id) if row.actor_id is not None else None,
+                space_id=row.space_id,
+                created_at=row.created_at,
+                read=row.read_at is not None,
+            )
+            for row in rows
+        ], int(unread or 0)
+
+
+async def mark_read(services: Services, user_id: int, ids: list[int] | None) -> None:
+    async with change(services) as unit:
+        query = (
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=unit.now)
+        )
+        if ids is not None:
+            query = query.where(Notification.id.in_(ids))
+        await unit.session.execute(query)
+
+
+async def forget_old(services: Services) -> int:
+    """Notifications older than domain/notify.py KEPT_DAYS go."""
+    async with change(services) as unit:
+        gone = await unit.session.execute(
+            delete(Notification)
+            .where(Notification.created_at < unit.now - timedelta(days=rules.KEPT_DAYS))
+            .returning(Notification.id)
+        )
+        return len(gone.all())
+
+
+async def publish_to_user(services: Services, user_id: int, event_json: str) -> None:
+    """Sends one event to a user's sockets on every node, now (no transaction)."""
+    batch = InboxBatch(items=[InboxItem(user_id=user_id, event=event_json)])
+    await publish(services, [(INBOX_CHANNEL, batch.model_dump_json())])

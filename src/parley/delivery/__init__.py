@@ -1,0 +1,1 @@
+"""Delivery of notifications beyond the app: Web Push (VAPID) and email (SMTP)."""

@@ -1,0 +1,122 @@
+"""Notifications (issue 13): a host going live tells their followers in the app (the bell and
+the user's own socket), through a background fan-out; blocks and channel choices hold."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import websockets
+
+from support import Client, Running
+
+pytestmark = pytest.mark.integration
+
+
+async def _user_socket(client: Client) -> websockets.ClientConnection:
+    socket = await websockets.connect(
+        f"{client.running.ws_url}/api/me/socket",
+        additional_headers={"Authorization": f"Bearer {client.token}"},
+    )
+    hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    assert hello["type"] == "hello"
+    return socket
+
+
+async def _next(socket: websockets.ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+        if message["type"] != "ping":
+            return message
+
+
+async def _bell(client: Client, want: int, timeout_s: float = 10.0) -> dict[str, Any]:
+    """The bell once it lists `want` notifications (the fan-out runs in the background)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        bell: dict[str, Any] = await client.ok("GET", "/api/notifications")
+        if len(bell["notifications"]) >= want or asyncio.get_running_loop().time() > deadline:
+            return bell
+        await asyncio.sleep(0.1)
+
+
+async def test_followers_hear_a_host_go_live_in_the_bell_and_on_their_socket(
+    server: Running,
+) -> None:
+    host = await server.signup("host", "Hanna Host")
+    fan = await server.signup("fan")
+    other = await server.signup("other")
+    blocker = await server.signup("blocker")
+    for follower in (fan, other, blocker):
+        await follower.ok("PUT", f"/api/users/{host.handle}/follow", status=204)
+    await blocker.ok("PUT", f"/api/users/{host.handle}/block", status=204)
+    socket = await _user_socket(fan)
+    try:
+        space = await host.create_space("Morning news")
+        pushed = await _next(socket)
+        assert pushed["type"] == "notification"
+        told = pushed["notification"]
+        assert told["kind"] == "live"
+        assert told["text"] == "Hanna Host is live: Morning news"
+        assert told["link"] == f"/s/{space['id']}"
+        assert told["actor"]["handle"] == "host"
+        assert told["read"] is False
+    finally:
+        await socket.close()
+    bell = await _bell(fan, 1)
+    assert [n["id"] for n in bell["notifications"]] == [told["id"]]
+    assert bell["unread"] == 1
+    assert (await _bell(other, 1))["unread"] == 1
+    # Blocking ends the follow; and nothing would pass either way anyway.
+    assert (await _bell(blocker, 1, timeout_s=1.0))["notifications"] == []
+    assert (await _bell(host, 1, timeout_s=0.5))["notifications"] == []
+    await fan.ok("POST", "/api/notifications/read", json={"ids": None}, status=204)
+    bell = await fan.ok("GET", "/api/notifications")
+    assert bell["unread"] == 0 and bell["notifications"][0]["read"] is True
+
+
+async def test_a_kind_turned_off_is_not_told(server: Running) -> None:
+    host = await server.signup("host")
+    quiet = await server.signup("quiet")
+    await quiet.ok("PUT", f"/api/users/{host.handle}/follow", status=204)
+    settings = await quiet.ok(
+        "PATCH", "/api/notifications/settings", json={"channels": {"live": []}}
+    )
+    assert settings["settings"]["channels"]["live"] == []
+    await host.create_space("Nobody hears")
+    assert (await _bell(quiet, 1, timeout_s=2.0))["notifications"] == []
+
+
+async def test_settings_refuse_what_is_not_a_choice(server: Running) -> None:
+    user = await server.signup("user")
+    for body, field in [
+        ({"channels": {"live": ["pigeon"]}}, "channels.live"),
+        ({"channels": {"gossip": []}}, "channels"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"email": "not an address"}, "email"),
+        ({"email": "a\u0000@b.org"}, "email"),
+        ({"quiet_start": "22:00"}, "quiet_end"),
+        ({"dm_policy": "anyone"}, "dm_policy"),
+    ]:
+        response = await user.request("PATCH", "/api/notifications/settings", json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert field in response.text, (body, response.text)
+    saved = await user.ok(
+        "PATCH",
+        "/api/notifications/settings",
+        json={
+            "quiet_start": "22:30",
+            "quiet_end": "07:00",
+            "time_zone": "Europe/Paris",
+            "email": "user@example.org",
+        },
+    )
+    got = saved["settings"]
+    assert (got["quiet_start"], got["quiet_end"], got["time_zone"], got["email"]) == (
+        "22:30",
+        "07:00",
+        "Europe/Paris",
+        "user@example.org",
+    )
