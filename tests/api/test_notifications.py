@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import websockets
 
-from support import Client, Running
+from support import Client, Running, grant
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +120,19 @@ async def test_settings_refuse_what_is_not_a_choice(server: Running) -> None:
         "Europe/Paris",
         "user@example.org",
     )
+
+
+async def test_a_notice_from_the_moderators_rings_the_bell_too(server: Running) -> None:
+    """Notices (a warning, a report's outcome) are notifications of kind `report`: in the bell,
+    leading to /notices, with the channels the user chose for that kind."""
+    moderator = await grant(server, await server.signup("moder"), "moderator")
+    user = await server.signup("user")
+    await moderator.ok(
+        "POST", f"/api/admin/users/{user.id}/warn", {"message": "be kind"}, status=204
+    )
+    bell = await _bell(user, 1, timeout_s=2.0)
+    [told] = bell["notifications"]
+    assert (told["kind"], told["link"]) == ("report", "/notices")
+    assert "be kind" in told["text"]
+    notices = (await user.ok("GET", "/api/me/notices"))["notices"]
+    assert [n["kind"] for n in notices] == ["warning"]

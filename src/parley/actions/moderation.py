@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from parley.actions import audit
+from parley.actions import audit, notify
 from parley.actions.base import Change, Services, change
 from parley.actions.recordings import clip_file
 from parley.actions.spaces import locked_space
@@ -21,6 +21,7 @@ from parley.domain import space as space_rules
 from parley.domain.errors import Forbidden, Invalid, InvalidState, NotFound
 from parley.domain.events import PinRemoved, SpaceUpdated
 from parley.domain.moderation import AdminAction, InstanceRole, SanctionKind
+from parley.domain.notify import Kind, dedupe_key
 from parley.domain.space import SpaceState, SpaceTransition
 from parley.domain.views import AccountView, SanctionView
 from parley.store import repo, views
@@ -62,9 +63,21 @@ async def staff_role(services: Services, user_id: int) -> InstanceRole:
     return role
 
 
-def notify(unit: Change, user_id: int, kind: str, text: str, report_id: int | None = None) -> None:
-    unit.session.add(
-        Notice(user_id=user_id, kind=kind, text=text, report_id=report_id, created_at=unit.now)
+async def send_notice(
+    unit: Change, user_id: int, kind: str, text: str, report_id: int | None = None
+) -> None:
+    """A notice from the instance (kept on /notices), and the bell's notification of it (kind
+    `report`: the user chooses its channels like any other)."""
+    notice = Notice(user_id=user_id, kind=kind, text=text, report_id=report_id, created_at=unit.now)
+    unit.session.add(notice)
+    await unit.session.flush()
+    await notify.tell(
+        unit,
+        user_id,
+        kind=Kind.REPORT,
+        dedupe_key=dedupe_key(Kind.REPORT, "notice", notice.id),
+        text=text,
+        link="/notices",
     )
 
 
@@ -159,7 +172,7 @@ async def warn(
             reason=message,
             report_id=report_id,
         )
-        notify(unit, target.id, "warning", f"A warning from the moderators: {message}")
+        await send_notice(unit, target.id, "warning", f"A warning from the moderators: {message}")
 
 
 async def restrict_hosting(
@@ -191,7 +204,7 @@ async def restrict_hosting(
             report_id=report_id,
         )
         target.hosting_restricted_until = until
-        notify(
+        await send_notice(
             unit, target.id, "hosting_restricted", f"You may not host spaces {_until_text(until)}."
         )
         return views.account_view(target, unit.now)
@@ -341,7 +354,7 @@ async def end_space(
                 title=space.title,
             )
         if state is SpaceState.LIVE:
-            notify(
+            await send_notice(
                 unit,
                 host.id,
                 "space_ended",

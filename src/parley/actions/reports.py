@@ -202,7 +202,7 @@ async def file(services: Services, reporter_id: int, new: NewReport) -> MyReport
             )
             unit.session.add(row)
             await unit.session.flush()
-            moderation.notify(
+            await moderation.send_notice(
                 unit,
                 reporter_id,
                 "report_received",
@@ -431,7 +431,7 @@ async def decide(
                 reason=body.reason,
             )
         if locked.reporter_id is not None:
-            moderation.notify(
+            await moderation.send_notice(
                 unit, locked.reporter_id, "report_outcome", _OUTCOME_TEXT[state], report_id
             )
     if audio_name is not None:
