@@ -22,9 +22,34 @@ import { ReplayPage } from './pages/Replay';
 import { ClipPage } from './pages/Clip';
 import { NotFoundPage } from './pages/NotFound';
 import { NoticesPage } from './pages/Notices';
+import { NotificationsPage } from './pages/Notifications';
+import { NotificationSettingsPage } from './pages/NotificationSettings';
+import { MessagesPage, ThreadPage } from './pages/Messages';
+import { onNotification, startBell, useBell } from './bell';
+import { bellBadge, bellWords } from './notifyRules';
 import { AdminPage } from './pages/Admin';
 
 interface Announcement { id: number; text: string }
+
+/** The bell: the notifications page, with the unread count (kept live by the user's socket). */
+function BellLink({ current }: { current: boolean }) {
+  const bell = useBell();
+  return (
+    <a href="/notifications" class="bell-link" aria-current={current ? 'page' : undefined} data-testid="bell"
+      data-unread={bell.unread} data-connected={bell.connected ? 'true' : 'false'}>
+      <svg class="bell-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
+        <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z" />
+      </svg>
+      <span class="bell-label">Notifications</span>
+      {bell.unread > 0 && (
+        <span class="badge count-badge" data-testid="bell-badge">
+          <span aria-hidden="true">{bellBadge(bell.unread)}</span>
+        </span>
+      )}
+      <span class="sr-only"> ({bellWords(bell.unread)})</span>
+    </a>
+  );
+}
 
 /** The header's search box: on submit, the search page for what was typed (it checks it). */
 function HeaderSearch() {
@@ -99,6 +124,10 @@ export function App() {
     instanceRole().then((found) => { if (current) setRole(found); }, () => undefined);
     return () => { current = false; };
   }, [userId]);
+  // The bell's socket: one per tab, for whoever is signed in.
+  useEffect(() => {
+    startBell(userId);
+  }, [userId]);
   // The unread notices: asked again on each page (a report's outcome arrives while browsing).
   useEffect(() => {
     if (userId !== null) void refreshUnread();
@@ -109,6 +138,9 @@ export function App() {
     // Keep a short log: screen readers read each appended line once.
     setAnnouncements((list) => [...list.slice(-4), { id, text }]);
   }, []);
+
+  // A new notification is said once through the live region.
+  useEffect(() => onNotification((n) => announce(`New notification: ${n.text}`)), [announce]);
 
   // The connected space speaks through the same live region while no room page is open.
   useEffect(() => setLiveAnnouncer(announce), [announce]);
@@ -164,6 +196,10 @@ export function App() {
     case 'replay': page = <ReplayPage key={route.id} spaceId={route.id} />; break;
     case 'clip': page = <ClipPage key={route.id} clipId={route.id} />; break;
     case 'notices': page = <NoticesPage />; break;
+    case 'notifications': page = <NotificationsPage />; break;
+    case 'notification-settings': page = <NotificationSettingsPage />; break;
+    case 'messages': page = <MessagesPage />; break;
+    case 'thread': page = <ThreadPage key={route.handle} handle={route.handle} />; break;
     case 'admin': page = <AdminPage route={route} role={role} />; break;
     default: page = <NotFoundPage />;
   }
@@ -181,6 +217,8 @@ export function App() {
               {user && (
                 <>
                   <li><a href="/new" aria-current={route.name === 'new' ? 'page' : undefined}>Start a space</a></li>
+                  <li><BellLink current={route.name === 'notifications'} /></li>
+                  <li><a href="/messages" aria-current={route.name === 'messages' || route.name === 'thread' ? 'page' : undefined}>Messages</a></li>
                   <li>
                     <a href="/notices" aria-current={route.name === 'notices' ? 'page' : undefined} data-testid="nav-notices">
                       Notices

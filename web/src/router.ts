@@ -71,6 +71,10 @@ export type Route =
   | { name: 'replay'; id: number }
   | { name: 'clip'; id: string }
   | { name: 'notices' }
+  | { name: 'notifications' }
+  | { name: 'notification-settings' }
+  | { name: 'messages' }
+  | { name: 'thread'; handle: string }
   | { name: 'admin'; tab: AdminTab; state: string; kind: string; reason: string }
   | { name: 'not-found' };
 
@@ -87,6 +91,9 @@ export function matchRoute(path: string): Route {
   if (p === '/new') return { name: 'new' };
   if (p === '/search') return { name: 'search', q: url.searchParams.get('q') ?? '' };
   if (p === '/notices') return { name: 'notices' };
+  if (p === '/notifications') return { name: 'notifications' };
+  if (p === '/settings/notifications') return { name: 'notification-settings' };
+  if (p === '/messages') return { name: 'messages' };
   if (p === '/admin') {
     const tab = url.searchParams.get('tab') ?? 'reports';
     const param = (name: string) => url.searchParams.get(name) ?? '';
@@ -102,6 +109,8 @@ export function matchRoute(path: string): Route {
   if (m) return { name: 'profile', handle: m[1] };
   m = /^\/u\/([A-Za-z0-9_]{1,30})\/(followers|following)$/.exec(p);
   if (m) return { name: 'follows', handle: m[1], which: m[2] as 'followers' | 'following' };
+  m = /^\/messages\/([A-Za-z0-9_]{1,30})$/.exec(p);
+  if (m) return { name: 'thread', handle: m[1] };
   m = /^\/s\/(\d{1,15})$/.exec(p);
   if (m) return { name: 'space', id: Number(m[1]) };
   m = /^\/(?:spaces|s)\/(\d{1,15})\/replay$/.exec(p);

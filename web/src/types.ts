@@ -231,6 +231,12 @@ export interface SpacePage {
   replay_published: boolean;
   /** People without an account may listen (the instance allows it, the host did not ask for accounts). */
   open_to_visitors: boolean;
+  /** I asked to be told when it starts (absent from servers without reminders). */
+  reminded?: boolean;
+  /** How many asked for a reminder: for the host and co-hosts only (else null or absent). */
+  reminders?: number | null;
+  /** The space's co-hosts named ahead (absent from older servers). */
+  cohosts?: UserBrief[];
 }
 
 // Live captions and transcripts (docs/captions.md).
@@ -389,3 +395,65 @@ export interface AuditEntry {
   report_id: number | null;
   reason: string;
 }
+
+// Notifications, reminders, sharing and messages (issue 13, docs/notifications.md).
+
+/** GET /api/notifications and the user socket's `notification`: one thing the user was told. */
+export interface AppNotification {
+  id: number;
+  kind: string;
+  text: string;
+  /** A path of this site ("/s/12"). */
+  link: string;
+  actor: UserBrief | null;
+  space_id: number | null;
+  created_at: string;
+  read: boolean;
+}
+
+export type DmPolicy = 'everyone' | 'following' | 'nobody';
+
+/** GET/PATCH /api/notifications/settings answer `{settings}`. */
+export interface NotificationSettings {
+  channels: Record<string, string[]>;
+  quiet_start: string | null;
+  quiet_end: string | null;
+  time_zone: string;
+  email: string | null;
+  /** The instance sends email at all. */
+  email_available: boolean;
+  push_subscriptions: number;
+  dm_policy: DmPolicy;
+}
+
+/** A direct message; an invitation to a space carries `space` and `invitation`. */
+export interface MessageView {
+  id: number;
+  sender: UserBrief;
+  recipient: UserBrief;
+  text: string;
+  created_at: string;
+  read: boolean;
+  space: Space | null;
+  invitation: { role: 'listen' | 'speak'; accepted: boolean } | null;
+}
+
+export interface Conversation {
+  with: UserBrief;
+  last: MessageView;
+  unread: number;
+}
+
+/** GET /api/home/shared: a space people I follow shared. */
+export interface SharedItem {
+  space: Space;
+  shared_by: UserBrief[];
+  shared_count: number;
+}
+
+/** The user's own socket (/api/me/socket). */
+export type UserSocketEvent =
+  | { type: 'hello'; unread: number }
+  | { type: 'notification'; notification: AppNotification }
+  | { type: 'message'; message: MessageView }
+  | { type: 'ping' };

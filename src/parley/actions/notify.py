@@ -431,6 +431,13 @@ async def forget_old(services: Services) -> int:
         return len(gone.all())
 
 
+def publish_after_commit(unit: Change, user_ids: Sequence[int], event_json: str) -> None:
+    """Queues one event for these users' sockets on every node, sent once `unit` commits."""
+    items = [InboxItem(user_id=user_id, event=event_json) for user_id in dict.fromkeys(user_ids)]
+    if items:
+        unit.outbox.append((INBOX_CHANNEL, InboxBatch(items=items).model_dump_json()))
+
+
 async def publish_to_user(services: Services, user_id: int, event_json: str) -> None:
     """Sends one event to a user's sockets on every node, now (no transaction)."""
     batch = InboxBatch(items=[InboxItem(user_id=user_id, event=event_json)])

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.actions import notify
+from parley.actions import notify, schedule
 from parley.actions.base import Change, Services, change
 from parley.bus.channels import space_changed_notice, space_live_notice
 from parley.domain import space as rules
@@ -160,6 +160,8 @@ async def create_space(
         if live:
             unit.outbox.append(space_live_notice(space.id))
             await tell_live(unit, space)
+        else:
+            schedule.queue_host_start(unit, space)
         view = await views.space_view(unit.session, space)
         unit.outbox.append(space_changed_notice(view))
         return view
@@ -198,6 +200,9 @@ async def _transition(
         else:
             space.ended_at = unit.now
             space.host_absent_since = None
+        if action is SpaceTransition.CANCEL:
+            # Those who asked for a reminder and the co-hosts named ahead.
+            await schedule.tell_canceled(unit, space)
         view = await views.space_view(unit.session, space)
         await unit.record(space, SpaceUpdated(space=view))
         return view
@@ -253,6 +258,9 @@ class SpacePage:
     # People without an account may listen (the instance lets them, the host did not ask for
     # accounts).
     open_to_visitors: bool
+    # The viewer asked to be reminded; how many asked (host and co-hosts only, else None).
+    reminded: bool = False
+    reminders: int | None = None
 
 
 async def get_space(services: Services, space_id: int, viewer_id: int | None) -> SpacePage:
@@ -262,6 +270,9 @@ async def get_space(services: Services, space_id: int, viewer_id: int | None) ->
             raise NotFound(f"no space {space_id}")
         me = await repo.member(session, space_id, viewer_id) if viewer_id is not None else None
         notable = await views.member_views(session, await repo.notable_members(session, space_id))
+        reminder = await schedule.reminder_state(
+            session, space, viewer_id, me.role if me is not None else None
+        )
         return SpacePage(
             space=await views.space_view(session, space),
             me=await views.member_view(session, me) if me is not None else None,
@@ -271,6 +282,8 @@ async def get_space(services: Services, space_id: int, viewer_id: int | None) ->
                 instance_allows=services.settings.visitors_can_listen,
                 accounts_required=space.accounts_required,
             ),
+            reminded=reminder.reminded,
+            reminders=reminder.reminders,
         )
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from parley import __version__
 from parley.actions import accounts as account_actions
 from parley.actions import captions as caption_actions
-from parley.actions import deliver, notify, presence
+from parley.actions import deliver, notify, presence, schedule
 from parley.actions.base import Clock, Services, utc_now
 from parley.api import (
     errors,
@@ -23,9 +23,11 @@ from parley.api import (
     routes_captions,
     routes_discovery,
     routes_media,
+    routes_messages,
     routes_notifications,
     routes_recordings,
     routes_reports,
+    routes_schedule,
     routes_spaces,
     static,
     ws,
@@ -40,6 +42,7 @@ from parley.bus import create_bus
 from parley.config import Settings
 from parley.delivery.mail import Mailer, SmtpSettings
 from parley.delivery.push import PushSender, load_or_make_key, public_key_b64url
+from parley.domain import schedule as schedule_rules
 from parley.jobs import Jobs
 from parley.media import internals, urls
 from parley.room.access import AccessWatcher
@@ -185,6 +188,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(routes_avatars.router)
     # Before the spaces' routes: `/me/captions` is not one of their `/me/{verb}`.
     app.include_router(routes_captions.router)
+    # Before the spaces' routes too (its paths are more specific than theirs).
+    app.include_router(routes_schedule.router)
     app.include_router(routes_spaces.router)
     app.include_router(routes_discovery.router)
     app.include_router(routes_media.router)
@@ -192,6 +197,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(routes_reports.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_notifications.router)
+    app.include_router(routes_messages.router)
     app.include_router(ws.router)
     app.include_router(feed_routes.router)
     app.include_router(pages.router)
@@ -212,6 +218,10 @@ def _register_jobs(jobs: Jobs, services: Services) -> None:
         await notify.sweep_fanouts(services)
         await deliver.send_emails(services)
 
+    async def host_start(space_id: int, starts_at: str) -> None:
+        await schedule.host_start(services, space_id, starts_at)
+
     jobs.register(notify.FANOUT_JOB, fanout)
+    jobs.register(schedule_rules.HOST_START_JOB, host_start)
     jobs.register(notify.PUSH_JOB, push, retries=0)
     jobs.every_minute("notify.every_minute", every_minute)

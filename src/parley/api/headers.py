@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Who may frame a page: no one, or (the embeddable player, /embed/...) any site.
+ANY_FRAMING = ("*",)
 # Cross-origin requests carry our origin only, never a page's path or query (which may name a
 # space or carry a signed link).
 REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -27,7 +29,8 @@ _SOCKET_SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
 
 
 def script_hash(script: str) -> str:
-    """An inline script's CSP source (CSP 3 s8.4: the hash of its UTF-8 text, base64)."""
+    """An inline script's (or style's) CSP source (CSP 3 s8.4: the hash of its UTF-8 text,
+    base64)."""
     digest = hashlib.sha256(script.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
@@ -36,6 +39,7 @@ def content_security_policy(
     socket_origin: str = "",
     *,
     script_hashes: Iterable[str] = (),
+    style_hashes: Iterable[str] = (),
     frame_ancestors: Iterable[str] = NO_FRAMING,
 ) -> str:
     """The web client's policy. `socket_origin` (ws://host or wss://host) is named beside
@@ -43,7 +47,7 @@ def content_security_policy(
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'", *script_hashes],
-        "style-src": ["'self'"],
+        "style-src": ["'self'", *style_hashes],
         # Avatars chosen but not yet uploaded are shown from blob: URLs.
         "img-src": ["'self'", "data:", "blob:"],
         # hls.js plays through Media Source Extensions (a blob: URL) and transmuxes in a worker

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from parley.actions import captions, room, spaces, stage
+from parley.actions import captions, room, schedule, spaces, stage
 from parley.actions.stage import MemberVerb, SelfVerb
 from parley.api.auth import OptionalUserDep, ServicesDep, UserDep
 from parley.api.schemas import (
@@ -66,6 +66,8 @@ async def get_space(space_id: Id, services: ServicesDep, viewer: OptionalUserDep
         stage=page.stage,
         replay_published=page.replay_published,
         open_to_visitors=page.open_to_visitors,
+        reminded=page.reminded,
+        reminders=page.reminders,
     )
 
 
@@ -74,8 +76,19 @@ async def edit_space(
     space_id: Id, body: SpacePatch, services: ServicesDep, user: UserDep
 ) -> SpaceOut:
     """Changes to a scheduled or live space: `accounts_required` (the host's), `captions` and
-    `caption_language` (the host's or a co-host's)."""
+    `caption_language` (the host's or a co-host's); a scheduled space's `title`, `topics` and
+    `scheduled_for` (the host's)."""
     view = None
+    if body.title is not None or body.topics is not None or body.scheduled_for is not None:
+        services.take("space edits", user.id, burst=10.0, rate_per_s=0.2)
+        view = await schedule.edit_space(
+            services,
+            space_id,
+            user.id,
+            title=body.title,
+            topics=body.topics,
+            scheduled_for=body.scheduled_for,
+        )
     if body.accounts_required is not None:
         view = await spaces.set_accounts_required(
             services, space_id, user.id, accounts_required=body.accounts_required

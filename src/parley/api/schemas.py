@@ -99,6 +99,11 @@ class SpacePatch(Body):
     accounts_required: bool | None = None
     captions: bool | None = None
     caption_language: str | None = Field(default=None, max_length=8)
+    # A scheduled space's details (the host's; domain/schedule.py): those who asked for a
+    # reminder and the named co-hosts are told.
+    title: str | None = None
+    topics: list[str] | None = None
+    scheduled_for: datetime | None = None
 
 
 class CaptionedBody(Body):
@@ -154,6 +159,10 @@ class SpaceWithMeOut(BaseModel):
     # People without an account may listen (the instance lets them and the host did not ask for
     # accounts).
     open_to_visitors: bool
+    # The viewer asked to be reminded when it goes live (PUT /api/spaces/{id}/reminder).
+    reminded: bool = False
+    # How many asked: shown to the host and co-hosts only (null for everyone else).
+    reminders: int | None = None
 
 
 class SpacesOut(BaseModel):

@@ -45,7 +45,9 @@ class _InProcessConsumer(Consumer):  # type: ignore[misc]
 def _make_huey(settings: Settings) -> Any:
     name = f"{settings.bus_namespace}-jobs"
     if settings.redis_url:
-        return RedisHuey(name, url=settings.redis_url, results=False)
+        # Polled like the SQLite queue rather than blocked on (BRPOP): a stop is then at once,
+        # not after the read's timeout.
+        return RedisHuey(name, url=settings.redis_url, results=False, blocking=False)
     return SqliteHuey(
         name, filename=str(settings.data_dir / "jobs.sqlite3"), results=False, timeout=10
     )
@@ -102,7 +104,8 @@ class Jobs:
         await asyncio.to_thread(task.schedule, kwargs=kwargs, eta=eta)
 
     async def pending(self) -> int:
-        """Jobs waiting in the queue (not those scheduled for later)."""
+        """Jobs waiting in the queue (with those scheduled for later that no worker has yet
+        moved to huey's schedule)."""
         return int(await asyncio.to_thread(self._huey.pending_count))
 
     def start(self, workers: int) -> None:
