@@ -27,6 +27,7 @@ import { NotificationSettingsPage } from './pages/NotificationSettings';
 import { MessagesPage, ThreadPage } from './pages/Messages';
 import { onNotification, startBell, useBell } from './bell';
 import { bellBadge, bellWords } from './notifyRules';
+import { useHasEndpoint } from './features';
 import { AdminPage } from './pages/Admin';
 
 interface Announcement { id: number; text: string }
@@ -85,6 +86,8 @@ export function App() {
   /** The instance role (the desk's link shows for staff); null until known. */
   const [role, setRole] = useState<InstanceRole | null>(null);
   const unread = useUnread();
+  // Messages come with a newer server: the link shows once GET /api/messages answers.
+  const hasMessages = useHasEndpoint(user ? '/api/messages' : null);
 
   useEffect(() => {
     get<{ user: Profile }>('/api/me')
@@ -218,7 +221,7 @@ export function App() {
                 <>
                   <li><a href="/new" aria-current={route.name === 'new' ? 'page' : undefined}>Start a space</a></li>
                   <li><BellLink current={route.name === 'notifications'} /></li>
-                  <li><a href="/messages" aria-current={route.name === 'messages' || route.name === 'thread' ? 'page' : undefined}>Messages</a></li>
+                  {hasMessages && <li><a href="/messages" aria-current={route.name === 'messages' || route.name === 'thread' ? 'page' : undefined}>Messages</a></li>}
                   <li>
                     <a href="/notices" aria-current={route.name === 'notices' ? 'page' : undefined} data-testid="nav-notices">
                       Notices

@@ -94,3 +94,50 @@ self.addEventListener('fetch', (event) => {
   if (route === 'shell') event.respondWith(shellPage(event.request));
   else if (route === 'cache') event.respondWith(shellFile(event.request));
 });
+
+// Web Push (issue 13): the server's payload is JSON {id, kind, title, body, link}; a payload that is
+// not JSON is shown as its text. The link is kept to this site's own paths.
+function pushContent(event) {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = { body: event.data ? event.data.text() : '' };
+  }
+  const link = typeof data.link === 'string' && data.link.startsWith('/') && !data.link.startsWith('//')
+    ? data.link : '/notifications';
+  return {
+    title: typeof data.title === 'string' && data.title ? data.title : 'Parley',
+    options: {
+      body: typeof data.body === 'string' ? data.body : (typeof data.text === 'string' ? data.text : ''),
+      icon: '/icons/icon-192.png',
+      badge: '/icons/icon-192.png',
+      // One notification once, however often it is pushed.
+      tag: typeof data.id === 'number' ? `parley-${data.id}` : undefined,
+      data: { link },
+    },
+  };
+}
+
+self.addEventListener('push', (event) => {
+  const { title, options } = pushContent(event);
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const link = (event.notification.data && event.notification.data.link) || '/notifications';
+  const target = new URL(link, self.location.origin).href;
+  event.waitUntil((async () => {
+    const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    // A tab already on the link, else any Parley tab taken there, else a new window.
+    const exact = open.find((client) => client.url === target);
+    if (exact) return exact.focus();
+    const any = open.find((client) => new URL(client.url).origin === self.location.origin);
+    if (any) {
+      await any.focus();
+      return 'navigate' in any ? any.navigate(target) : undefined;
+    }
+    return self.clients.openWindow(target);
+  })());
+});

@@ -42,6 +42,8 @@ export interface Space {
   captions: boolean;
   /** The language spoken on stage (ISO 639-1, "en"), which the speech engine is told. */
   caption_language: string;
+  /** In lists, where the server says it: I asked for a reminder of this scheduled space. */
+  reminded?: boolean;
 }
 
 export type Role = 'host' | 'cohost' | 'speaker' | 'listener';
@@ -235,6 +237,8 @@ export interface SpacePage {
   reminded?: boolean;
   /** How many asked for a reminder: for the host and co-hosts only (else null or absent). */
   reminders?: number | null;
+  /** I shared it with my followers (absent from servers without reposts). */
+  reposted?: boolean;
   /** The space's co-hosts named ahead (absent from older servers). */
   cohosts?: UserBrief[];
 }

@@ -192,10 +192,23 @@ async function loadWorker(shell: Record<string, string> = SHELL, existing?: { ca
   const listeners = new Map<string, (event: unknown) => void>();
   let claimed = 0;
   let skipped = 0;
+  const shown: { title: string; options: { body: string; data: { link: string }; tag?: string } }[] = [];
+  const windows: { url: string; focused: number; navigated: string[] }[] = [];
+  const opened: string[] = [];
   const self = {
     location: { origin: ORIGIN },
-    registration: {},
-    clients: { claim: async () => { claimed += 1; } },
+    registration: {
+      showNotification: async (title: string, options: { body: string; data: { link: string } }) => { shown.push({ title, options }); },
+    },
+    clients: {
+      claim: async () => { claimed += 1; },
+      matchAll: async () => windows.map((w) => ({
+        url: w.url,
+        focus: async () => { w.focused += 1; },
+        navigate: async (url: string) => { w.navigated.push(url); },
+      })),
+      openWindow: async (url: string) => { opened.push(url); },
+    },
     skipWaiting: async () => { skipped += 1; },
     addEventListener: (type: string, listener: (event: unknown) => void) => listeners.set(type, listener),
   };
@@ -228,8 +241,29 @@ async function loadWorker(shell: Record<string, string> = SHELL, existing?: { ca
     return answer ? await answer : null;
   }
 
+  /** A push with this payload (an object: JSON; a string: plain text). */
+  async function push(payload: unknown) {
+    let done: Promise<unknown> = Promise.resolve();
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    const data = { text: () => text, json: () => JSON.parse(text) as unknown };
+    listeners.get('push')!({ data, waitUntil: (promise: Promise<unknown>) => { done = promise; } });
+    await done;
+  }
+
+  /** A click on a shown notification. */
+  async function click(link: string) {
+    let done: Promise<unknown> = Promise.resolve();
+    let closed = 0;
+    const notification = { data: { link }, close: () => { closed += 1; } };
+    listeners.get('notificationclick')!({ notification, waitUntil: (promise: Promise<unknown>) => { done = promise; } });
+    await done;
+    return closed;
+  }
+
   const version = /const VERSION = "([0-9a-f]+)"/.exec(source)![1];
-  return { caches, network, lifecycle, handle, version, counts: () => ({ claimed, skipped }) };
+  return {
+    caches, network, lifecycle, handle, version, counts: () => ({ claimed, skipped }), push, click, shown, windows, opened,
+  };
 }
 
 describe('the service worker', () => {
@@ -319,5 +353,42 @@ describe('the service worker', () => {
     assert.deepEqual((await next.caches.keys()).sort(), [`parley-shell-${next.version}`, 'someone-else']);
     const script = await next.handle(request('/assets/index-def.js'));
     assert.equal(await script!.text(), 'new app');
+  });
+});
+
+describe('the service worker and Web Push', () => {
+  it('shows a push with its text, and keeps where it leads', async () => {
+    const sw = await loadWorker();
+    await sw.push({ id: 7, kind: 'live', title: 'Parley', body: 'Ann is live: Night owls', link: '/s/12' });
+    assert.equal(sw.shown.length, 1);
+    assert.equal(sw.shown[0].title, 'Parley');
+    assert.equal(sw.shown[0].options.body, 'Ann is live: Night owls');
+    assert.equal(sw.shown[0].options.data.link, '/s/12');
+    assert.equal(sw.shown[0].options.tag, 'parley-7');
+  });
+
+  it('never leads off the site, and shows a payload that is not JSON as text', async () => {
+    const sw = await loadWorker();
+    await sw.push({ body: 'x', link: 'https://evil.example/' });
+    await sw.push({ body: 'y', link: '//evil.example/' });
+    await sw.push('plain words');
+    assert.deepEqual(sw.shown.map((n) => n.options.data.link), ['/notifications', '/notifications', '/notifications']);
+    assert.equal(sw.shown[2].options.body, 'plain words');
+  });
+
+  it('focuses a tab on the link, else takes a Parley tab there, else opens a window', async () => {
+    const sw = await loadWorker();
+    assert.equal(await sw.click('/s/12'), 1);
+    assert.deepEqual(sw.opened, [`${ORIGIN}/s/12`]);
+
+    sw.windows.push({ url: `${ORIGIN}/`, focused: 0, navigated: [] });
+    await sw.click('/s/12');
+    assert.deepEqual(sw.windows[0], { url: `${ORIGIN}/`, focused: 1, navigated: [`${ORIGIN}/s/12`] });
+
+    sw.windows.unshift({ url: `${ORIGIN}/s/12`, focused: 0, navigated: [] });
+    await sw.click('/s/12');
+    assert.equal(sw.windows[0].focused, 1);
+    assert.deepEqual(sw.windows[0].navigated, []);
+    assert.equal(sw.opened.length, 1);
   });
 });

@@ -2,24 +2,48 @@ import { useEffect, useState } from 'preact/hooks';
 import { errorMessage, get } from '../api';
 import { formatWhen, plural } from '../format';
 import { actionLabel } from '../moderationRules';
-import type { AuditEntry, Space } from '../types';
+import { reminderCountWords } from '../notifyRules';
+import type { AuditEntry, Space, SpacePage } from '../types';
+import { AddToCalendar, ReminderToggle } from './Reminder';
+import { CohostPicker, EditScheduled, InvitePeople } from './ScheduledTools';
 import { CaptionSettings } from './Captions';
 import { ConfirmButton } from './ConfirmButton';
 
-/** A space that has not started: when it will, and for the host, starting or canceling it. */
-export function ScheduledPanel({ space, isHost, onStart, onCancel }: {
-  space: Space; isHost: boolean; onStart: () => void; onCancel: () => void;
+/**
+ * A space that has not started: when it will; "Remind me", the calendar and sharing for
+ * everyone; for the host, starting, canceling, editing it, naming co-hosts and inviting.
+ */
+export function ScheduledPanel({ space, page, isHost, onStart, onCancel, onShare, onEdited }: {
+  space: Space; page: SpacePage | null; isHost: boolean; onStart: () => void; onCancel: () => void;
+  onShare: () => void; onEdited: (space: Space) => void;
 }) {
   return (
     <section aria-labelledby="when-title" class="panel">
       <h2 id="when-title">Not started yet</h2>
       <p>This space starts {formatWhen(space.scheduled_for)}.</p>
+      <div class="actions scheduled-actions">
+        {!isHost && <ReminderToggle spaceId={space.id} reminded={page?.reminded} count={page?.reminders} />}
+        <AddToCalendar spaceId={space.id} />
+        <button type="button" class="secondary" data-testid="share-open" onClick={onShare}>Share</button>
+      </div>
+      {isHost && typeof page?.reminders === 'number' && (
+        <p class="reminder-summary" data-testid="reminder-count">{reminderCountWords(page.reminders)}</p>
+      )}
       {isHost && (
         <div class="actions">
           <button type="button" onClick={onStart}>Start space</button>
           <ConfirmButton label="Cancel space" question="Cancel this space for everyone?"
             confirmLabel="Yes, cancel space" keepLabel="Keep it" onConfirm={onCancel} />
         </div>
+      )}
+      {isHost && <EditScheduled key={`${space.title}|${space.scheduled_for}|${space.topics.join(',')}`} space={space} onSaved={onEdited} />}
+      {isHost && <CohostPicker spaceId={space.id}
+        initial={page?.cohosts ?? page?.stage.filter((m) => m.role === 'cohost').map((m) => m.user)} />}
+      {isHost && (
+        <>
+          <h3>Invite</h3>
+          <InvitePeople spaceId={space.id} />
+        </>
       )}
       {isHost && (
         <>

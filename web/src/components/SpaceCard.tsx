@@ -1,5 +1,7 @@
+import type { ComponentChildren } from 'preact';
 import { formatSpoken, formatWhen, plural } from '../format';
 import type { ReplaySummary, Space } from '../types';
+import { ReminderToggle } from './Reminder';
 
 /** A time for people anywhere: the zone is in the text (format.ts), the instant in the markup. */
 export function When({ iso }: { iso: string | null }) {
@@ -26,7 +28,7 @@ function Topics({ topics }: { topics: string[] }) {
 }
 
 /** A live, upcoming or (with a published replay) ended space in a list. */
-export function SpaceCard({ space }: { space: Space }) {
+export function SpaceCard({ space, children }: { space: Space; children?: ComponentChildren }) {
   const ended = space.state === 'ended';
   return (
     <li class="card space-card" data-testid="space-card" data-state={space.state}>
@@ -40,6 +42,8 @@ export function SpaceCard({ space }: { space: Space }) {
         {space.state === 'scheduled' && <>Starts <When iso={space.scheduled_for} /></>}
         {ended && <><span class="badge replay">Replay</span> Ended <When iso={space.ended_at} /></>}
       </p>
+      {space.state === 'scheduled' && <ReminderToggle spaceId={space.id} reminded={space.reminded} compact />}
+      {children}
     </li>
   );
 }

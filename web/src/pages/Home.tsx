@@ -5,7 +5,9 @@ import { useApp } from '../context';
 import { useSpaceFeed } from '../feed';
 import { usePageTitle } from '../hooks';
 import { usePagedList } from '../paging';
-import type { Paged, ReplaySummary, Space } from '../types';
+import type { Paged, ReplaySummary, SharedItem, Space } from '../types';
+import { Avatar } from '../components/Avatar';
+import { sharedByWords } from '../notifyRules';
 import { SignInPrompt } from './NotFound';
 
 const FEED_RELOAD_MS = 250;
@@ -64,6 +66,41 @@ function SpaceList({ state, title, empty, onLoaded }: {
   );
 }
 
+/** Spaces people I follow shared with their followers (GET /api/home/shared); hidden when none. */
+function SharedList({ onLoaded }: { onLoaded: () => void }) {
+  const { user } = useApp();
+  const [items, setItems] = useState<SharedItem[] | null>(null);
+  const loadedRef = useRef(onLoaded);
+  loadedRef.current = onLoaded;
+  useEffect(() => {
+    let active = true;
+    get<{ items: SharedItem[] }>('/api/home/shared')
+      .then((body) => { if (active) setItems(body.items); })
+      // Not on this server (or failed): the section is simply not there.
+      .catch(() => { if (active) setItems([]); })
+      .finally(() => active && loadedRef.current());
+    return () => { active = false; };
+  }, [user]);
+  if (!items || items.length === 0) return null;
+  return (
+    <section aria-labelledby="list-shared" class="space-list">
+      <h2 id="list-shared">Shared by people you follow</h2>
+      <ul class="cards" data-testid="spaces-shared">
+        {items.map((item) => (
+          <SpaceCard key={item.space.id} space={item.space}>
+            <p class="shared-by">
+              <span class="shared-avatars" aria-hidden="true">
+                {item.shared_by.slice(0, 3).map((u) => <Avatar key={u.id} user={u} size="sm" />)}
+              </span>
+              <span data-testid="shared-by">{sharedByWords(item.shared_by, item.shared_count)}</span>
+            </p>
+          </SpaceCard>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 /** Published replays still kept, the latest first, a page at a time. */
 function ReplayList() {
   const { user } = useApp();
@@ -114,11 +151,13 @@ export function HomePage() {
       )}
       {/* Each list appears once the one above it has loaded: a list filling in above another
           would push it down as the page is read (Lighthouse saw a layout shift of 0.5). */}
-      <SpaceList state="live" title="Live now" empty="Nobody is live right now." onLoaded={() => setShown((n) => Math.max(n, 2))} />
-      {shown >= 2 && (
-        <SpaceList state="scheduled" title="Upcoming" empty="No spaces are scheduled." onLoaded={() => setShown(3)} />
+      <SpaceList state="live" title="Live now" empty="Nobody is live right now."
+        onLoaded={() => setShown((n) => Math.max(n, user ? 2 : 3))} />
+      {user && shown >= 2 && <SharedList onLoaded={() => setShown((n) => Math.max(n, 3))} />}
+      {shown >= 3 && (
+        <SpaceList state="scheduled" title="Upcoming" empty="No spaces are scheduled." onLoaded={() => setShown(4)} />
       )}
-      {shown >= 3 && <ReplayList />}
+      {shown >= 4 && <ReplayList />}
     </div>
   );
 }

@@ -10,10 +10,19 @@ import { focusFirstInvalid, splitErrors, type FieldErrors } from '../forms';
 import { useLoaded, usePageTitle } from '../hooks';
 import { usePagedList } from '../paging';
 import { ReplayCard, SpaceCard } from '../components/SpaceCard';
+import { SubscribeCalendar } from '../components/Reminder';
+import { useHasEndpoint } from '../features';
 import type { HostedSpaces, Paged, Profile, ReplaySummary } from '../types';
 import { SignInPrompt } from './NotFound';
 
 const REPLAYS_PAGE = 10;
+
+/** "Message": once the server has messages. */
+function MessageLink({ handle }: { handle: string }) {
+  const has = useHasEndpoint('/api/messages');
+  if (!has) return null;
+  return <a class="button secondary small" href={`/messages/${handle}`} data-testid="message-link">Message</a>;
+}
 
 /** The person's spaces: live now, upcoming, and replays (paged). */
 function ProfileSpaces({ profile }: { profile: Profile }) {
@@ -220,6 +229,15 @@ export function ProfilePage({ handle }: { handle: string }) {
           </button>
         </div>
       )}
+      <div class="actions profile-links">
+        <SubscribeCalendar handle={profile.handle} />
+        {profile.is_me && (
+          <a class="button secondary small" href="/settings/notifications" data-testid="profile-notification-settings">
+            Notification settings
+          </a>
+        )}
+        {user && !profile.is_me && !profile.blocked_by_me && <MessageLink handle={profile.handle} />}
+      </div>
       {reporting && <ReportDialog target={{ kind: 'user', user: profile }} onClose={() => setReporting(false)} />}
       <ProfileSpaces profile={profile} />
       {profile.is_me && (

@@ -12,7 +12,8 @@ import { ReactionBar, useReactionLayer } from '../components/Reactions';
 import { ReportDialog } from '../components/ReportDialog';
 import { RequestsSheet } from '../components/Requests';
 import { RoomHeader, type RemovedReason } from '../components/RoomHeader';
-import { CopyLinkButton } from '../components/Share';
+import { CopyLinkButton, ShareSheet } from '../components/Share';
+import { InvitePeople } from '../components/ScheduledTools';
 import { Sheet } from '../components/Sheet';
 import { RemovedNotice, SpaceOver } from '../components/SpaceOver';
 import { StageGrid } from '../components/Stage';
@@ -49,7 +50,8 @@ type Sheet =
   | { kind: 'requests' }
   | { kind: 'more' }
   | { kind: 'report'; target: ReportTarget }
-  | { kind: 'log' };
+  | { kind: 'log' }
+  | { kind: 'share' };
 
 export function RoomPage({ spaceId }: { spaceId: number }) {
   const { user, showError, announce } = useApp();
@@ -367,23 +369,6 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
     setMicBusy(false);
     setMicMessage(problem);
   };
-  // The phone's share sheet where there is one, else the clipboard, else the link to copy by hand.
-  const share = async () => {
-    const url = `${location.origin}/s/${spaceId}`;
-    try {
-      if (navigator.share) {
-        await navigator.share({ title: current.title, url });
-        return;
-      }
-      if (!navigator.clipboard || !window.isSecureContext) throw new Error('no clipboard');
-      await navigator.clipboard.writeText(url);
-      announceRef.current('Link copied to the clipboard');
-      setToast({ id: Date.now(), text: 'Link copied to the clipboard', review: false });
-    } catch (err) {
-      if (err instanceof DOMException && err.name === 'AbortError') return; // share sheet dismissed
-      setSheet({ kind: 'more' });
-    }
-  };
   const leave = () => {
     const title = current.title;
     leaveActiveRoom();
@@ -428,8 +413,12 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
       )}
 
       {phase.kind === 'scheduled' && (
-        <ScheduledPanel space={current} isHost={isHost}
-          onStart={() => void spaceAction('start')} onCancel={() => void spaceAction('cancel')} />
+        <ScheduledPanel space={current} page={page} isHost={isHost}
+          onStart={() => void spaceAction('start')} onCancel={() => void spaceAction('cancel')}
+          onShare={() => setSheet({ kind: 'share' })} onEdited={(edited) => setSpace(edited)} />
+      )}
+      {phase.kind === 'scheduled' && sheet?.kind === 'share' && (
+        <ShareSheet space={current} reposted={page?.reposted} onClose={() => closeSheet('share')} />
       )}
 
       {(phase.kind === 'joining' || (phase.kind === 'live' && !room)) && <p class="loading">Joining…</p>}
@@ -520,7 +509,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
               <DockButton icon="people" label="Requests" badge={requests.length} testId="requests-toggle"
                 onClick={() => setSheet({ kind: 'requests' })} />
             )}
-            <DockButton icon="share" label="Share" testId="share-room" onClick={() => void share()} />
+            <DockButton icon="share" label="Share" testId="share-room" onClick={() => setSheet({ kind: 'share' })} />
             <DockButton icon="more" label="More" testId="more-toggle" onClick={() => setSheet({ kind: 'more' })} />
             <DockButton icon="leave" label="Leave" tone="dock-leave" testId="leave-room" onClick={leave} />
           </Dock>
@@ -528,6 +517,9 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
           {sheet?.kind === 'person' && sheetPerson && (
             <PersonSheet member={sheetPerson} myRole={me.role} myId={myId} live={live} act={act} onClose={() => closeSheet('person')}
               spaceId={spaceId} onReport={visitor ? undefined : (target) => setSheet({ kind: 'report', target })} />
+          )}
+          {sheet?.kind === 'share' && (
+            <ShareSheet space={current} reposted={page?.reposted} onClose={() => closeSheet('share')} />
           )}
           {sheet?.kind === 'report' && (
             <ReportDialog target={sheet.target} onClose={() => closeSheet('report')} />
@@ -567,6 +559,8 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
                 <>
                   <h3>Captions</h3>
                   <CaptionSettings space={current} />
+                  <h3>Invite</h3>
+                  <InvitePeople spaceId={spaceId} />
                   <h3>Moderation</h3>
                   <button type="button" class="secondary" data-testid="open-moderation-log"
                     onClick={() => setSheet({ kind: 'log' })}>
