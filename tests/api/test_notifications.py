@@ -136,3 +136,15 @@ async def test_a_notice_from_the_moderators_rings_the_bell_too(server: Running) 
     assert "be kind" in told["text"]
     notices = (await user.ok("GET", "/api/me/notices"))["notices"]
     assert [n["kind"] for n in notices] == ["warning"]
+
+
+async def test_an_unsubscribe_link_that_is_not_the_users_is_refused(server: Running) -> None:
+    """Whatever the token (characters beyond ASCII were a 500: found by the fuzzer)."""
+    user = await server.signup("user")
+    async with server.browser() as browser:
+        for token in ("0" * 32, "é" * 10, "x"):
+            response = await browser.post(
+                "/api/notifications/unsubscribe", params={"user": user.id, "token": token}
+            )
+            assert response.status_code == 403, response.text
+            assert response.json()["error"] == "forbidden"

@@ -69,8 +69,19 @@ async def test_a_visitor_reads_what_the_link_shows(server: Running) -> None:
     response = await Visitor(server).get(f"/api/spaces/{sid}")
     assert response.status_code == 200
     found = response.json()
-    assert set(found) == {"space", "me", "stage", "replay_published", "open_to_visitors"}
+    assert set(found) == {
+        "space",
+        "me",
+        "stage",
+        "replay_published",
+        "open_to_visitors",
+        # The viewer's own: nothing for a visitor.
+        "reminded",
+        "reminders",
+        "reposted",
+    }
     assert found["me"] is None and found["replay_published"] is False
+    assert (found["reminded"], found["reminders"], found["reposted"]) == (False, None, False)
     assert found["open_to_visitors"] is True
     space = found["space"]
     assert space["title"] == "Open doors" and space["topics"] == ["radio"]

@@ -70,3 +70,32 @@ def test_the_data_folder_and_secret_are_private(tmp_path: Path) -> None:
     existing.mkdir(mode=0o750)
     Settings(data_dir=existing).ensure_data_dir()
     assert _mode(existing) == 0o750
+
+
+async def test_the_job_queue_and_the_push_key_are_private(tmp_path: Path) -> None:
+    """Issue 13's files in the data folder: huey's SQLite queue and the VAPID private key."""
+    from parley.delivery.push import load_or_make_key
+    from parley.jobs import Jobs
+
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ensure_data_dir()
+    jobs = Jobs(settings)
+
+    async def nothing() -> None:
+        return None
+
+    jobs.register("nothing", nothing)
+    jobs.start(1)
+    try:
+        await jobs.enqueue("nothing")
+    finally:
+        await jobs.stop()
+    queue_files = sorted(settings.data_dir.glob("jobs.sqlite3*"))
+    assert queue_files
+    assert {f.name: _mode(f) for f in queue_files} == {f.name: 0o600 for f in queue_files}
+    key_file = settings.data_dir / "vapid-private.pem"
+    first = load_or_make_key("", key_file)
+    assert _mode(key_file) == 0o600
+    # Made once: the same key next time (browsers bind their subscriptions to it).
+    again = load_or_make_key("", key_file)
+    assert again.public_key.public_numbers() == first.public_key.public_numbers()

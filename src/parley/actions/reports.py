@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,7 +32,7 @@ from parley.domain.space import SpaceState
 from parley.domain.views import Evidence, EvidenceLine, MyReportView, ReportView
 from parley.media import archive, playlist
 from parley.store import repo, views
-from parley.store.models import Recording, Report, Space, User
+from parley.store.models import Message, Recording, Report, Space, User
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ class NewReport:
     space_id: int | None = None
     # A moment of a replay, on its timeline; a moment of a live space is "now".
     at_s: float | None = None
+    # A direct message received (kind MESSAGE): its sender is the reported user.
+    message_id: int | None = None
 
 
 def evidence_folder(services: Services) -> Path:
@@ -113,7 +115,11 @@ async def file(services: Services, reporter_id: int, new: NewReport) -> MyReport
     if reason == "other" and not note:
         raise Invalid("note", "required", "say what is wrong when the reason is 'other'")
     rules.check_report_target(
-        new.kind, user_id=new.user_id, space_id=new.space_id, reporter_id=reporter_id
+        new.kind,
+        user_id=new.user_id,
+        space_id=new.space_id,
+        reporter_id=reporter_id,
+        message_id=new.message_id,
     )
     if new.at_s is not None and new.kind is not ReportKind.MOMENT:
         raise Invalid("at_s", "moment_only", "only a report of a moment has a time")
@@ -126,6 +132,8 @@ async def file(services: Services, reporter_id: int, new: NewReport) -> MyReport
             .where(Report.reporter_id == reporter_id, Report.state == ReportState.OPEN.value)
         )
         rules.check_open_reports(int(waiting or 0))
+        if new.message_id is not None:
+            new, evidence = await _message_evidence(session, new, reporter_id, evidence)
         target = await session.get(User, new.user_id) if new.user_id is not None else None
         if new.user_id is not None and target is None:
             raise NotFound(f"no user {new.user_id}")
@@ -215,6 +223,26 @@ async def file(services: Services, reporter_id: int, new: NewReport) -> MyReport
     finally:
         if cut is not None:
             _audio_path(services, cut[0]).unlink(missing_ok=True)
+
+
+async def _message_evidence(
+    session: AsyncSession, new: NewReport, reporter_id: int, evidence: Evidence
+) -> tuple[NewReport, Evidence]:
+    """A reported message names its sender (the reported user); the report keeps its text as it
+    was (the report has no column for a message: its evidence holds it). Only its recipient
+    reports it: to anyone else it does not exist."""
+    message = await session.get(Message, new.message_id)
+    if message is None or message.recipient_id != reporter_id:
+        raise NotFound(f"no message {new.message_id}")
+    evidence = evidence.model_copy(
+        update={
+            "message_id": message.id,
+            "message_text": message.text,
+            "message_sent_at": message.created_at,
+            "message_space_id": message.space_id,
+        }
+    )
+    return replace(new, user_id=message.sender_id), evidence
 
 
 async def _mine(session: AsyncSession, row: Report) -> MyReportView:

@@ -28,6 +28,7 @@ from parley.api import (
     routes_recordings,
     routes_reports,
     routes_schedule,
+    routes_sharing,
     routes_spaces,
     static,
     ws,
@@ -89,6 +90,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             _register_jobs(jobs, services)
             services.jobs = jobs
             app.state.jobs = jobs
+            # Fan-outs a stop or a crash cut short go on now, not at the next minute's sweep
+            # (the only node: before its workers start, their claims are void).
+            await notify.sweep_fanouts(services, only_node_starting=not settings.redis_url)
             jobs.start(settings.job_workers)
             started.push_async_callback(jobs.stop)
             runtime = RoomRuntime(services)
@@ -197,6 +201,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.include_router(routes_reports.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_notifications.router)
+    app.include_router(routes_sharing.router)
     app.include_router(routes_messages.router)
     app.include_router(ws.router)
     app.include_router(feed_routes.router)
@@ -224,4 +229,9 @@ def _register_jobs(jobs: Jobs, services: Services) -> None:
     jobs.register(notify.FANOUT_JOB, fanout)
     jobs.register(schedule_rules.HOST_START_JOB, host_start)
     jobs.register(notify.PUSH_JOB, push, retries=0)
-    jobs.every_minute("notify.every_minute", every_minute)
+
+    async def hourly() -> None:
+        await notify.forget_old(services)
+
+    jobs.every("notify.every_minute", every_minute)
+    jobs.every("notify.hourly", hourly, minute="17")

@@ -3,7 +3,8 @@
 which do not run the page's scripts; and the preview image those tags name.
 
 `/s/{id}` (the room; the web client's route for it is the same path) and `/s/{id}/replay` are
-here; `/clips/{id}` (api/routes_recordings.py) uses the same `preview_page`.
+here; `/clips/{id}` (api/routes_recordings.py) uses the same `preview_page`. Each names its oEmbed
+answer (api/routes_sharing.py) for the sites that embed a player.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import numpy as np
 from fastapi import APIRouter, Request, Response
@@ -142,7 +144,15 @@ def head_tags(request: Request, preview: Preview) -> str:
         # details) is left out. Crawlers take the URL they fetched; Twitter's card is imageless.
         properties, names = _without_links(properties), _without_links(names)
         names["twitter:card"] = "summary"
-    tags = [f'<link rel="canonical" href="{_attribute(url)}">'] if _absolute(url) else []
+    tags = []
+    if _absolute(url):
+        # oEmbed s4 (discovery): where a consumer asks for this page's player (routes_sharing.py).
+        oembed = absolute_url(request, "/api/oembed?" + urlencode({"url": url, "format": "json"}))
+        tags += [
+            f'<link rel="canonical" href="{_attribute(url)}">',
+            f'<link rel="alternate" type="application/json+oembed" href="{_attribute(oembed)}"'
+            f' title="{_attribute(preview.title)}">',
+        ]
     tags += [f'<meta property="{k}" content="{_attribute(v)}">' for k, v in properties.items()]
     # Twitter reads its own tags by name (Open Graph's by property).
     tags += [f'<meta name="{key}" content="{_attribute(value)}">' for key, value in names.items()]

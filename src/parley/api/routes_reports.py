@@ -27,9 +27,9 @@ async def reasons(services: ServicesDep) -> ReasonsOut:
 
 @router.post("/reports", status_code=status.HTTP_201_CREATED)
 async def file_report(body: ReportBody, services: ServicesDep, user: UserDep) -> MyReportView:
-    """Reports a user, a space, or a moment of a space (a speaker's words: now in a live space,
-    `at_s` in a replay). The evidence is gathered at once; the reporter is never named to the
-    reported user."""
+    """Reports a user, a space, a moment of a space (a speaker's words: now in a live space,
+    `at_s` in a replay), or a direct message one received (`message_id`). The evidence is
+    gathered at once; the reporter is never named to the reported user."""
     return await reports.file(
         services,
         user.id,
@@ -40,6 +40,7 @@ async def file_report(body: ReportBody, services: ServicesDep, user: UserDep) ->
             user_id=body.user_id,
             space_id=body.space_id,
             at_s=body.at_s,
+            message_id=body.message_id,
         ),
     )
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from parley.actions import captions, room, schedule, spaces, stage
+from parley.actions import captions, room, schedule, sharing, spaces, stage
 from parley.actions.stage import MemberVerb, SelfVerb
 from parley.api.auth import OptionalUserDep, ServicesDep, UserDep
 from parley.api.schemas import (
@@ -68,6 +68,7 @@ async def get_space(space_id: Id, services: ServicesDep, viewer: OptionalUserDep
         open_to_visitors=page.open_to_visitors,
         reminded=page.reminded,
         reminders=page.reminders,
+        reposted=await sharing.reposted(services, space_id, viewer.id if viewer else None),
     )
 
 

@@ -163,6 +163,8 @@ class SpaceWithMeOut(BaseModel):
     reminded: bool = False
     # How many asked: shown to the host and co-hosts only (null for everyone else).
     reminders: int | None = None
+    # The viewer shared it with their followers (PUT /api/spaces/{id}/repost).
+    reposted: bool = False
 
 
 class SpacesOut(BaseModel):
@@ -299,7 +301,7 @@ class TranscriptOut(BaseModel):
 
 # --- trust and safety ---------------------------------------------------------------------------
 class ReportBody(Body):
-    kind: Literal["user", "space", "moment"]
+    kind: Literal["user", "space", "moment", "message"]
     # The instance's list (GET /api/reports/reasons).
     reason: str = Field(max_length=40)
     note: str = Field(default="", max_length=4000)
@@ -307,6 +309,8 @@ class ReportBody(Body):
     space_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     # A moment of a replay, on its timeline (seconds); a live space's moment is now.
     at_s: float | None = Field(default=None, ge=0, le=86400 * 7)
+    # A direct message received (kind "message").
+    message_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class ReasonsOut(BaseModel):

@@ -80,6 +80,9 @@ class PushSender:
                 vapid_private_key=self._vapid,
                 vapid_claims={"sub": self._subject},
                 ttl=TTL_S,
+                # Given per request: pywebpush passes its own (None: no timeout at all) to
+                # aiohttp, which overrides the session's.
+                timeout=TIMEOUT_S,
                 aiohttp_session=self._session,
             )
         except WebPushException as refused:

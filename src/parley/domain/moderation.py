@@ -54,6 +54,7 @@ class ReportKind(StrEnum):
     USER = "user"
     SPACE = "space"
     MOMENT = "moment"  # a speaker's words at a time of a live space or a replay
+    MESSAGE = "message"  # a direct message received (its sender is the reported user)
 
 
 class ReportState(StrEnum):
@@ -237,9 +238,24 @@ def check_reason(reason: str, reasons: list[str]) -> str:
 
 
 def check_report_target(
-    kind: ReportKind, *, user_id: int | None, space_id: int | None, reporter_id: int
+    kind: ReportKind,
+    *,
+    user_id: int | None,
+    space_id: int | None,
+    reporter_id: int,
+    message_id: int | None = None,
 ) -> None:
-    """What each kind of report names: a user, a space, or a moment (a space and who spoke)."""
+    """What each kind of report names: a user, a space, a moment (a space and who spoke), or a
+    message (only it: its sender is the reported user)."""
+    if kind is ReportKind.MESSAGE:
+        if message_id is None:
+            raise Invalid("message_id", "required", "a report of a message names the message")
+        for field, value in (("user_id", user_id), ("space_id", space_id)):
+            if value is not None:
+                raise Invalid(field, "message_only", "a report of a message names only it")
+        return
+    if message_id is not None:
+        raise Invalid("message_id", "message_only", "only a report of a message names one")
     if kind is ReportKind.USER and user_id is None:
         raise Invalid("user_id", "required", "a report of a user names the user")
     if kind is ReportKind.SPACE and space_id is None:

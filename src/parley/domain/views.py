@@ -233,6 +233,11 @@ class Evidence(View):
     audio_url: str | None = None
     audio_start_s: float | None = None
     audio_duration_s: float | None = None
+    # A reported direct message (issue 13), as it was when reported.
+    message_id: int | None = None
+    message_text: str | None = None
+    message_sent_at: datetime | None = None
+    message_space_id: int | None = None
 
 
 class ReportView(View):

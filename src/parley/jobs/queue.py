@@ -48,9 +48,10 @@ def _make_huey(settings: Settings) -> Any:
         # Polled like the SQLite queue rather than blocked on (BRPOP): a stop is then at once,
         # not after the read's timeout.
         return RedisHuey(name, url=settings.redis_url, results=False, blocking=False)
-    return SqliteHuey(
-        name, filename=str(settings.data_dir / "jobs.sqlite3"), results=False, timeout=10
-    )
+    path = settings.data_dir / "jobs.sqlite3"
+    # Private like everything in the data folder; SQLite gives its WAL files the same mode.
+    path.touch(mode=0o600, exist_ok=True)
+    return SqliteHuey(name, filename=str(path), results=False, timeout=10)
 
 
 class Jobs:
@@ -79,13 +80,14 @@ class Jobs:
             run
         )
 
-    def every_minute(self, name: str, body: JobBody) -> None:
-        """`body()` once a minute on every node (bodies must not mind running on two at once)."""
+    def every(self, name: str, body: JobBody, *, minute: str = "*") -> None:
+        """`body()` on every node at the minutes `minute` names in cron's terms ("*": each
+        minute, "17": once an hour); bodies must not mind running on two nodes at once."""
 
         def run() -> None:
             self._run(name, body, {})
 
-        self._huey.periodic_task(crontab(minute="*"), name=name)(run)
+        self._huey.periodic_task(crontab(minute=minute), name=name)(run)
 
     def _run(self, name: str, body: JobBody, kwargs: dict[str, Any]) -> None:
         loop = self._loop

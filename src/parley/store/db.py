@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import stat
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -87,6 +89,13 @@ class Store:
             read_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
         self._write = async_sessionmaker(write_engine, expire_on_commit=False)
         self._read = async_sessionmaker(read_engine, expire_on_commit=False)
+        # SQLite has one writer, and a writer waiting on its busy timeout polls (sleeping up to
+        # 100 ms between tries): one that writes again right after its commit, as a fan-out's
+        # batches do, kept a request waiting for seconds. Writers of this process (per event
+        # loop) take turns here instead, first come first served.
+        self._write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def backend(self) -> str:
@@ -100,7 +109,15 @@ class Store:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._write() as session, session.begin():
+        if self.dialect != "sqlite":
+            async with self._write() as session, session.begin():
+                yield session
+            return
+        loop = asyncio.get_running_loop()
+        turn = self._write_turns.get(loop)
+        if turn is None:
+            turn = self._write_turns[loop] = asyncio.Lock()
+        async with turn, self._write() as session, session.begin():
             yield session
 
     async def server_version(self) -> str:
