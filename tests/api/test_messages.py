@@ -505,3 +505,32 @@ async def test_the_recipient_reports_a_message_with_its_text_kept(server: Runnin
     evidence = report["evidence"]
     assert (evidence["message_id"], evidence["message_text"]) == (sent["id"], "you will regret it")
     assert evidence["message_sent_at"] is not None
+
+
+@pytest.mark.parley_settings(message_burst=100)
+async def test_a_day_of_messages_is_capped_over_every_node(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token bucket is each node's own: the day's cap is counted in the database, so no
+    number of nodes lets one sender store messages without end (invitations count too)."""
+    from parley.domain import messages as rules
+
+    monkeypatch.setattr(rules, "MESSAGES_PER_DAY_MAX", 3)
+    ann, bob, cyd = [await server.signup(name) for name in ("ann", "bob", "cyd")]
+    for n in range(3):
+        assert (await _send(ann, bob, f"hello {n}")).status_code == 201
+    refused = await _send(ann, bob, "one too many")
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["retry-after"]) > 3600
+    space = await ann.create_space("Talk")
+    invited = await ann.request(
+        "POST",
+        f"/api/spaces/{space['id']}/invitations",
+        json={"handles": ["cyd"], "role": "listen"},
+    )
+    assert invited.status_code == 429, invited.text
+    thread = await bob.ok("GET", "/api/messages/ann")
+    assert [m["text"] for m in thread["messages"]] == ["hello 0", "hello 1", "hello 2"]
+    assert (await cyd.ok("GET", "/api/messages"))["conversations"] == []
+    # Others still write.
+    assert (await _send(bob, ann, "hi ann")).status_code == 201

@@ -148,3 +148,62 @@ async def test_an_unsubscribe_link_that_is_not_the_users_is_refused(server: Runn
             )
             assert response.status_code == 403, response.text
             assert response.json()["error"] == "forbidden"
+
+
+_KEYS = {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQ", "auth": "tBHItJI5svbpez7KI4CCXg"}
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://127.0.0.1:6379/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/push",
+        "https://localhost/push",
+        "https://redis/push",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
+async def test_a_push_endpoint_inside_the_network_is_refused(
+    server: Running, endpoint: str
+) -> None:
+    """The server POSTs to a push endpoint: one that reaches its own network (SSRF) is refused,
+    and nothing is kept."""
+    ann = await server.signup("ann")
+    response = await ann.request(
+        "POST", "/api/push/subscriptions", json={"endpoint": endpoint, "keys": _KEYS}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "endpoint"
+    ok = await ann.request(
+        "POST",
+        "/api/push/subscriptions",
+        json={"endpoint": "https://push.example.org/wpush/v2/abc", "keys": _KEYS},
+    )
+    assert ok.status_code == 204, ok.text
+    kept = await server.on_server(_push_endpoints(server, ann))
+    assert kept == ["https://push.example.org/wpush/v2/abc"]
+
+
+async def _push_endpoints(server: Running, client: Client) -> list[str]:
+    from sqlalchemy import select
+
+    from parley.store.models import PushSubscription
+
+    services = server.app.state.services
+    async with services.store.read() as session:
+        rows = await session.execute(
+            select(PushSubscription.endpoint).where(PushSubscription.user_id == client.id)
+        )
+        return list(rows.scalars())
+
+
+async def test_a_push_endpoint_with_a_nul_is_a_422_not_a_500(server: Running) -> None:
+    ann = await server.signup("ann")
+    for path, body in [
+        ("/api/push/subscriptions", {"endpoint": "https://push.example.org/\x00", "keys": _KEYS}),
+        ("/api/push/subscriptions/remove", {"endpoint": "https://push.example.org/\x00"}),
+    ]:
+        response = await ann.request("POST", path, json=body)
+        assert response.status_code == 422, (path, response.text)

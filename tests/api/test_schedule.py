@@ -449,3 +449,70 @@ async def test_asking_for_a_reminder_at_once_from_two_tabs_holds_one(server: Run
     )
     assert [answer.status_code for answer in answers] == [204] * 6
     assert (await people["host"].ok("GET", f"/api/spaces/{sid}"))["reminders"] == 1
+
+
+async def test_a_host_restricted_from_hosting_neither_edits_nor_names_cohosts(
+    server: Running,
+) -> None:
+    """A restricted host cannot start their scheduled space; nor may they keep telling those who
+    asked for a reminder of it (an edit) or name co-hosts (who are told): only cancel it."""
+    from support import grant
+
+    people = await _cast(server)
+    sid = await _scheduled(people)
+    await people["stranger"].ok("PUT", f"/api/spaces/{sid}/reminder", status=204)
+    moderator = await grant(server, await server.signup("moder"), "moderator")
+    await moderator.ok(
+        "POST",
+        f"/api/admin/users/{people['host'].id}/restrict-hosting",
+        {"days": 1, "reason": "spam"},
+    )
+    edit = await people["host"].request("PATCH", f"/api/spaces/{sid}", json={"title": "Buy now"})
+    assert "may not host" in _error(edit, 403, "forbidden")["message"]
+    named = await people["host"].request("PUT", f"/api/spaces/{sid}/cohosts/listener")
+    assert "may not host" in _error(named, 403, "forbidden")["message"]
+    space = (await people["stranger"].ok("GET", f"/api/spaces/{sid}"))["space"]
+    assert space["title"] == "Morning news"
+    assert await _bell(people["listener"], 1, timeout_s=0.5) == []
+    await people["host"].ok("POST", f"/api/spaces/{sid}/cancel")
+
+
+async def test_naming_a_cohost_again_and_again_tells_them_once(server: Running) -> None:
+    """Naming, un-naming and naming again is no way to ring someone's phone again and again."""
+    people = await _cast(server)
+    host = people["host"]
+    sid = (await host.create_space("Panel", scheduled_for=_later().isoformat()))["id"]
+    for _ in range(3):
+        await host.ok("PUT", f"/api/spaces/{sid}/cohosts/stranger")
+        await host.ok("DELETE", f"/api/spaces/{sid}/cohosts/stranger", status=204)
+    told = await _bell(people["stranger"], 2, timeout_s=1.0)
+    assert [n["text"] for n in told] == ["Hanna Host named you co-host of Panel"]
+
+
+async def test_a_host_flipping_a_title_does_not_ring_everyone_again_and_again(
+    server: Running,
+) -> None:
+    """Who asked for a reminder hears of a title or topics change once an hour at most, and of
+    each new start time (review finding: every edit was told, so a host could push to all of
+    them at the edit rate)."""
+    # The server's clock at the start of an hour, so that the edits below share one.
+    now = server.clock()
+    server.clock.advance(seconds=3600 - now.minute * 60 - now.second + 1)
+    people = await _cast(server)
+    sid = await _scheduled(people)
+    stranger = people["stranger"]
+    await stranger.ok("PUT", f"/api/spaces/{sid}/reminder", status=204)
+    for title in ("A", "B", "A", "B"):
+        await people["host"].ok("PATCH", f"/api/spaces/{sid}", json={"title": title})
+    told = await _bell(stranger, 2, timeout_s=2.0)
+    assert [n["text"] for n in told] == ["Hanna Host changed Morning news: it is now called A"]
+    moved = _later(hours=6).replace(microsecond=0)
+    await people["host"].ok(
+        "PATCH", f"/api/spaces/{sid}", json={"scheduled_for": moved.isoformat()}
+    )
+    told = await _bell(stranger, 2)
+    assert len(told) == 2 and "it now starts" in told[0]["text"]
+    server.clock.advance(hours=1)
+    await people["host"].ok("PATCH", f"/api/spaces/{sid}", json={"title": "Evening news"})
+    told = await _bell(stranger, 3)
+    assert told[0]["text"] == "Hanna Host changed B: it is now called Evening news"

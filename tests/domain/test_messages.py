@@ -211,3 +211,16 @@ def test_a_report_of_a_message_names_only_the_message() -> None:
                 kind, user_id=user_id, space_id=space_id, reporter_id=1, message_id=message_id
             )
         assert refused.value.field == field
+
+
+def test_a_day_of_messages_is_capped() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from parley.domain.errors import RateLimited
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    rules.check_daily_messages(None, now)  # fewer than the cap sent, ever
+    rules.check_daily_messages(now - rules.MESSAGES_DAY, now)  # the oldest is a day old
+    with pytest.raises(RateLimited) as limited:
+        rules.check_daily_messages(now - timedelta(hours=23), now)
+    assert limited.value.retry_after_s == pytest.approx(3600)

@@ -68,6 +68,19 @@ async def _refusal(session: AsyncSession, sender_id: int, recipient: User) -> Re
     )
 
 
+async def _check_daily(unit: Change, sender_id: int) -> None:
+    """The sender's messages of the last day, counted in the database (every node's): the
+    oldest of their last MESSAGES_PER_DAY_MAX, read down the (sender_id, id) index."""
+    oldest = await unit.session.scalar(
+        select(Message.created_at)
+        .where(Message.sender_id == sender_id)
+        .order_by(Message.id.desc())
+        .offset(rules.MESSAGES_PER_DAY_MAX - 1)
+        .limit(1)
+    )
+    rules.check_daily_messages(oldest, unit.now)
+
+
 async def _views(session: AsyncSession, rows: Sequence[Message]) -> list[MessageView]:
     users = await repo.users_by_id(
         session, [user_id for row in rows for user_id in (row.sender_id, row.recipient_id)]
@@ -133,6 +146,7 @@ async def _store(
         created_at=unit.now,
         read_at=None,
     )
+    await _check_daily(unit, sender.id)
     unit.session.add(row)
     await unit.session.flush()
     kind = Kind.INVITATION if role is not None else Kind.MESSAGE
@@ -355,7 +369,13 @@ async def invite(
             if refusal is not None:
                 done.refused.append((user.handle, refusal))
                 continue
-            await _store(unit, sender, user, text=text, space=space, role=role)
+            try:
+                # The day's cap is checked before anything of this one is written.
+                await _store(unit, sender, user, text=text, space=space, role=role)
+            except RateLimited as error:
+                limited = error
+                done.refused.append((user.handle, Refusal.RATE_LIMITED))
+                continue
             done.sent.append(user.handle)
     if not done.sent and limited is not None:
         raise limited

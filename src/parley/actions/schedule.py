@@ -17,6 +17,7 @@ from parley.actions.base import Change, Services, change
 from parley.domain import schedule as rules
 from parley.domain.errors import Blocked, Forbidden, NotFound
 from parley.domain.events import MemberUpdated, SpaceUpdated
+from parley.domain.moderation import check_hosting_allowed
 from parley.domain.notify import Kind, dedupe_key
 from parley.domain.space import SpaceState
 from parley.domain.stage import Role, StageRequest
@@ -32,6 +33,14 @@ async def _locked(unit: Change, space_id: int) -> Space:
     if space is None:
         raise NotFound(f"no space {space_id}")
     return space
+
+
+async def _require_hosting(unit: Change, space: Space) -> None:
+    """A host the moderators restricted from hosting does not work on a scheduled space (an edit
+    and a co-host named tell people): they may only cancel it."""
+    host = await unit.session.get(User, space.host_id)
+    if host is not None:
+        check_hosting_allowed(host.hosting_restricted_until, unit.now)
 
 
 async def _host_name(session: AsyncSession, space: Space) -> str:
@@ -173,6 +182,7 @@ async def edit_space(
         if space.host_id != actor_id:
             raise Forbidden("only the host may edit this space")
         rules.require_scheduled(SpaceState(space.state), "edit")
+        await _require_hosting(unit, space)
         assert space.scheduled_for is not None  # a scheduled space has its time
         old_title = space.title
         edit = rules.plan_edit(
@@ -194,8 +204,17 @@ async def edit_space(
         if edit.moved:
             queue_host_start(unit, space)
         text = rules.edit_text(await _host_name(unit.session, space), old_title, edit)
-        # Numbered by the change (event_seq): every edit is told, each once.
-        key = dedupe_key(Kind.REMINDER, "edited", space.id, space.event_seq)
+        # Durable limits on telling everyone who asked (a host flipping a title must not ring
+        # them again and again): a title or topics change once an hour per space, a new start
+        # time once per hour and per time it moves to (a real move is always told).
+        hour = unit.now.strftime("%Y%m%dT%H")
+        key = (
+            dedupe_key(
+                Kind.REMINDER, "moved", space.id, edit.details.scheduled_for.isoformat(), hour
+            )
+            if edit.moved
+            else dedupe_key(Kind.REMINDER, "edited", space.id, hour)
+        )
         await _tell_reminded_and_cohosts(unit, space, key=key, text=text)
         return view
 
@@ -233,6 +252,7 @@ async def name_cohost(services: Services, space_id: int, actor_id: int, handle: 
         space = await _locked(unit, space_id)
         host_row = await _host_seat(unit, space, actor_id)
         rules.require_scheduled(SpaceState(space.state), "name co-hosts")
+        await _require_hosting(unit, space)
         target = await _user(unit.session, handle)
         row = await repo.member(unit.session, space_id, target.id)
         if row is not None and row.role == Role.COHOST.value:
@@ -269,7 +289,9 @@ async def name_cohost(services: Services, space_id: int, actor_id: int, handle: 
             unit,
             target.id,
             kind=Kind.REMINDER,
-            dedupe_key=dedupe_key(Kind.REMINDER, "cohost", space.id, target.id, space.event_seq),
+            # Once per space and person: naming, un-naming and naming again is not a way to
+            # ring someone's phone again and again.
+            dedupe_key=dedupe_key(Kind.REMINDER, "cohost", space.id, target.id),
             text=f"{name} named you co-host of {space.title}",
             link=f"/s/{space.id}",
             actor_id=space.host_id,

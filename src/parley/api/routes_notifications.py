@@ -71,7 +71,8 @@ class PushSubscriptionBody(Body):
 
 
 class PushEndpointBody(Body):
-    endpoint: str = Field(min_length=10, max_length=1024)
+    # Printable ASCII, as every endpoint kept is (a NUL reached PostgreSQL: a 500).
+    endpoint: str = Field(min_length=10, max_length=1024, pattern=r"^[!-~]+$")
 
 
 class PushKeyOut(BaseModel):
@@ -132,6 +133,7 @@ async def subscribe(body: PushSubscriptionBody, services: ServicesDep, user: Use
 
 @router.post("/api/push/subscriptions/remove", status_code=status.HTTP_204_NO_CONTENT)
 async def unsubscribe(body: PushEndpointBody, services: ServicesDep, user: UserDep) -> None:
+    services.take("push-subscribe", user.id, burst=10.0, rate_per_s=0.1)
     await deliver.unsubscribe_push(services, user.id, body.endpoint)
 
 

@@ -64,9 +64,15 @@ class Mailer:
             if s.username:
                 await smtp.login(s.username, s.password)
             for mail in mails:
+                # One message refused (its recipient, its content) is one lost: the others
+                # of the batch, claimed with it, still go.
                 try:
                     await smtp.send_message(build(mail, s.sender))
                     sent += 1
-                except aiosmtplib.SMTPRecipientsRefused:
-                    log.warning("mail: the server refused a recipient")
+                except (
+                    aiosmtplib.SMTPRecipientsRefused,
+                    aiosmtplib.SMTPDataError,
+                    aiosmtplib.SMTPSenderRefused,
+                ) as refused:
+                    log.warning("mail: the server refused a message: %s", refused)
         return sent

@@ -5,14 +5,18 @@ node's VAPID key pair: the private key in settings or, by default, made once in 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
+import socket
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
@@ -61,6 +65,47 @@ def public_key_b64url(vapid: Vapid) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+class RedirectRefused(aiohttp.ClientError):
+    """A push service answered with a redirect, which is not followed."""
+
+
+class PublicResolver(AbstractResolver):
+    """Resolves a push endpoint's name to its public addresses only. An endpoint is a URL the
+    user gave (checked when kept, domain/notify.py `check_push_endpoint`), but its name may
+    resolve, or be rebound after that check, to loopback, private or link-local addresses:
+    the connection goes only to the addresses checked here (SSRF). An IP address in a URL is
+    not resolved: those are refused when the endpoint is kept."""
+
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner if inner is not None else DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = [
+            result
+            for result in await self._inner.resolve(host, port, family)
+            if ipaddress.ip_address(result["host"]).is_global
+        ]
+        if not found:
+            raise OSError(f"{host} has no public address")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+async def _refuse_redirect(
+    session: aiohttp.ClientSession,
+    context: object,
+    params: aiohttp.TraceRequestRedirectParams,
+) -> None:
+    # Push services answer 201 (RFC 8030 s5); a redirect would lead the POST past the checks
+    # of the endpoint (to http://169.254.169.254/, say): it is not followed.
+    params.response.close()
+    raise RedirectRefused(f"push service answered {params.response.status}: not followed")
+
+
 class PushSender:
     def __init__(self, vapid: Vapid, subject: str) -> None:
         self._vapid = vapid
@@ -69,7 +114,13 @@ class PushSender:
 
     async def send(self, subscription: Subscription, payload: dict[str, Any]) -> Outcome:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S))
+            redirects = aiohttp.TraceConfig()
+            redirects.on_request_redirect.append(_refuse_redirect)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=PublicResolver()),
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+                trace_configs=[redirects],
+            )
         try:
             await webpush_async(
                 subscription_info={

@@ -12,12 +12,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import Field
 
 from parley.domain import stage
-from parley.domain.errors import Blocked, Conflict, Forbidden, Invalid, InvalidState, Removed
+from parley.domain.errors import (
+    Blocked,
+    Conflict,
+    Forbidden,
+    Invalid,
+    InvalidState,
+    RateLimited,
+    Removed,
+)
 from parley.domain.space import SpaceState
 from parley.domain.text import check_text
 from parley.domain.views import SpaceView, UserBrief, View
@@ -28,6 +36,11 @@ INVITEES_MAX = 20
 # Messages of a conversation per page; conversations the inbox lists.
 PAGE_SIZE = 50
 CONVERSATIONS_SHOWN = 50
+# Messages (invitations included) one person sends in a day, over every node: the per-node
+# token buckets alone let a sender store messages without end, as many times over as there are
+# nodes.
+MESSAGES_PER_DAY_MAX = 1000
+MESSAGES_DAY = timedelta(days=1)
 # The spaces one may invite to (and accept an invitation to).
 INVITABLE = frozenset({SpaceState.SCHEDULED, SpaceState.LIVE})
 
@@ -129,6 +142,18 @@ def check_message_text(text: str, *, has_space: bool) -> str:
     if len(text) > TEXT_MAX:
         raise Invalid("text", "max_length", f"must be at most {TEXT_MAX} characters")
     return text
+
+
+def check_daily_messages(oldest_of_last_max: datetime | None, now: datetime) -> None:
+    """RateLimited when the sender's last MESSAGES_PER_DAY_MAX messages were all sent within
+    the day (`oldest_of_last_max`: the oldest of them, None when they sent fewer)."""
+    if oldest_of_last_max is None or oldest_of_last_max <= now - MESSAGES_DAY:
+        return
+    wait_s = (oldest_of_last_max + MESSAGES_DAY - now).total_seconds()
+    raise RateLimited(
+        f"at most {MESSAGES_PER_DAY_MAX} messages a day: try again later",
+        retry_after_s=max(1.0, wait_s),
+    )
 
 
 def check_invitees(handles: Sequence[str]) -> list[str]:

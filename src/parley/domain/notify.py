@@ -3,11 +3,13 @@ kind, quiet hours, who never hears of whom, batching and deduplication. No I/O."
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from parley.domain.errors import Invalid
@@ -214,3 +216,59 @@ def quiet_hours(start: time | None, end: time | None, time_zone: str) -> QuietHo
     if start is None or end is None:
         return None
     return QuietHours(start=start, end=end, time_zone=check_time_zone(time_zone))
+
+
+# --- Web Push endpoints --------------------------------------------------------------------------
+# The server POSTs to the endpoint a browser gave (RFC 8030 s5), so it is a URL the user chose:
+# left unchecked, it makes the server reach what only it can reach (SSRF: a Redis on
+# https://127.0.0.1:6379/, the cloud metadata at 169.254.169.254, an intranet host). Every push
+# service (FCM, Mozilla autopush, Apple, WNS) is an https URL on a public name, port 443.
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Names that resolve only inside a network (RFC 6761, RFC 6762, RFC 8375 and common practice).
+_LOCAL_SUFFIXES = ("localhost", "local", "internal", "home.arpa", "localdomain", "lan", "intranet")
+
+
+def check_push_endpoint(endpoint: str, *, allow_http: bool = False) -> str:
+    """A push subscription's endpoint: an https URL on port 443 whose host is a public name (a
+    dotted DNS name with an alphabetic top-level label, not a local one; no IP address, which
+    would open loopback, private and link-local ranges); no credentials in it.
+    `allow_http` (settings.push_allow_http, for tests against a local push service) lets any
+    http(s) URL through. Only the text is checked: a public name that resolves to a private
+    address (DNS rebinding included) is not caught here."""
+    if not endpoint.isascii() or not endpoint.isprintable() or " " in endpoint:
+        raise Invalid("endpoint", "url", "a push endpoint is a URL without spaces or controls")
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        raise Invalid("endpoint", "url", "a push endpoint is an https:// URL") from None
+    scheme = parts.scheme.lower()
+    if allow_http and scheme in ("http", "https") and parts.hostname:
+        return endpoint
+    if scheme != "https" or not parts.hostname:
+        raise Invalid("endpoint", "https", "a push endpoint is an https:// URL")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("endpoint", "url", "a push endpoint carries no user name or password")
+    if port is not None and port != 443:
+        raise Invalid("endpoint", "port", "a push endpoint is on the https port (443)")
+    host = parts.hostname.lower().removesuffix(".")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        # Loopback, private, link-local, and the IPv6 forms that carry an IPv4 address inside
+        # (::ffff:127.0.0.1, 6to4, NAT64): no push service is reached by an address, so none is.
+        raise Invalid("endpoint", "public_host", "a push endpoint names its host, not an address")
+    labels = host.split(".")
+    # An all-numeric last label is an IP address in another spelling (127.1, 2130706433,
+    # 0x7f.1: the resolver reads them as addresses); a single label resolves on the local
+    # network's search domains (https://redis/).
+    if (
+        len(labels) < 2
+        or not all(_LABEL.match(label) for label in labels)
+        or not labels[-1][0].isalpha()
+        or any(host == s or host.endswith("." + s) for s in _LOCAL_SUFFIXES)
+    ):
+        raise Invalid("endpoint", "public_host", "a push endpoint's host must be a public name")
+    return endpoint

@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 
 log = logging.getLogger(__name__)
 
+# How long a write waits for its turn on SQLite (store.write), as SQLite's busy timeout.
+WRITE_TURN_TIMEOUT_S = 30.0
+
 
 def prepare_sqlite_file(url: str) -> None:
     """Makes a SQLite database file readable by our user only (issue 12) before SQLite opens
@@ -117,8 +120,20 @@ class Store:
         turn = self._write_turns.get(loop)
         if turn is None:
             turn = self._write_turns[loop] = asyncio.Lock()
-        async with turn, self._write() as session, session.begin():
-            yield session
+        # As long as SQLite's own busy timeout (30 s): a turn never given is an error, as a
+        # lock never released was, not a request that waits forever.
+        try:
+            async with asyncio.timeout(WRITE_TURN_TIMEOUT_S):
+                await turn.acquire()
+        except TimeoutError:
+            raise TimeoutError(
+                f"store: no write turn within {WRITE_TURN_TIMEOUT_S:.0f} s"
+            ) from None
+        try:
+            async with self._write() as session, session.begin():
+                yield session
+        finally:
+            turn.release()
 
     async def server_version(self) -> str:
         async with self.engine.connect() as conn:
