@@ -71,7 +71,9 @@ async def test_followers_hear_a_host_go_live_in_the_bell_and_on_their_socket(
     assert (await _bell(other, 1))["unread"] == 1
     # Blocking ends the follow; and nothing would pass either way anyway.
     assert (await _bell(blocker, 1, timeout_s=1.0))["notifications"] == []
-    assert (await _bell(host, 1, timeout_s=0.5))["notifications"] == []
+    # The host hears of their followers, never of their own going live.
+    host_bell = (await _bell(host, 4, timeout_s=1.0))["notifications"]
+    assert sorted(n["kind"] for n in host_bell) == ["follower"] * 3
     await fan.ok("POST", "/api/notifications/read", json={"ids": None}, status=204)
     bell = await fan.ok("GET", "/api/notifications")
     assert bell["unread"] == 0 and bell["notifications"][0]["read"] is True
@@ -207,3 +209,23 @@ async def test_a_push_endpoint_with_a_nul_is_a_422_not_a_500(server: Running) ->
     ]:
         response = await ann.request("POST", path, json=body)
         assert response.status_code == 422, (path, response.text)
+
+
+async def test_a_new_follower_is_told_once(server: Running) -> None:
+    """Following tells the followed person (kind `follower`, in the app by default); following
+    again after unfollowing rings nothing more."""
+    star = await server.signup("star", "Stella Star")
+    fan = await server.signup("fan", "Fan Fiona")
+    for _ in range(3):
+        await fan.ok("PUT", f"/api/users/{star.handle}/follow", status=204)
+        await fan.ok("DELETE", f"/api/users/{star.handle}/follow", status=204)
+    await fan.ok("PUT", f"/api/users/{star.handle}/follow", status=204)
+    bell = await _bell(star, 2, timeout_s=1.0)
+    [told] = bell["notifications"]
+    assert (told["kind"], told["text"], told["link"]) == (
+        "follower",
+        "Fan Fiona followed you",
+        "/u/fan",
+    )
+    assert told["actor"]["handle"] == "fan"
+    assert (await _bell(fan, 1, timeout_s=0.5))["notifications"] == []

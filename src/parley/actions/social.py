@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from parley.actions import audit
+from parley.actions import audit, notify
 from parley.actions.base import Services, change
 from parley.domain import accounts as rules
 from parley.domain.errors import NotFound
 from parley.domain.events import MemberRemoved
+from parley.domain.notify import Kind, dedupe_key
 from parley.domain.stage import Seat
 from parley.store import repo
-from parley.store.models import Block, Follow
+from parley.store.models import Block, Follow, User
 
 
 async def follow(services: Services, follower_id: int, handle: str) -> None:
@@ -28,6 +29,18 @@ async def follow(services: Services, follower_id: int, handle: str) -> None:
             unit.session.add(
                 Follow(follower_id=follower_id, followee_id=target.id, created_at=unit.now)
             )
+            follower = await unit.session.get(User, follower_id)
+            if follower is not None:
+                await notify.tell(
+                    unit,
+                    target.id,
+                    kind=Kind.FOLLOWER,
+                    # Once per follower: unfollowing and following again rings nothing.
+                    dedupe_key=dedupe_key(Kind.FOLLOWER, follower_id),
+                    text=f"{follower.display_name} followed you",
+                    link=f"/u/{follower.handle}",
+                    actor_id=follower_id,
+                )
 
 
 async def unfollow(services: Services, follower_id: int, handle: str) -> None:
