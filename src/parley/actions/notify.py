@@ -3,9 +3,7 @@ row per user (the app's bell), pushed to their sockets after the commit, and han
 Push and email jobs when the user chose those channels (domain/notify.py decides which).
 
 One user is told inside the action that causes it (`tell`); many (a host's followers) through a
-fan-out (`start_fanout`), a background job that tells them in batches, each batch committed with
-its cursor, so that a job cut short is taken up where it stopped and nobody is told twice (the
-notifications' unique `(user_id, dedupe_key)` makes a batch run twice insert nothing)."""
+fan-out (actions/fanout.py), which tells them in batches with `recipients` and `store` below."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, func, or_, select, union, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,10 +27,8 @@ from parley.store import views
 from parley.store.models import (
     Block,
     Fanout,
-    Follow,
     Notification,
     PushSubscription,
-    Reminder,
     User,
 )
 
@@ -40,11 +36,7 @@ log = logging.getLogger(__name__)
 
 # The bell lists this many of the newest.
 SHOWN = 50
-# A fan-out's audiences: who, besides one named user, is told.
-FOLLOWERS = "followers"
-REMINDED = "reminded"
-# Job names (jobs/queue.py); bodies in JOBS below.
-FANOUT_JOB = "notify.fanout"
+# The push job's name (jobs/queue.py; its body is actions/deliver.py send_pushes).
 PUSH_JOB = "notify.push"
 
 
@@ -106,7 +98,7 @@ def _time_of(minutes: int) -> time:
     return time(hour=minutes // 60, minute=minutes % 60)
 
 
-async def _recipients(
+async def recipients(
     session: AsyncSession, user_ids: Sequence[int], actor_id: int | None
 ) -> list[tuple[Recipient, bool]]:
     """The users of `user_ids` who may hear of `actor_id` (no block either way), each with
@@ -149,7 +141,7 @@ async def _recipients(
     ]
 
 
-async def _store(
+async def store(
     unit: Change,
     recipients: list[tuple[Recipient, bool]],
     *,
@@ -264,10 +256,10 @@ async def tell(
     """Tells one user, in the caller's transaction: stored with the change that caused it, sent
     once it commits. False when they are not told (their own doing, a block, no channel, told
     before under `dedupe_key`)."""
-    recipients = await _recipients(unit.session, [user_id], actor_id)
-    told = await _store(
+    found = await recipients(unit.session, [user_id], actor_id)
+    told = await store(
         unit,
-        recipients,
+        found,
         kind=kind,
         dedupe_key=dedupe_key,
         text=text,
@@ -276,143 +268,6 @@ async def tell(
         space_id=space_id,
     )
     return told > 0
-
-
-async def start_fanout(
-    unit: Change,
-    *,
-    kind: rules.Kind,
-    dedupe_key: str,
-    text: str,
-    link: str,
-    actor_id: int | None,
-    space_id: int | None,
-    audience: list[str],
-) -> None:
-    """Tells many in the background: the fan-out is stored with the caller's change (so it
-    happens if and only if the change commits) and its job starts after the commit."""
-    fanout = Fanout(
-        kind=kind.value,
-        dedupe_key=dedupe_key,
-        actor_id=actor_id,
-        space_id=space_id,
-        text=text,
-        link=link,
-        audience=audience,
-        cursor=0,
-        told=0,
-        created_at=unit.now,
-        claimed_until=None,
-        done_at=None,
-    )
-    unit.session.add(fanout)
-    await unit.session.flush()
-    unit.enqueue(FANOUT_JOB, fanout_id=fanout.id)
-
-
-def _next_audience(fanout: Fanout, after: int, limit: int) -> Any:
-    """The next `limit` user ids of the fan-out's audience after `after`, in order, or None
-    for no audience. Each part is cut to `limit` before the union: the union then sorts at
-    most a few batches, not every follower left at every batch."""
-    parts: list[Any] = []
-    if FOLLOWERS in fanout.audience and fanout.actor_id is not None:
-        parts.append(
-            select(Follow.follower_id.label("user_id"))
-            .where(Follow.followee_id == fanout.actor_id, Follow.follower_id > after)
-            .order_by(Follow.follower_id)
-            .limit(limit)
-        )
-    if REMINDED in fanout.audience and fanout.space_id is not None:
-        parts.append(
-            select(Reminder.user_id.label("user_id"))
-            .where(Reminder.space_id == fanout.space_id, Reminder.user_id > after)
-            .order_by(Reminder.user_id)
-            .limit(limit)
-        )
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    # Each part as a subquery: SQLite takes no ORDER BY/LIMIT inside a compound SELECT.
-    audience = union(*(select(part.subquery().c.user_id) for part in parts)).subquery()
-    return select(audience.c.user_id).order_by(audience.c.user_id).limit(limit)
-
-
-async def run_fanout(services: Services, fanout_id: int) -> None:
-    """The fan-out job: claims the fan-out, then tells its audience batch by batch, each batch
-    with its cursor in one transaction. Another job (a retry, a sweep, another node) finds it
-    claimed and leaves it; once the claim runs out (its runner died) the next takes it up."""
-    settings = services.settings
-    claim = timedelta(seconds=settings.fanout_claim_s)
-    while True:
-        async with change(services) as unit:
-            claimed = await unit.session.scalar(
-                update(Fanout)
-                .where(
-                    Fanout.id == fanout_id,
-                    Fanout.done_at.is_(None),
-                    or_(Fanout.claimed_until.is_(None), Fanout.claimed_until < unit.now),
-                )
-                .values(claimed_until=unit.now + claim)
-                .returning(Fanout.id)
-            )
-            if claimed is None:
-                return
-        async with change(services) as unit:
-            fanout = await unit.session.get(Fanout, fanout_id)
-            if fanout is None or fanout.done_at is not None:
-                return
-            audience = _next_audience(fanout, fanout.cursor, settings.fanout_batch)
-            user_ids: list[int] = []
-            if audience is not None:
-                user_ids = list((await unit.session.execute(audience)).scalars())
-            recipients = await _recipients(unit.session, user_ids, fanout.actor_id)
-            fanout.told += await _store(
-                unit,
-                recipients,
-                kind=rules.Kind(fanout.kind),
-                dedupe_key=fanout.dedupe_key,
-                text=fanout.text,
-                link=fanout.link,
-                actor_id=fanout.actor_id,
-                space_id=fanout.space_id,
-            )
-            if len(user_ids) < settings.fanout_batch:
-                fanout.done_at = unit.now
-                fanout.claimed_until = None
-                log.info("fanout(%s) done: %d told", fanout_id, fanout.told)
-            else:
-                fanout.cursor = user_ids[-1]
-                # Released: the loop claims it again at once, unless a stop came between.
-                fanout.claimed_until = None
-            done = fanout.done_at is not None
-        if done:
-            return
-
-
-async def sweep_fanouts(services: Services, *, only_node_starting: bool = False) -> int:
-    """Every minute: fan-outs not done and not claimed (their job was lost with a node, or never
-    enqueued) get a job again. How many.
-
-    `only_node_starting`: the sweep of the only node (no Redis) as it starts, before its job
-    workers do: nothing runs fan-outs yet, so every claim is void (a crash left it), and the
-    fan-outs cut short go on at once rather than after the next minute and their claim."""
-    now = services.clock()
-    unfinished: ColumnElement[bool] = Fanout.done_at.is_(None)
-    if not only_node_starting:
-        unfinished = unfinished & (
-            or_(Fanout.claimed_until.is_(None), Fanout.claimed_until < now)
-            & (Fanout.created_at < now - timedelta(seconds=5))
-        )
-    if only_node_starting:
-        async with change(services) as unit:
-            await unit.session.execute(update(Fanout).where(unfinished).values(claimed_until=None))
-    async with services.store.read() as session:
-        stalled = list((await session.execute(select(Fanout.id).where(unfinished))).scalars())
-    if services.jobs is not None:
-        for fanout_id in stalled:
-            await services.jobs.enqueue(FANOUT_JOB, fanout_id=fanout_id)
-    return len(stalled)
 
 
 async def notifications(services: Services, user_id: int) -> tuple[list[NotificationView], int]:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.actions import notify
+from parley.actions import fanout, notify
 from parley.actions.base import Change, Services, change
 from parley.domain import schedule as rules
 from parley.domain.errors import Blocked, Forbidden, NotFound
@@ -73,7 +73,7 @@ async def _tell_reminded_and_cohosts(unit: Change, space: Space, *, key: str, te
             actor_id=space.host_id,
             space_id=space.id,
         )
-    await notify.start_fanout(
+    await fanout.start_fanout(
         unit,
         kind=Kind.REMINDER,
         dedupe_key=key,
@@ -81,7 +81,7 @@ async def _tell_reminded_and_cohosts(unit: Change, space: Space, *, key: str, te
         link=f"/s/{space.id}",
         actor_id=space.host_id,
         space_id=space.id,
-        audience=[notify.REMINDED],
+        audience=[fanout.REMINDED],
     )
 
 

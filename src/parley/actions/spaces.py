@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.actions import notify, schedule
+from parley.actions import fanout, schedule
 from parley.actions.base import Change, Services, change
 from parley.bus.channels import space_changed_notice, space_live_notice
 from parley.domain import space as rules
@@ -81,7 +81,7 @@ async def tell_live(unit: Change, space: Space) -> None:
     stored with the change, told in the background (the request answers at once)."""
     host = await unit.session.get(User, space.host_id)
     name = host.display_name if host is not None else "Someone"
-    await notify.start_fanout(
+    await fanout.start_fanout(
         unit,
         kind=Kind.LIVE,
         dedupe_key=dedupe_key(Kind.LIVE, space.id),
@@ -89,7 +89,7 @@ async def tell_live(unit: Change, space: Space) -> None:
         link=f"/s/{space.id}",
         actor_id=space.host_id,
         space_id=space.id,
-        audience=[notify.FOLLOWERS, notify.REMINDED],
+        audience=[fanout.FOLLOWERS, fanout.REMINDED],
     )
 
 

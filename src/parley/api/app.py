@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from parley import __version__
 from parley.actions import accounts as account_actions
 from parley.actions import captions as caption_actions
-from parley.actions import deliver, notify, presence, schedule
+from parley.actions import deliver, fanout, notify, presence, schedule
 from parley.actions.base import Clock, Services, utc_now
 from parley.api import (
     errors,
@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             app.state.jobs = jobs
             # Fan-outs a stop or a crash cut short go on now, not at the next minute's sweep
             # (the only node: before its workers start, their claims are void).
-            await notify.sweep_fanouts(services, only_node_starting=not settings.redis_url)
+            await fanout.sweep_fanouts(services, only_node_starting=not settings.redis_url)
             jobs.start(settings.job_workers)
             started.push_async_callback(jobs.stop)
             runtime = RoomRuntime(services)
@@ -211,22 +211,22 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
 
 def _register_jobs(jobs: Jobs, services: Services) -> None:
-    """The node's background jobs (actions/notify.py, actions/deliver.py)."""
+    """The node's background jobs (actions/fanout.py, deliver.py, schedule.py, notify.py)."""
 
-    async def fanout(fanout_id: int) -> None:
-        await notify.run_fanout(services, fanout_id)
+    async def run_fanout(fanout_id: int) -> None:
+        await fanout.run_fanout(services, fanout_id)
 
     async def push(notification_ids: list[int]) -> None:
         await deliver.send_pushes(services, notification_ids)
 
     async def every_minute() -> None:
-        await notify.sweep_fanouts(services)
+        await fanout.sweep_fanouts(services)
         await deliver.send_emails(services)
 
     async def host_start(space_id: int, starts_at: str) -> None:
         await schedule.host_start(services, space_id, starts_at)
 
-    jobs.register(notify.FANOUT_JOB, fanout)
+    jobs.register(fanout.FANOUT_JOB, run_fanout)
     jobs.register(schedule_rules.HOST_START_JOB, host_start)
     jobs.register(notify.PUSH_JOB, push, retries=0)
 

@@ -136,11 +136,14 @@ class ApiToken(Base):
 
 class Follow(Base):
     __tablename__ = "follows"
+    # A person's followers in id order: a fan-out reads them a batch at a time from a cursor
+    # (actions/notify.py), a range of this index instead of a sort of all of them per batch.
+    __table_args__ = (Index("ix_follows_followee_id_follower_id", "followee_id", "follower_id"),)
     follower_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     followee_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime]
 

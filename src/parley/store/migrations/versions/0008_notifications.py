@@ -17,6 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A person's followers in id order, read a batch at a time by a fan-out.
+    with op.batch_alter_table("follows", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_follows_followee_id"))
+        batch_op.create_index(
+            "ix_follows_followee_id_follower_id", ["followee_id", "follower_id"], unique=False
+        )
     op.create_table(
         "push_subscriptions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -235,3 +241,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_push_subscriptions_user_id"))
 
     op.drop_table("push_subscriptions")
+    with op.batch_alter_table("follows", schema=None) as batch_op:
+        batch_op.drop_index("ix_follows_followee_id_follower_id")
+        batch_op.create_index(batch_op.f("ix_follows_followee_id"), ["followee_id"], unique=False)
