@@ -199,3 +199,27 @@ class BrowserKeys:
         )
         decoded: dict[str, Any] = json.loads(plain)
         return decoded
+
+
+async def user_socket(client: Any) -> Any:
+    """`client`'s own socket (/api/me/socket), past its `hello`."""
+    import websockets
+
+    socket = await websockets.connect(
+        f"{client.running.ws_url}/api/me/socket",
+        additional_headers={"Authorization": f"Bearer {client.token}"},
+    )
+    hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    assert hello["type"] == "hello"
+    return socket
+
+
+async def bell(client: Any, want: int, timeout_s: float = 10.0) -> dict[str, Any]:
+    """`client`'s bell once it lists `want` notifications, or when the time is up (fan-outs and
+    pushes run in the background)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        found: dict[str, Any] = await client.ok("GET", "/api/notifications")
+        if len(found["notifications"]) >= want or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.1)

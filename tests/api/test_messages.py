@@ -14,19 +14,10 @@ import httpx
 import pytest
 import websockets
 
+from notify_support import user_socket
 from support import Client, Running, grant
 
 pytestmark = pytest.mark.integration
-
-
-async def _user_socket(client: Client) -> websockets.ClientConnection:
-    socket = await websockets.connect(
-        f"{client.running.ws_url}/api/me/socket",
-        additional_headers={"Authorization": f"Bearer {client.token}"},
-    )
-    hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
-    assert hello["type"] == "hello"
-    return socket
 
 
 async def _events(
@@ -70,8 +61,8 @@ async def _live_space_with_roles(server: Running) -> tuple[dict[str, Any], dict[
 async def test_a_message_reaches_the_recipients_socket_and_bell(server: Running) -> None:
     ann = await server.signup("ann", "Ann Archer")
     bob = await server.signup("bob")
-    bob_socket = await _user_socket(bob)
-    ann_socket = await _user_socket(ann)
+    bob_socket = await user_socket(bob)
+    ann_socket = await user_socket(ann)
     try:
         sent = (await ann.ok("POST", "/api/messages/bob", {"text": "  Hello\r\nBob  "}, 201))[
             "message"
@@ -256,7 +247,7 @@ async def test_each_invitee_is_sent_or_refused_on_their_own(server: Running) -> 
     await closed.ok("PATCH", "/api/notifications/settings", {"dm_policy": "nobody"})
     await picky.ok("PATCH", "/api/notifications/settings", {"dm_policy": "following"})
     await blocker.ok("PUT", "/api/users/host/block", status=204)
-    fan_socket = await _user_socket(fan)
+    fan_socket = await user_socket(fan)
     try:
         done = await host.ok(
             "POST",
@@ -342,7 +333,7 @@ async def test_accepting_to_speak_puts_the_invitee_on_stage(server: Running) -> 
             404,
             "not_found",
         )
-        guest_socket = await _user_socket(guest)
+        guest_socket = await user_socket(guest)
         try:
             accepted = await guest.ok("POST", f"/api/messages/{invitation['id']}/accept")
             # Both sides' sockets hear that it was accepted.

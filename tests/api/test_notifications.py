@@ -10,19 +10,10 @@ from typing import Any
 import pytest
 import websockets
 
+from notify_support import bell, user_socket
 from support import Client, Running, grant
 
 pytestmark = pytest.mark.integration
-
-
-async def _user_socket(client: Client) -> websockets.ClientConnection:
-    socket = await websockets.connect(
-        f"{client.running.ws_url}/api/me/socket",
-        additional_headers={"Authorization": f"Bearer {client.token}"},
-    )
-    hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
-    assert hello["type"] == "hello"
-    return socket
 
 
 async def _next(socket: websockets.ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
@@ -30,16 +21,6 @@ async def _next(socket: websockets.ClientConnection, timeout: float = 10.0) -> d
         message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
         if message["type"] != "ping":
             return message
-
-
-async def _bell(client: Client, want: int, timeout_s: float = 10.0) -> dict[str, Any]:
-    """The bell once it lists `want` notifications (the fan-out runs in the background)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        bell: dict[str, Any] = await client.ok("GET", "/api/notifications")
-        if len(bell["notifications"]) >= want or asyncio.get_running_loop().time() > deadline:
-            return bell
-        await asyncio.sleep(0.1)
 
 
 async def test_followers_hear_a_host_go_live_in_the_bell_and_on_their_socket(
@@ -52,7 +33,7 @@ async def test_followers_hear_a_host_go_live_in_the_bell_and_on_their_socket(
     for follower in (fan, other, blocker):
         await follower.ok("PUT", f"/api/users/{host.handle}/follow", status=204)
     await blocker.ok("PUT", f"/api/users/{host.handle}/block", status=204)
-    socket = await _user_socket(fan)
+    socket = await user_socket(fan)
     try:
         space = await host.create_space("Morning news")
         pushed = await _next(socket)
@@ -65,18 +46,18 @@ async def test_followers_hear_a_host_go_live_in_the_bell_and_on_their_socket(
         assert told["read"] is False
     finally:
         await socket.close()
-    bell = await _bell(fan, 1)
-    assert [n["id"] for n in bell["notifications"]] == [told["id"]]
-    assert bell["unread"] == 1
-    assert (await _bell(other, 1))["unread"] == 1
+    shown = await bell(fan, 1)
+    assert [n["id"] for n in shown["notifications"]] == [told["id"]]
+    assert shown["unread"] == 1
+    assert (await bell(other, 1))["unread"] == 1
     # Blocking ends the follow; and nothing would pass either way anyway.
-    assert (await _bell(blocker, 1, timeout_s=1.0))["notifications"] == []
+    assert (await bell(blocker, 1, timeout_s=1.0))["notifications"] == []
     # The host hears of their followers, never of their own going live.
-    host_bell = (await _bell(host, 4, timeout_s=1.0))["notifications"]
+    host_bell = (await bell(host, 4, timeout_s=1.0))["notifications"]
     assert sorted(n["kind"] for n in host_bell) == ["follower"] * 3
     await fan.ok("POST", "/api/notifications/read", json={"ids": None}, status=204)
-    bell = await fan.ok("GET", "/api/notifications")
-    assert bell["unread"] == 0 and bell["notifications"][0]["read"] is True
+    shown = await fan.ok("GET", "/api/notifications")
+    assert shown["unread"] == 0 and shown["notifications"][0]["read"] is True
 
 
 async def test_a_kind_turned_off_is_not_told(server: Running) -> None:
@@ -88,7 +69,7 @@ async def test_a_kind_turned_off_is_not_told(server: Running) -> None:
     )
     assert settings["settings"]["channels"]["live"] == []
     await host.create_space("Nobody hears")
-    assert (await _bell(quiet, 1, timeout_s=2.0))["notifications"] == []
+    assert (await bell(quiet, 1, timeout_s=2.0))["notifications"] == []
 
 
 async def test_settings_refuse_what_is_not_a_choice(server: Running) -> None:
@@ -132,8 +113,8 @@ async def test_a_notice_from_the_moderators_rings_the_bell_too(server: Running) 
     await moderator.ok(
         "POST", f"/api/admin/users/{user.id}/warn", {"message": "be kind"}, status=204
     )
-    bell = await _bell(user, 1, timeout_s=2.0)
-    [told] = bell["notifications"]
+    shown = await bell(user, 1, timeout_s=2.0)
+    [told] = shown["notifications"]
     assert (told["kind"], told["link"]) == ("report", "/notices")
     assert "be kind" in told["text"]
     notices = (await user.ok("GET", "/api/me/notices"))["notices"]
@@ -220,12 +201,12 @@ async def test_a_new_follower_is_told_once(server: Running) -> None:
         await fan.ok("PUT", f"/api/users/{star.handle}/follow", status=204)
         await fan.ok("DELETE", f"/api/users/{star.handle}/follow", status=204)
     await fan.ok("PUT", f"/api/users/{star.handle}/follow", status=204)
-    bell = await _bell(star, 2, timeout_s=1.0)
-    [told] = bell["notifications"]
+    shown = await bell(star, 2, timeout_s=1.0)
+    [told] = shown["notifications"]
     assert (told["kind"], told["text"], told["link"]) == (
         "follower",
         "Fan Fiona followed you",
         "/u/fan",
     )
     assert told["actor"]["handle"] == "fan"
-    assert (await _bell(fan, 1, timeout_s=0.5))["notifications"] == []
+    assert (await bell(fan, 1, timeout_s=0.5))["notifications"] == []

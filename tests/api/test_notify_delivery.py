@@ -31,6 +31,7 @@ from notify_support import (
     PushService,
     add_followers,
     b64url,
+    bell,
     push_service,
     unb64url,
 )
@@ -73,15 +74,6 @@ def verify_vapid(authorization: str, server_key_b64: str, endpoint: str) -> dict
     return claims
 
 
-async def _bell(client: Client, want: int, timeout_s: float = 10.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        bell: dict[str, Any] = await client.ok("GET", "/api/notifications")
-        if len(bell["notifications"]) >= want or asyncio.get_running_loop().time() > deadline:
-            return bell
-        await asyncio.sleep(0.1)
-
-
 async def _subscribe(client: Client, keys: BrowserKeys, endpoint: str) -> None:
     await client.ok("POST", "/api/push/subscriptions", json=keys.subscription(endpoint), status=204)
 
@@ -117,8 +109,8 @@ async def test_a_follower_gets_a_web_push_they_can_decrypt(
     assert headers["content-encoding"] == "aes128gcm"
     assert int(headers["ttl"]) > 0
     payload = keys.decrypt(pushed.body)
-    bell = await _bell(fan, 1)
-    [told] = bell["notifications"]
+    shown = await bell(fan, 1)
+    [told] = shown["notifications"]
     assert payload == {
         "id": told["id"],
         "kind": "live",
@@ -179,7 +171,7 @@ async def test_quiet_hours_hold_pushes_back_but_not_the_bell(
     await host.create_space("Late show")
     # The one awake is pushed to; the same fan-out told the sleeper in the app alone.
     await push_service.wait_for(awake_endpoint)
-    assert len((await _bell(sleeper, 1))["notifications"]) == 1
+    assert len((await bell(sleeper, 1))["notifications"]) == 1
     await asyncio.sleep(0.5)
     assert push_service.to(sleeper_endpoint) == []
 
@@ -334,7 +326,7 @@ async def test_an_email_with_one_click_unsubscribe(server: Running, mailbox: Mai
         await fan.ok("PUT", f"/api/users/{followed.handle}/follow", status=204)
     await _wants_email(fan, "fan@example.org")
     await host.create_space("Morning news")
-    await _bell(fan, 1)
+    await bell(fan, 1)
     await _send_emails(server)
     [message] = await mailbox.wait_for(1)
     assert mailbox.recipients == [["fan@example.org"]]
@@ -368,7 +360,7 @@ async def test_an_email_with_one_click_unsubscribe(server: Running, mailbox: Mai
     assert all("email" not in channels for channels in settings["channels"].values())
     # No more email, while the app still tells.
     await other_host.create_space("Evening news")
-    await _bell(fan, 2)
+    await bell(fan, 2)
     assert await _send_emails(server) == 0
     await asyncio.sleep(0.3)
     assert len(mailbox.messages) == 1
@@ -387,8 +379,8 @@ async def test_two_notifications_make_one_email(server: Running, mailbox: Mailbo
     await quiet.ok("PATCH", "/api/notifications/settings", json={"email": "q@example.org"})
     for n, host in enumerate(hosts):
         await host.create_space(f"Show {n}")
-    await _bell(fan, 2)
-    await _bell(quiet, 2)
+    await bell(fan, 2)
+    await bell(quiet, 2)
     await _send_emails(server)
     [message] = await mailbox.wait_for(1)
     assert message["Subject"] == "Parley: 2 updates"
@@ -423,7 +415,7 @@ async def test_an_email_told_just_before_quiet_hours_waits_for_their_end(
         },
     )
     await host.create_space("Just before bed")
-    await _bell(fan, 1)
+    await bell(fan, 1)
     # 40 s on: the batch's 30 s are over, inside the quiet hours.
     assert await _send_emails(server) == 0
     server.clock.advance(hours=2)
@@ -446,8 +438,8 @@ async def test_a_message_the_smtp_server_refuses_does_not_stop_the_others(
         await _wants_email(client, address)
     mailbox.refused.add("refused@example.org")
     await host.create_space("Filtered")
-    await _bell(fan, 1)
-    await _bell(refused, 1)
+    await bell(fan, 1)
+    await bell(refused, 1)
     assert await _send_emails(server) == 1
     [message] = await mailbox.wait_for(1)
     assert mailbox.recipients == [["fan@example.org"]]
