@@ -19,6 +19,7 @@ from parley.bus.channels import space_changed_notice, space_channel
 from parley.config import Settings
 from parley.delivery.mail import Mailer
 from parley.delivery.push import PushSender
+from parley.domain.errors import NotFound
 from parley.domain.events import Event, SpaceUpdated
 from parley.domain.reactions import TokenBucket
 from parley.store import repo
@@ -146,6 +147,15 @@ class Change:
     def publish(self, space_id: int, event: Event) -> None:
         """Queues an unnumbered (ephemeral) event."""
         self.outbox.append((space_channel(space_id), event.model_dump_json()))
+
+
+async def locked_space(unit: Change, space_id: int) -> Space:
+    """The space, with its write lock taken for this transaction (every change of a space takes
+    it first), or NotFound."""
+    space = await repo.space(unit.session, space_id, lock=True)
+    if space is None:
+        raise NotFound(f"no space {space_id}")
+    return space
 
 
 @asynccontextmanager

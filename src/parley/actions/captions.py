@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.actions.base import Services, change
-from parley.actions.spaces import locked_space, present_member
+from parley.actions.base import Services, change, locked_space
+from parley.actions.spaces import present_member
 from parley.captions.engines import capabilities
 from parley.config import Settings
 from parley.domain import captions as rules

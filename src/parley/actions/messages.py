@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from parley.actions import notify
-from parley.actions.base import Change, Services, change
-from parley.actions.spaces import locked_space
+from parley.actions.base import Change, Services, change, locked_space
 from parley.domain import messages as rules
 from parley.domain.errors import Blocked, NotFound, RateLimited, Removed
 from parley.domain.events import MemberUpdated, MessageAdded

@@ -12,9 +12,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 
 from parley.actions import audit, notify
-from parley.actions.base import Change, Services, change
+from parley.actions.base import Change, Services, change, locked_space
 from parley.actions.recordings import clip_file
-from parley.actions.spaces import locked_space
 from parley.bus.channels import access_revoked_notice
 from parley.domain import moderation as rules
 from parley.domain import space as space_rules

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from parley.actions.base import Change, Services, change
-from parley.actions.spaces import locked_space, present_member
+from parley.actions.base import Change, Services, change, locked_space
+from parley.actions.spaces import present_member
 from parley.domain.events import MemberUpdated
 from parley.domain.space import SpaceState
 from parley.domain.stage import Role, set_mic_live

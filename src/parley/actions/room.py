@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from parley.actions import audit
-from parley.actions.base import Services, change
-from parley.actions.spaces import locked_space, present_member
+from parley.actions.base import Services, change, locked_space
+from parley.actions.spaces import present_member
 from parley.domain import pins as pin_rules
 from parley.domain.errors import NotFound
 from parley.domain.events import PinAdded, PinRemoved

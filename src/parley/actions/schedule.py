@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.actions import fanout, notify
-from parley.actions.base import Change, Services, change
+from parley.actions.base import Change, Services, change, locked_space
 from parley.domain import schedule as rules
 from parley.domain.errors import Blocked, Forbidden, NotFound
 from parley.domain.events import MemberUpdated, SpaceUpdated
@@ -26,13 +26,6 @@ from parley.store import discovery, repo, views
 from parley.store.models import Reminder, Space, SpaceMember, User
 
 log = logging.getLogger(__name__)
-
-
-async def _locked(unit: Change, space_id: int) -> Space:
-    space = await repo.space(unit.session, space_id, lock=True)
-    if space is None:
-        raise NotFound(f"no space {space_id}")
-    return space
 
 
 async def _require_hosting(unit: Change, space: Space) -> None:
@@ -178,7 +171,7 @@ async def edit_space(
     """The host changes a scheduled space's title, topics or start time; those who asked for a
     reminder and the named co-hosts are told of it."""
     async with change(services) as unit:
-        space = await _locked(unit, space_id)
+        space = await locked_space(unit, space_id)
         if space.host_id != actor_id:
             raise Forbidden("only the host may edit this space")
         rules.require_scheduled(SpaceState(space.state), "edit")
@@ -249,7 +242,7 @@ async def name_cohost(services: Services, space_id: int, actor_id: int, handle: 
     """The host names someone co-host of a scheduled space: they are told, and hold the role
     when it starts (their membership is made now, as a co-host's)."""
     async with change(services) as unit:
-        space = await _locked(unit, space_id)
+        space = await locked_space(unit, space_id)
         host_row = await _host_seat(unit, space, actor_id)
         rules.require_scheduled(SpaceState(space.state), "name co-hosts")
         await _require_hosting(unit, space)
@@ -305,7 +298,7 @@ async def unname_cohost(
 ) -> MemberView | None:
     """The host takes back a co-host named ahead; None: they were not one."""
     async with change(services) as unit:
-        space = await _locked(unit, space_id)
+        space = await locked_space(unit, space_id)
         host_row = await _host_seat(unit, space, actor_id)
         rules.require_scheduled(SpaceState(space.state), "name co-hosts")
         target = await _user(unit.session, handle)

@@ -10,7 +10,7 @@ from typing import Literal
 from sqlalchemy import delete
 
 from parley.actions import notify, recordings, spaces
-from parley.actions.base import Services, change
+from parley.actions.base import Services, change, locked_space
 from parley.actions.spaces import SpacePage
 from parley.domain import sharing as rules
 from parley.domain.errors import NotFound
@@ -36,7 +36,7 @@ async def repost(services: Services, space_id: int, user_id: int) -> None:
     no-op."""
     _take(services, user_id)
     async with change(services) as unit:
-        space = await spaces.locked_space(unit, space_id)
+        space = await locked_space(unit, space_id)
         rules.check_can_repost(
             SpaceState(space.state),
             blocked_either_way=await repo.blocked_either_way(unit.session, user_id, space.host_id),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.actions import fanout, schedule
-from parley.actions.base import Change, Services, change
+from parley.actions.base import Change, Services, change, locked_space
 from parley.bus.channels import space_changed_notice, space_live_notice
 from parley.domain import space as rules
 from parley.domain.accounts import check_host_eligibility
@@ -39,13 +39,6 @@ from parley.store import repo, views
 from parley.store.models import Space, SpaceMember, User
 
 log = logging.getLogger(__name__)
-
-
-async def locked_space(unit: Change, space_id: int) -> Space:
-    space = await repo.space(unit.session, space_id, lock=True)
-    if space is None:
-        raise NotFound(f"no space {space_id}")
-    return space
 
 
 async def _check_live_spaces_per_host(unit: Change, host_id: int) -> None:
