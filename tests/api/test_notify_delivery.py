@@ -11,6 +11,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -292,7 +293,9 @@ EMAIL_SETTINGS = pytest.mark.parley_settings(
 )
 
 
-async def _wants_email(client: Client, address: str) -> None:
+async def _wants_email(client: Client, address: str, mailbox: Mailbox) -> None:
+    """`client` gives `address`, confirms it from the email sent to it, and chooses email for a
+    followed person going live."""
     settings = await client.ok(
         "PATCH",
         "/api/notifications/settings",
@@ -300,6 +303,41 @@ async def _wants_email(client: Client, address: str) -> None:
     )
     assert settings["settings"]["email"] == address
     assert settings["settings"]["email_available"] is True
+    assert settings["settings"]["email_confirmed"] is False
+    await _confirm(client, address, mailbox)
+
+
+async def _confirmation(address: str, mailbox: Mailbox) -> str:
+    """The confirmation link (path and query) sent to `address`, its email taken out of the
+    mailbox (the tests count the notifications' emails)."""
+    deadline = time.monotonic() + 10
+    while True:
+        for index, message in enumerate(mailbox.messages):
+            if message["To"] == address and "confirm your email" in message["Subject"]:
+                del mailbox.messages[index], mailbox.recipients[index]
+                found = re.search(
+                    r"https?://\S+/api/notifications/confirm-email\?\S+", _body(message)
+                )
+                assert found, _body(message)
+                link = urlsplit(found.group(0))
+                return f"{link.path}?{link.query}"
+        assert time.monotonic() < deadline, f"no confirmation email to {address}"
+        await asyncio.sleep(0.05)
+
+
+async def _confirm(client: Client, address: str, mailbox: Mailbox) -> None:
+    link = await _confirmation(address, mailbox)
+    async with client.running.browser() as browser:
+        # The link opens a page with a button (mail scanners follow links): not confirmed yet.
+        page = await browser.get(link)
+        assert page.status_code == 200 and "<button>" in page.text
+        assert (await client.ok("GET", "/api/notifications/settings"))["settings"][
+            "email_confirmed"
+        ] is False
+        confirmed = await browser.post(link)
+        assert confirmed.status_code == 200, confirmed.text
+    settings = await client.ok("GET", "/api/notifications/settings")
+    assert settings["settings"]["email_confirmed"] is True
 
 
 async def _send_emails(server: Running) -> int:
@@ -324,7 +362,7 @@ async def test_an_email_with_one_click_unsubscribe(server: Running, mailbox: Mai
     fan = await server.signup("fan")
     for followed in (host, other_host):
         await fan.ok("PUT", f"/api/users/{followed.handle}/follow", status=204)
-    await _wants_email(fan, "fan@example.org")
+    await _wants_email(fan, "fan@example.org", mailbox)
     await host.create_space("Morning news")
     await bell(fan, 1)
     await _send_emails(server)
@@ -374,9 +412,10 @@ async def test_two_notifications_make_one_email(server: Running, mailbox: Mailbo
     for followed in hosts:
         await fan.ok("PUT", f"/api/users/{followed.handle}/follow", status=204)
         await quiet.ok("PUT", f"/api/users/{followed.handle}/follow", status=204)
-    await _wants_email(fan, "fan@example.org")
+    await _wants_email(fan, "fan@example.org", mailbox)
     # An address but no email chosen for what happens now: none.
     await quiet.ok("PATCH", "/api/notifications/settings", json={"email": "q@example.org"})
+    await _confirm(quiet, "q@example.org", mailbox)
     for n, host in enumerate(hosts):
         await host.create_space(f"Show {n}")
     await bell(fan, 2)
@@ -401,7 +440,7 @@ async def test_an_email_told_just_before_quiet_hours_waits_for_their_end(
     host = await server.signup("host", "Hanna Host")
     fan = await server.signup("fan")
     await fan.ok("PUT", f"/api/users/{host.handle}/follow", status=204)
-    await _wants_email(fan, "fan@example.org")
+    await _wants_email(fan, "fan@example.org", mailbox)
     # The server's clock at 50 s into a minute; quiet hours from the next minute, for two hours.
     server.clock.advance(seconds=(50 - server.clock().second) % 60)
     start = (server.clock() + timedelta(minutes=1)).replace(second=0, microsecond=0)
@@ -435,7 +474,7 @@ async def test_a_message_the_smtp_server_refuses_does_not_stop_the_others(
     fan = await server.signup("fan")
     for client, address in ((refused, "refused@example.org"), (fan, "fan@example.org")):
         await client.ok("PUT", f"/api/users/{host.handle}/follow", status=204)
-        await _wants_email(client, address)
+        await _wants_email(client, address, mailbox)
     mailbox.refused.add("refused@example.org")
     await host.create_space("Filtered")
     await bell(fan, 1)
@@ -444,3 +483,60 @@ async def test_a_message_the_smtp_server_refuses_does_not_stop_the_others(
     [message] = await mailbox.wait_for(1)
     assert mailbox.recipients == [["fan@example.org"]]
     assert "Hanna Host is live: Filtered" in _body(message)
+
+
+@EMAIL_SETTINGS
+async def test_an_address_gets_nothing_until_its_owner_confirms_it(
+    server: Running, mailbox: Mailbox
+) -> None:
+    """Anyone could type someone else's address: until the link sent to it is followed, that
+    address gets the confirmation and nothing else; a link confirms only the address it was
+    sent to, and a new address must be confirmed again."""
+    host = await server.signup("host", "Hanna Host")
+    fan = await server.signup("fan")
+    await fan.ok("PUT", f"/api/users/{host.handle}/follow", status=204)
+    await fan.ok(
+        "PATCH",
+        "/api/notifications/settings",
+        json={"email": "victim@example.org", "channels": {"live": ["in_app", "email"]}},
+    )
+    old_link = await _confirmation("victim@example.org", mailbox)
+    await host.create_space("Not for the victim")
+    await bell(fan, 1)
+    assert await _send_emails(server) == 0
+    assert mailbox.messages == []
+    # A new address: the old address's link confirms nothing.
+    await fan.ok("PATCH", "/api/notifications/settings", json={"email": "fan@example.org"})
+    async with server.browser() as browser:
+        stale = await browser.post(old_link)
+        assert stale.status_code == 403 and stale.json()["error"] == "forbidden"
+        forged = await browser.post(
+            "/api/notifications/confirm-email", params={"user": fan.id, "token": "0" * 32}
+        )
+        assert forged.status_code == 403
+    await _confirm(fan, "fan@example.org", mailbox)
+    # Confirmed: from now on (what was told before had no address to go to).
+    other = await server.signup("other", "Otto Other")
+    await fan.ok("PUT", f"/api/users/{other.handle}/follow", status=204)
+    await other.create_space("For the fan")
+    await bell(fan, 2)
+    await _send_emails(server)
+    [message] = await mailbox.wait_for(1)
+    assert mailbox.recipients == [["fan@example.org"]]
+    assert "Otto Other is live: For the fan" in _body(message)
+    assert "Not for the victim" not in _body(message)
+
+
+@EMAIL_SETTINGS
+async def test_confirmation_emails_are_few(server: Running, mailbox: Mailbox) -> None:
+    """Giving addresses is how someone would flood another's inbox with confirmations: three,
+    then one per ten minutes."""
+    fan = await server.signup("fan")
+    for n in range(3):
+        await fan.ok("PATCH", "/api/notifications/settings", json={"email": f"v{n}@example.org"})
+    refused = await fan.request(
+        "PATCH", "/api/notifications/settings", json={"email": "v3@example.org"}
+    )
+    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
+    # Other settings still change.
+    await fan.ok("PATCH", "/api/notifications/settings", json={"dm_policy": "following"})

@@ -218,12 +218,14 @@ def test_reminder_bell_settings_and_share(
         expect(panel.get_by_test_id("push-problem")).to_have_text(
             re.compile("^This browser could not set up push: ")
         )
+        # ...and what it means: the bell still works.
+        expect(panel).to_contain_text("the bell in Parley still shows everything")
     assert not serious(fan.axe_violations())
     shoot(fan, "notify-settings")
     page.get_by_label("New followers: Push").check()
     page.get_by_label("From").fill("22:00")
     page.get_by_label("Until").fill("07:30")
-    page.get_by_label("People I follow").check()
+    page.get_by_label("People you follow").check()
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
     settings = fan.api("GET", "/api/notifications/settings")["settings"]

@@ -154,6 +154,13 @@ export function emailUnavailable(settings: Pick<NotificationSettings, 'email_ava
   return null;
 }
 
+/** Where the saved address stands: nothing is emailed to it until the link sent there is followed. */
+export function emailStatus(settings: Pick<NotificationSettings, 'email_available' | 'email' | 'email_confirmed'>): string | null {
+  if (!settings.email_available || !settings.email) return null;
+  if (settings.email_confirmed) return `Confirmed: email goes to ${settings.email}.`;
+  return `Not confirmed yet: follow the link we sent to ${settings.email}. Nothing is emailed until then.`;
+}
+
 /** The kinds whose channels differ between two tables (what a PATCH needs to send). */
 export function changedKinds(before: ChannelTable, after: ChannelTable): Kind[] {
   return KINDS.filter((k) => before[k].join(',') !== after[k].join(','));
@@ -237,6 +244,6 @@ export function refusalWords(reason: string): string {
 /** Who may message me, as the settings say it. */
 export const DM_POLICY_LABELS: Record<'everyone' | 'following' | 'nobody', string> = {
   everyone: 'Everyone',
-  following: 'People I follow',
+  following: 'People you follow',
   nobody: 'Nobody',
 };

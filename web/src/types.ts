@@ -424,6 +424,8 @@ export interface NotificationSettings {
   quiet_end: string | null;
   time_zone: string;
   email: string | null;
+  /** Its owner followed the link sent to it: only then does email go there. */
+  email_confirmed: boolean;
   /** The instance sends email at all. */
   email_available: boolean;
   push_subscriptions: number;

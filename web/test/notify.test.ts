@@ -13,6 +13,7 @@ import {
   changedKinds,
   channelTable,
   embedCode,
+  emailStatus,
   emailUnavailable,
   parseHandles,
   quietProblem,
@@ -121,6 +122,10 @@ describe('the channel table', () => {
   it('says why email cannot be chosen', () => {
     assert.equal(emailUnavailable({ email_available: false, email: 'a@b.c' }), 'This server does not send email.');
     assert.equal(emailUnavailable({ email_available: true, email: null }), 'Add an email address below to get email.');
+    assert.equal(emailStatus({ email_available: true, email: null, email_confirmed: false }), null);
+    assert.equal(emailStatus({ email_available: false, email: 'a@b.c', email_confirmed: false }), null);
+    assert.match(emailStatus({ email_available: true, email: 'a@b.c', email_confirmed: false }) ?? '', /^Not confirmed yet: .*a@b\.c/);
+    assert.equal(emailStatus({ email_available: true, email: 'a@b.c', email_confirmed: true }), 'Confirmed: email goes to a@b.c.');
     assert.equal(emailUnavailable({ email_available: true, email: 'a@b.c' }), null);
   });
 

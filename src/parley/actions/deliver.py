@@ -26,6 +26,7 @@ from parley.store.models import Notification, PushSubscription, User
 log = logging.getLogger(__name__)
 
 EMAIL_JOB = "notify.email"
+CONFIRM_JOB = "notify.confirm_email"
 # A user's push subscriptions (browsers, devices) at most.
 MAX_SUBSCRIPTIONS = 10
 # Pushes sent at the same time by one push job.
@@ -119,6 +120,53 @@ def unsubscribe_token(services: Services, user_id: int) -> str:
     return hmac.new(key, f"unsubscribe:{user_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def confirm_token(services: Services, user_id: int, address: str) -> str:
+    """Signs the address with the user: a link for one address confirms no other."""
+    key = services.settings.media_url_secret.encode()
+    signed = f"confirm-email:{user_id}:{address}".encode()
+    return hmac.new(key, signed, hashlib.sha256).hexdigest()[:32]
+
+
+async def send_confirmation(services: Services, user_id: int, address: str) -> bool:
+    """The confirmation job: one email to a newly given address with the link that confirms it
+    (nothing else is sent to an address its owner has not confirmed: anyone could type someone
+    else's). Whether it went."""
+    mailer = services.mailer
+    if mailer is None:
+        return False
+    async with services.store.read() as session:
+        user = await session.get(User, user_id)
+    if user is None or user.email != address or user.email_confirmed:
+        return False  # changed or confirmed since
+    query = urlencode({"user": user_id, "token": confirm_token(services, user_id, address)})
+    link = f"{_base_url(services)}/api/notifications/confirm-email?{query}"
+    mail = Mail(
+        to=address,
+        subject="Parley: confirm your email address",
+        text=(
+            f"@{user.handle} asked Parley to send notifications to this address.\n\n"
+            f"Confirm it here: {link}\n\nNot you? Do nothing: without a confirmation we send "
+            "nothing more to this address."
+        ),
+        unsubscribe_url=unsubscribe_url(services, user_id),
+    )
+    return await mailer.send([mail]) == 1
+
+
+async def confirm_email(services: Services, user_id: int, token: str) -> str:
+    """The confirmation link followed: the user's current address is confirmed. Which."""
+    async with change(services) as unit:
+        user = await unit.session.get(User, user_id)
+        address = user.email if user is not None else None
+        if user is None or address is None:
+            raise Forbidden("this confirmation link is not valid (any more)")
+        expected = confirm_token(services, user_id, address).encode()
+        if not hmac.compare_digest(token.encode(), expected):
+            raise Forbidden("this confirmation link is not valid (any more)")
+        user.email_confirmed = True
+        return address
+
+
 def _base_url(services: Services) -> str:
     """Where the links of an email lead: the public URL, else the address served on (an email
     reader can open no relative link)."""
@@ -194,10 +242,14 @@ async def send_emails(services: Services) -> int:
                 )
             ).all()
         )
+        # Confirmed addresses only: one changed since the notification was stored waits for
+        # its confirmation like any new one.
         addresses = dict(
             (
                 await unit.session.execute(
-                    select(User.id, User.email).where(User.id.in_(due_users))
+                    select(User.id, User.email).where(
+                        User.id.in_(due_users), User.email_confirmed.is_(True)
+                    )
                 )
             ).all()
         )
@@ -299,6 +351,7 @@ async def settings_of(services: Services, user_id: int) -> NotificationSettingsV
             quiet_end=_clock(user.quiet_end_min),
             time_zone=user.time_zone,
             email=user.email,
+            email_confirmed=user.email is not None and user.email_confirmed,
             email_available=bool(services.settings.smtp_host),
             push_subscriptions=int(subscriptions or 0),
             dm_policy=user.dm_policy,
@@ -337,9 +390,14 @@ async def change_settings(
         if time_zone is not None:
             user.time_zone = time_zone
         if clear_email:
-            user.email = None
+            user.email, user.email_confirmed = None, False
         elif email is not None:
-            user.email = rules.check_email(email)
+            address = rules.check_email(email)
+            if address != user.email:
+                user.email, user.email_confirmed = address, False
+            if not user.email_confirmed:
+                # Sent again when the same unconfirmed address is given again (a lost email).
+                unit.enqueue(CONFIRM_JOB, user_id=user_id, address=address)
         if dm_policy is not None:
             user.dm_policy = dm_policy
     return await settings_of(services, user_id)

@@ -55,6 +55,7 @@ class Recipient:
 
     id: int
     email: str | None
+    email_confirmed: bool
     notify_channels: dict[str, list[str]] | None
     quiet_start_min: int | None
     quiet_end_min: int | None
@@ -64,6 +65,7 @@ class Recipient:
 _RECIPIENT_COLUMNS = (
     User.id,
     User.email,
+    User.email_confirmed,
     User.notify_channels,
     User.quiet_start_min,
     User.quiet_end_min,
@@ -89,7 +91,7 @@ def preferences(user: User | Recipient, has_push: bool) -> rules.Preferences:
     return rules.Preferences(
         channels=channels,
         quiet=quiet,
-        has_email=user.email is not None,
+        has_email=user.email is not None and user.email_confirmed,
         has_push=has_push,
     )
 

@@ -219,6 +219,9 @@ def _register_jobs(jobs: Jobs, services: Services) -> None:
     async def push(notification_ids: list[int]) -> None:
         await deliver.send_pushes(services, notification_ids)
 
+    async def confirm_email(user_id: int, address: str) -> None:
+        await deliver.send_confirmation(services, user_id, address)
+
     async def every_minute() -> None:
         await fanout.sweep_fanouts(services)
         await deliver.send_emails(services)
@@ -229,6 +232,7 @@ def _register_jobs(jobs: Jobs, services: Services) -> None:
     jobs.register(fanout.FANOUT_JOB, run_fanout)
     jobs.register(schedule_rules.HOST_START_JOB, host_start)
     jobs.register(notify.PUSH_JOB, push, retries=0)
+    jobs.register(deliver.CONFIRM_JOB, confirm_email)
 
     async def hourly() -> None:
         await notify.forget_old(services)

@@ -103,6 +103,9 @@ async def change_settings(
     body: NotificationSettingsBody, services: ServicesDep, user: UserDep
 ) -> NotificationSettingsOut:
     services.take("notification-settings", user.id, burst=20.0, rate_per_s=0.5)
+    if body.email:
+        # Each address given is sent a confirmation: not a way to flood someone's inbox.
+        services.take("email-confirmations", user.id, burst=3.0, rate_per_s=1 / 600)
     sent = body.model_fields_set
     quiet = (body.quiet_start, body.quiet_end) if sent & {"quiet_start", "quiet_end"} else None
     view = await deliver.change_settings(
@@ -164,6 +167,34 @@ async def unsubscribe_email(
     services.take("unsubscribe", client_address(request), burst=20.0, rate_per_s=0.2)
     await deliver.unsubscribe(services, user, token)
     return HTMLResponse("<!doctype html><meta charset=utf-8><p>Unsubscribed: no more email.")
+
+
+@router.get("/api/notifications/confirm-email", response_class=HTMLResponse)
+async def confirm_email_page(user: UserQuery, token: TokenQuery) -> HTMLResponse:
+    """The page a confirmation email's link opens: one button (mail scanners follow links)."""
+    action = html.escape(f"/api/notifications/confirm-email?user={user}&token={token}")
+    page = (
+        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        "<title>Confirm your email - Parley</title><body style='font-family:system-ui;"
+        "margin:2rem'><h1>Send Parley's notifications to this address?</h1>"
+        f"<form method=post action='{action}'><button>Yes, confirm my email address</button>"
+        "</form></body>"
+    )
+    return HTMLResponse(page)
+
+
+@router.post("/api/notifications/confirm-email")
+async def confirm_email(
+    request: Request, services: ServicesDep, user: UserQuery, token: TokenQuery
+) -> Response:
+    """The confirmation link's button: the address is confirmed; 403 for a link that is not
+    the user's current address's."""
+    services.take("confirm-email", client_address(request), burst=20.0, rate_per_s=0.2)
+    address = await deliver.confirm_email(services, user, token)
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><p>Confirmed: notifications you chose to get by "
+        f"email go to {html.escape(address)}."
+    )
 
 
 @router.websocket("/api/me/socket")

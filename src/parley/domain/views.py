@@ -322,6 +322,8 @@ class NotificationSettingsView(View):
     quiet_end: str | None
     time_zone: str
     email: str | None
+    # Its owner followed the link sent to it: only then does email go there.
+    email_confirmed: bool = False
     # The instance sends email at all (an SMTP server is set).
     email_available: bool
     push_subscriptions: int

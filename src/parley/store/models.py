@@ -97,6 +97,8 @@ class User(Base):
     # per kind (kinds not named take the defaults), quiet hours in minutes of the local day of
     # `time_zone` (None: none), who may send direct messages (domain/messages.py).
     email: Mapped[str | None] = mapped_column(String(254))
+    # The owner of `email` followed the link sent to it: only then is it sent notifications.
+    email_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_channels: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     quiet_start_min: Mapped[int | None] = mapped_column(Integer)
     quiet_end_min: Mapped[int | None] = mapped_column(Integer)

@@ -110,6 +110,13 @@ export function MessagesPage() {
   );
 }
 
+/** Why a thread takes no message, as a sentence about them (the refusal words name no one). */
+function threadRefusal(reason: string): string {
+  if (reason === 'dm_closed') return 'they take no direct messages';
+  if (reason === 'not_followed') return 'they take messages only from people they follow';
+  return refusalWords(reason);
+}
+
 /** A space in a message: what it is, and for an invitation, joining it. */
 function SpaceInMessage({ message, mine }: { message: MessageView; mine: boolean }) {
   const { showError, announce } = useApp();
@@ -139,7 +146,10 @@ function SpaceInMessage({ message, mine }: { message: MessageView; mine: boolean
       )}
       <p class="message-space-title"><strong><a href={`/s/${space.id}`}>{space.title}</a></strong></p>
       <p class="meta">
-        Hosted by {space.host.display_name} <span class="handle">@{space.host.handle}</span> ·{' '}
+        Hosted by {space.host.display_name} <span class="handle">@{space.host.handle}</span>
+      </p>
+      {/* Its own line: after the host on one line, a narrow card left a lone "·" or date. */}
+      <p class="meta">
         {space.state === 'live' && <span class="badge live">Live</span>}
         {space.state === 'scheduled' && <>Starts <When iso={space.scheduled_for} /></>}
         {space.state === 'ended' && 'Ended'}
@@ -147,7 +157,7 @@ function SpaceInMessage({ message, mine }: { message: MessageView; mine: boolean
       </p>
       {!mine && open && (
         <div class="actions">
-          <a class="button small secondary" href={`/s/${space.id}`}>Join</a>
+          <a class="button small secondary" href={`/s/${space.id}`}>{space.state === 'live' ? 'Join' : 'See the space'}</a>
           {invitation?.role === 'speak' && !invitation.accepted && (
             <button type="button" class="small" disabled={busy} onClick={() => void accept()}>Accept to speak</button>
           )}
@@ -268,7 +278,7 @@ export function ThreadPage({ handle }: { handle: string }) {
       {!missing && messages === null && !problem && <p class="loading">Loading…</p>}
       {messages && (
         <>
-          {messages.length === 0 && <p class="meta">No messages yet. Say hello.</p>}
+          {messages.length === 0 && <p class="meta">{canSend ? 'No messages yet. Say hello.' : 'No messages yet.'}</p>}
           <ol class="message-list" ref={listRef} data-testid="messages" aria-label="Messages, oldest first">
             {messages.map((m) => {
               const mine = m.sender.id === user?.id;
@@ -291,7 +301,7 @@ export function ThreadPage({ handle }: { handle: string }) {
               <button type="submit" disabled={busy || !text.trim()}>Send</button>
             </form>
           ) : (
-            <p class="hint" data-testid="cannot-send">You can’t message @{handle}{why ? `: ${refusalWords(why)}` : ''}.</p>
+            <p class="hint" data-testid="cannot-send">You can’t message @{handle}{why ? `: ${threadRefusal(why)}` : ''}.</p>
           )}
         </>
       )}

@@ -7,7 +7,7 @@ import { useApp } from '../context';
 import { focusFirstInvalid, splitErrors, type FieldErrors } from '../forms';
 import { usePageTitle } from '../hooks';
 import {
-  CHANNELS, CHANNEL_LABELS, DM_POLICY_LABELS, KINDS, KIND_LABELS, channelTable, emailUnavailable, quietProblem,
+  CHANNELS, CHANNEL_LABELS, DM_POLICY_LABELS, KINDS, KIND_LABELS, channelTable, emailStatus, emailUnavailable, quietProblem,
   withChannel, type ChannelTable,
 } from '../notifyRules';
 import { disablePush, enablePush, pushState, type PushState } from '../push';
@@ -29,6 +29,10 @@ const PUSH_WORDS: Record<PushState, string> = {
   on: 'Push is on for this device.',
 };
 
+// What to do when the browser's push service refuses: a private window or a browser without a
+// push service (some de-Googled or headless ones) cannot; the bell still works.
+const PUSH_REFUSED = 'Private windows and some browsers cannot get push; the bell in Parley still shows everything.';
+
 /** Push on this device: asked for only once the button is pressed. */
 function PushPanel({ count, onChange }: { count: number; onChange: () => void }) {
   const [state, setState] = useState<PushState | null>(null);
@@ -46,7 +50,7 @@ function PushPanel({ count, onChange }: { count: number; onChange: () => void })
     } catch (err) {
       // The browser's push service refused (a headless or de-Googled browser has none).
       setProblem(err instanceof DOMException
-        ? `This browser could not set up push: ${err.message || err.name}.`
+        ? `This browser could not set up push: ${(err.message || err.name).replace(/\.$/, '')}.`
         : errorMessage(err));
     } finally {
       setBusy(false);
@@ -71,6 +75,7 @@ function PushPanel({ count, onChange }: { count: number; onChange: () => void })
         </button>
       )}
       {problem && <p class="field-error" role="alert" data-testid="push-problem">{problem}</p>}
+      {problem?.startsWith('This browser could not set up push') && <p class="hint">{PUSH_REFUSED}</p>}
     </section>
   );
 }
@@ -87,6 +92,7 @@ function SettingsForm({ settings, onSaved }: { settings: NotificationSettings; o
   const [saved, setSaved] = useState('');
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const formRef = useRef<HTMLFormElement>(null);
+  const quietError = fieldErrors.quiet_start ?? fieldErrors.time_zone;
   const emailProblem = emailUnavailable({ email_available: settings.email_available, email: email.trim() || null });
   const idFor = (field: string) => ({
     channels: 'channels-table', quiet_start: 'quiet-start', quiet_end: 'quiet-end', time_zone: 'quiet-start',
@@ -177,10 +183,13 @@ function SettingsForm({ settings, onSaved }: { settings: NotificationSettings; o
           Times are in your time zone, <strong data-testid="time-zone">{zone}</strong>.
         </p>
         <div class="quiet-row">
-          <Field id="quiet-start" label="From" error={fieldErrors.quiet_start ?? fieldErrors.time_zone}>
-            {(d, invalid) => (
-              <input id="quiet-start" type="time" value={quietStart} aria-describedby={[d, 'quiet-hint'].filter(Boolean).join(' ')}
-                aria-invalid={invalid || undefined} onInput={(e) => setQuietStart(e.currentTarget.value)} />
+          {/* The start's problem (often about both times) goes under the row: inside the From
+              field it widened it and pushed Until out of line. */}
+          <Field id="quiet-start" label="From">
+            {(d) => (
+              <input id="quiet-start" type="time" value={quietStart}
+                aria-describedby={[d, 'quiet-hint', quietError ? 'quiet-start-error' : null].filter(Boolean).join(' ')}
+                aria-invalid={quietError ? true : undefined} onInput={(e) => setQuietStart(e.currentTarget.value)} />
             )}
           </Field>
           <Field id="quiet-end" label="Until" error={fieldErrors.quiet_end}>
@@ -195,6 +204,7 @@ function SettingsForm({ settings, onSaved }: { settings: NotificationSettings; o
             </button>
           )}
         </div>
+        {quietError && <p class="field-error" id="quiet-start-error">{quietError}</p>}
       </section>
 
       <section aria-labelledby="email-title" class="card">
@@ -208,6 +218,9 @@ function SettingsForm({ settings, onSaved }: { settings: NotificationSettings; o
               aria-describedby={d} aria-invalid={invalid || undefined} onInput={(e) => setEmail(e.currentTarget.value)} />
           )}
         </Field>
+        {email.trim() === (settings.email ?? '') && emailStatus(settings) && (
+          <p class="hint" data-testid="email-status" role="status">{emailStatus(settings)}</p>
+        )}
       </section>
 
       <section aria-labelledby="dm-title" class="card">
@@ -220,7 +233,7 @@ function SettingsForm({ settings, onSaved }: { settings: NotificationSettings; o
               <label for={`dm-${policy}`}>{DM_POLICY_LABELS[policy]}</label>
             </div>
           ))}
-          <p class="hint">Hosts you block can never message you.</p>
+          <p class="hint">People you block can never message you.</p>
           {fieldErrors.dm_policy && <p class="field-error">{fieldErrors.dm_policy}</p>}
         </fieldset>
       </section>
@@ -260,10 +273,8 @@ export function NotificationSettingsPage() {
   }
   return (
     <div class="settings-page">
-      <div class="page-head">
-        <h1 id="settings-title">Notification settings</h1>
-        <a href="/notifications" class="button secondary small">Notifications</a>
-      </div>
+      <p class="back-link"><a href="/notifications">← All notifications</a></p>
+      <h1 id="settings-title">Notification settings</h1>
       {problem && (
         <div>
           <p class="field-error">{problem}</p>

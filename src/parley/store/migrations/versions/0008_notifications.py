@@ -194,6 +194,9 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
         batch_op.add_column(
+            sa.Column("email_confirmed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(
             sa.Column("notify_channels", sa.JSON(), nullable=False, server_default="{}")
         )
         batch_op.add_column(sa.Column("quiet_start_min", sa.Integer(), nullable=True))
@@ -213,6 +216,7 @@ def downgrade() -> None:
         batch_op.drop_column("quiet_end_min")
         batch_op.drop_column("quiet_start_min")
         batch_op.drop_column("notify_channels")
+        batch_op.drop_column("email_confirmed")
         batch_op.drop_column("email")
 
     with op.batch_alter_table("reposts", schema=None) as batch_op:
