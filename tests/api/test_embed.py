@@ -304,6 +304,8 @@ async def test_spaces_not_open_to_visitors_or_not_live_embed_a_card(server: Runn
     await host.ok("POST", f"/api/spaces/{sid}/end")
     ended = lxml.html.fromstring((await _get(server, f"/embed/s/{sid}")).text)
     assert ended.findtext(".//p[@class='state ']") == "Ended"
+    # Nothing to listen to (no replay): the link says so (the walkthrough found "Listen on").
+    assert [a.text for a in ended.xpath("//a")] == ["Open on Parley"]
     at = (datetime.now(UTC) + timedelta(days=2)).replace(
         hour=18, minute=30, second=0, microsecond=0
     )
@@ -312,11 +314,13 @@ async def test_spaces_not_open_to_visitors_or_not_live_embed_a_card(server: Runn
     assert not card.xpath("//*[@id='player']")
     times = card.xpath("//time")
     assert [datetime.fromisoformat(t.get("datetime")) for t in times] == [at]
+    assert [a.text for a in card.xpath("//a")] == ["Get a reminder on Parley"]
     # In UTC for those without scripts; the script writes it in the reader's time zone.
     assert times[0].text == f"{at:%a %d %b %Y}, 18:30 UTC"
     await host.ok("POST", f"/api/spaces/{upcoming['id']}/cancel")
     canceled = lxml.html.fromstring((await _get(server, f"/embed/s/{upcoming['id']}")).text)
     assert canceled.findtext(".//p[@class='state ']") == "Canceled"
+    assert [a.text for a in canceled.xpath("//a")] == ["Open on Parley"]
 
 
 @pytest.mark.parley_settings(visitors_can_listen=False)

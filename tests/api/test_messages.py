@@ -156,7 +156,7 @@ async def test_text_is_checked_and_named(server: Running) -> None:
     card = await ann.ok("POST", "/api/messages/bob", {"space_id": space["id"]}, 201)
     assert card["message"]["space"]["id"] == space["id"] and card["message"]["text"] == ""
     bell = await bob.ok("GET", "/api/notifications")
-    assert bell["notifications"][0]["text"] == "Ann sent you a space: Card"
+    assert bell["notifications"][0]["text"] == "Ann sent you a space: “Card”"
     _refused(await _send(ann, bob, "x", space_id=999_999), 404, "not_found")
     _refused(
         await ann.request("POST", "/api/messages/nobody", json={"text": "x"}), 404, "not_found"
@@ -227,7 +227,7 @@ async def test_who_may_invite(server: Running, inviter: str, allowed: bool) -> N
         assert response.json() == {"sent": ["guest"], "refused": []}
         [told] = (await guest.ok("GET", "/api/notifications"))["notifications"]
         assert told["kind"] == "invitation"
-        assert told["text"] == f"{inviter.title()} invites you to listen to Open mic"
+        assert told["text"] == f"{inviter.title()} invites you to listen to “Open mic”"
         assert told["link"] == f"/messages/{inviter}" and told["space_id"] == space["id"]
         [message] = (await guest.ok("GET", f"/api/messages/{inviter}"))["messages"]
         assert message["invitation"] == {"role": "listen", "accepted": False}
@@ -281,7 +281,7 @@ async def test_each_invitee_is_sent_or_refused_on_their_own(server: Running) -> 
         assert message["text"] == "Come up!"
         assert message["invitation"] == {"role": "speak", "accepted": False}
         assert (
-            got["notification"]["notification"]["text"] == "Host invites you to speak in Open mic"
+            got["notification"]["notification"]["text"] == "Host invites you to speak in “Open mic”"
         )
     finally:
         await fan_socket.close()

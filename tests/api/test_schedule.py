@@ -147,7 +147,7 @@ async def test_the_host_edits_a_scheduled_space_and_those_who_asked_are_told(
     listed = await people["stranger"].ok("GET", "/api/spaces?state=scheduled")
     assert [s["title"] for s in listed["spaces"]] == ["Evening news"]
     expected = (
-        f"Hanna Host changed Morning news: it is now called Evening news; it now starts "
+        f"Hanna Host changed “Morning news”: it is now called “Evening news”; it now starts "
         f"{moved:%a %d %b %Y %H:%M} UTC; its topics changed"
     )
     for who in ("stranger", "cohost"):
@@ -157,7 +157,7 @@ async def test_the_host_edits_a_scheduled_space_and_those_who_asked_are_told(
     # A second edit is told too (each edit once).
     await people["host"].ok("PATCH", f"/api/spaces/{sid}", json={"title": "Late news"})
     told = await _bell(people["stranger"], 2)
-    assert told[0]["text"] == "Hanna Host changed Evening news: it is now called Late news"
+    assert told[0]["text"] == "Hanna Host changed “Evening news”: it is now called “Late news”"
     # The listener waiting in it did not ask; the host is never told of their own edit.
     assert await _bell(people["listener"], 1, timeout_s=0.5) == []
     # An edit that changes nothing tells nobody.
@@ -229,7 +229,7 @@ async def test_a_cancel_tells_those_who_asked_and_the_co_hosts(server: Running) 
     for who in ("stranger", "cohost"):
         told = [n for n in await _bell(people[who], 2, timeout_s=3.0) if "canceled" in n["text"]]
         assert [(n["text"], n["link"]) for n in told] == [
-            ("Hanna Host canceled Quiz night", f"/s/{sid}")
+            ("Hanna Host canceled “Quiz night”", f"/s/{sid}")
         ], who
     assert await _bell(people["listener"], 1, timeout_s=0.5) == []
     # Nothing more to ask for.
@@ -249,7 +249,7 @@ async def test_co_hosts_named_ahead_are_told_and_hold_the_role_when_it_starts(
     await host.ok("PUT", f"/api/spaces/{sid}/cohosts/cohost")  # naming twice is naming once
     told = await _bell(people["cohost"], 1)
     assert [(n["text"], n["link"]) for n in told] == [
-        ("Hanna Host named you co-host of Panel", f"/s/{sid}")
+        ("Hanna Host named you co-host of “Panel”", f"/s/{sid}")
     ]
     page = await people["stranger"].ok("GET", f"/api/spaces/{sid}")
     assert [(m["user"]["handle"], m["role"]) for m in page["stage"]] == [
@@ -310,7 +310,7 @@ async def test_the_host_is_reminded_at_the_start_time_unless_it_moved(server: Ru
     )
     told = await _bell(host, 1, timeout_s=15.0)
     assert [(n["text"], n["link"]) for n in told] == [
-        ("It's time to start Due now", f"/s/{due['id']}")
+        ("It's time to start “Due now”", f"/s/{due['id']}")
     ]
     # The job queued for the old time did nothing; run again, it tells nobody twice.
     await asyncio.sleep(1.5)
@@ -335,7 +335,7 @@ async def test_a_stale_or_canceled_start_reminder_does_nothing(server: Running) 
     assert await server.on_server(
         schedule.host_start(services, other["id"], other["scheduled_for"])
     )
-    assert [n["text"] for n in await _bell(host, 1)] == ["It's time to start Other"]
+    assert [n["text"] for n in await _bell(host, 1)] == ["It's time to start “Other”"]
 
 
 # --- calendar files -----------------------------------------------------------------------------
@@ -486,7 +486,7 @@ async def test_naming_a_cohost_again_and_again_tells_them_once(server: Running) 
         await host.ok("PUT", f"/api/spaces/{sid}/cohosts/stranger")
         await host.ok("DELETE", f"/api/spaces/{sid}/cohosts/stranger", status=204)
     told = await _bell(people["stranger"], 2, timeout_s=1.0)
-    assert [n["text"] for n in told] == ["Hanna Host named you co-host of Panel"]
+    assert [n["text"] for n in told] == ["Hanna Host named you co-host of “Panel”"]
 
 
 async def test_a_host_flipping_a_title_does_not_ring_everyone_again_and_again(
@@ -505,7 +505,7 @@ async def test_a_host_flipping_a_title_does_not_ring_everyone_again_and_again(
     for title in ("A", "B", "A", "B"):
         await people["host"].ok("PATCH", f"/api/spaces/{sid}", json={"title": title})
     told = await _bell(stranger, 2, timeout_s=2.0)
-    assert [n["text"] for n in told] == ["Hanna Host changed Morning news: it is now called A"]
+    assert [n["text"] for n in told] == ["Hanna Host changed “Morning news”: it is now called “A”"]
     moved = _later(hours=6).replace(microsecond=0)
     await people["host"].ok(
         "PATCH", f"/api/spaces/{sid}", json={"scheduled_for": moved.isoformat()}
@@ -515,4 +515,4 @@ async def test_a_host_flipping_a_title_does_not_ring_everyone_again_and_again(
     server.clock.advance(hours=1)
     await people["host"].ok("PATCH", f"/api/spaces/{sid}", json={"title": "Evening news"})
     told = await _bell(stranger, 3)
-    assert told[0]["text"] == "Hanna Host changed B: it is now called Evening news"
+    assert told[0]["text"] == "Hanna Host changed “B”: it is now called “Evening news”"

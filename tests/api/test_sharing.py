@@ -82,9 +82,9 @@ async def test_a_repost_shows_on_followers_home_with_who_shared_it(server: Runni
     # The host is told, once per sharer and space.
     told = await _told(host, 3)
     assert sorted((n["text"], n["link"], n["actor"]["handle"]) for n in told) == [
-        ("Ann shared Upcoming ünïcødé 🎙️", f"/s/{upcoming['id']}", "ann"),
-        ("Bob shared Live now", f"/s/{live['id']}", "bob"),
-        ("Bob shared Upcoming ünïcødé 🎙️", f"/s/{upcoming['id']}", "bob"),
+        ("Ann shared “Upcoming ünïcødé 🎙️”", f"/s/{upcoming['id']}", "ann"),
+        ("Bob shared “Live now”", f"/s/{live['id']}", "bob"),
+        ("Bob shared “Upcoming ünïcødé 🎙️”", f"/s/{upcoming['id']}", "bob"),
     ]
     assert {n["space_id"] for n in told} == {upcoming["id"], live["id"]}
 

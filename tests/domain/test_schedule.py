@@ -80,7 +80,7 @@ def test_an_edit_names_what_changed() -> None:
     assert edit.moved
     text = schedule.edit_text("Hanna", "Morning news", edit)
     assert text == (
-        "Hanna changed Morning news: it is now called Evening news; "
+        "Hanna changed “Morning news”: it is now called “Evening news”; "
         f"it now starts {moved:%a %d %b %Y} 15:00 UTC"
     )
 

@@ -18,7 +18,7 @@ from parley.domain import schedule as rules
 from parley.domain.errors import Blocked, Forbidden, NotFound
 from parley.domain.events import MemberUpdated, SpaceUpdated
 from parley.domain.moderation import check_hosting_allowed
-from parley.domain.notify import Kind, dedupe_key
+from parley.domain.notify import Kind, dedupe_key, quoted
 from parley.domain.space import SpaceState
 from parley.domain.stage import Role, StageRequest
 from parley.domain.views import MemberView, SpaceView
@@ -219,7 +219,7 @@ async def tell_canceled(unit: Change, space: Space) -> None:
         unit,
         space,
         key=dedupe_key(Kind.REMINDER, "canceled", space.id),
-        text=f"{name} canceled {space.title}",
+        text=f"{name} canceled {quoted(space.title)}",
     )
 
 
@@ -285,7 +285,7 @@ async def name_cohost(services: Services, space_id: int, actor_id: int, handle: 
             # Once per space and person: naming, un-naming and naming again is not a way to
             # ring someone's phone again and again.
             dedupe_key=dedupe_key(Kind.REMINDER, "cohost", space.id, target.id),
-            text=f"{name} named you co-host of {space.title}",
+            text=f"{name} named you co-host of {quoted(space.title)}",
             link=f"/s/{space.id}",
             actor_id=space.host_id,
             space_id=space.id,
@@ -331,7 +331,7 @@ async def host_start(services: Services, space_id: int, starts_at: str) -> bool:
             space.host_id,
             kind=Kind.REMINDER,
             dedupe_key=dedupe_key(Kind.REMINDER, "start", space.id, due_at.isoformat()),
-            text=f"It's time to start {space.title}",
+            text=f"It's time to start {quoted(space.title)}",
             link=f"/s/{space.id}",
             space_id=space.id,
         )

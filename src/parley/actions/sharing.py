@@ -14,7 +14,7 @@ from parley.actions.base import Services, change, locked_space
 from parley.actions.spaces import SpacePage
 from parley.domain import sharing as rules
 from parley.domain.errors import NotFound
-from parley.domain.notify import Kind, dedupe_key
+from parley.domain.notify import Kind, dedupe_key, quoted
 from parley.domain.space import SpaceState
 from parley.domain.views import ClipView, SpaceView, UserBrief
 from parley.store import repo, views
@@ -53,7 +53,7 @@ async def repost(services: Services, space_id: int, user_id: int) -> None:
             space.host_id,
             kind=Kind.SHARED,
             dedupe_key=dedupe_key(Kind.SHARED, space_id, user_id),
-            text=f"{sharer.display_name} shared {space.title}",
+            text=f"{sharer.display_name} shared {quoted(space.title)}",
             link=f"/s/{space_id}",
             actor_id=user_id,
             space_id=space_id,

@@ -264,8 +264,13 @@ def _actions(embed: Embeddable, hls: str) -> str:
         links.append((embed.page_path, f"Listen on {SITE_NAME}"))
     elif space.state is SpaceState.ENDED and embed.page.replay_published:
         links.append((f"/s/{space.id}/replay", "Play the replay"))
-    else:
+    elif space.state is SpaceState.LIVE:
         links.append((embed.page_path, f"Listen on {SITE_NAME}"))
+    elif space.state is SpaceState.SCHEDULED:
+        links.append((embed.page_path, f"Get a reminder on {SITE_NAME}"))
+    else:
+        # Canceled, or ended without a replay: nothing to listen to.
+        links.append((embed.page_path, f"Open on {SITE_NAME}"))
     anchors = "".join(f'<a href="{_e(href)}" {out}>{_e(text)}</a>' for href, text in links)
     if player is None:
         return f'<div class="actions">{anchors}</div>'

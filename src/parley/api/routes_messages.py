@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from parley.actions import messages
+from parley.actions import invitations, messages
 from parley.api.auth import ServicesDep, UserDep
 from parley.api.schemas import Body, Id
 from parley.domain.messages import (
@@ -111,7 +111,7 @@ async def mark_read(handle: str, services: ServicesDep, user: UserDep) -> None:
 @router.post("/messages/{message_id}/accept")
 async def accept_invitation(message_id: Id, services: ServicesDep, user: UserDep) -> AcceptedOut:
     services.take("invitation-accept", user.id, burst=20.0, rate_per_s=0.5)
-    accepted = await messages.accept(services, user.id, message_id)
+    accepted = await invitations.accept(services, user.id, message_id)
     return AcceptedOut(space_id=accepted.space_id, role=accepted.role, member=accepted.member)
 
 
@@ -122,7 +122,7 @@ async def invite(
     """Invites up to 20 people by message to listen or to speak; each is sent or refused on
     their own (`refused[].reason`)."""
     services.take("invitation-call", user.id, burst=10.0, rate_per_s=0.2)
-    done = await messages.invite(
+    done = await invitations.invite(
         services, user.id, space_id, handles=body.handles, role=body.role, text=body.text
     )
     return InvitationsOut(

@@ -137,6 +137,12 @@ def may_tell(*, recipient_id: int, actor_id: int | None, blocked_either_way: boo
     return not blocked_either_way
 
 
+def quoted(title: str) -> str:
+    """A space's title inside a sentence ("Ann shared “Morning news”"): a title reads as
+    words of the sentence otherwise."""
+    return f"\u201c{title}\u201d"
+
+
 def dedupe_key(kind: Kind, *parts: int | str) -> str:
     """One notification per user per key: a fan-out that runs twice (a restart, a second node)
     inserts nothing the second time. `parts` name what happened (`live`, the space)."""

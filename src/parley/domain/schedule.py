@@ -14,7 +14,7 @@ from icalendar import Calendar, Event
 from parley.domain import space as space_rules
 from parley.domain import stage
 from parley.domain.errors import Blocked, Conflict, Forbidden, Invalid, InvalidState
-from parley.domain.notify import check_time_zone
+from parley.domain.notify import check_time_zone, quoted
 from parley.domain.space import SpaceState
 from parley.domain.stage import Role, Seat, StageRequest
 
@@ -101,12 +101,12 @@ def edit_text(host_name: str, old_title: str, edit: Edit) -> str:
     calendar shows them in their own zone)."""
     parts: list[str] = []
     if "title" in edit.changed:
-        parts.append(f"it is now called {edit.details.title}")
+        parts.append(f"it is now called {quoted(edit.details.title)}")
     if edit.moved:
         parts.append(f"it now starts {edit.details.scheduled_for:%a %d %b %Y %H:%M} UTC")
     if "topics" in edit.changed:
         parts.append("its topics changed")
-    return f"{host_name} changed {old_title}: " + "; ".join(parts)
+    return f"{host_name} changed {quoted(old_title)}: " + "; ".join(parts)
 
 
 # --- co-hosts named ahead -----------------------------------------------------------------------
