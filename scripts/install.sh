@@ -17,6 +17,8 @@ apt_packages=()
 command -v python3 >/dev/null || apt_packages+=(python3 python3-venv)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
+# `parley backup` / `parley restore` of a PostgreSQL instance run pg_dump and pg_restore.
+command -v pg_dump >/dev/null || apt_packages+=(postgresql-client)
 if [ "$want_test" = 1 ]; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
   # Speech for the audio tests and benchmarks is generated, never downloaded.

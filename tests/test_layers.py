@@ -1,11 +1,13 @@
 """The package's layers stay true: no module imports from a layer above its own; no import cycle.
 
-    domain, config  <  store, media, bus, captions, deploy, jobs, delivery  <  actions  <  room
-    <  api  <  cli  <  __main__
+    domain, config, telemetry  <  store, media, bus, captions, deploy, jobs, delivery  <  actions
+    <  room  <  api  <  cli  <  __main__
 
 A layer may use any layer below it and itself; store, media, bus and captions are siblings that do
-not use each other. Every import counts, inside functions and under TYPE_CHECKING too: a cycle
-hidden from the interpreter is still one a reader has to hold in their head.
+not use each other, and so are domain, config and telemetry (metrics and log context, used by
+every layer above; the domain's rules stay free of it). Every import counts, inside functions and
+under TYPE_CHECKING too: a cycle hidden from the interpreter is still one a reader has to hold in
+their head.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ RANKS: dict[str, int] = {
     "__init__": 0,
     "config": 0,
     "domain": 0,
+    "telemetry": 0,
     "store": 1,
     "media": 1,
     "bus": 1,
@@ -34,6 +37,7 @@ RANKS: dict[str, int] = {
     "jobs": 1,
     "delivery": 1,
     "actions": 2,
+    "backup": 2,
     "room": 3,
     "api": 4,
     "cli": 5,

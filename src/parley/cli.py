@@ -1,4 +1,5 @@
-"""The `parley` command: serve, migrate, purge, transcribe, speech-models, nginx-config."""
+"""The `parley` command: serve, migrate, purge, transcribe, speech-models, nginx-config, backup,
+restore, admin."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from parley.domain.errors import DomainError
 from parley.domain.moderation import InstanceRole
 from parley.store import migrate as migrations
 from parley.store.db import Store
+from parley.telemetry import logs
 
 # How long a stopping server waits for its requests and sockets to finish before it cancels them
 # (a request stuck on a peer must not keep a node from stopping).
@@ -40,7 +42,8 @@ def serve(
     settings = Settings()
     if port is not None:
         settings.port = port  # the node's name on its recordings includes its port
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Plain text, or JSON lines with each request's ids (PARLEY_LOG_FORMAT, docs/operations.md).
+    logs.configure(settings.log_format)
     settings.ensure_data_dir()
     if migrate:
         asyncio.run(migrations.upgrade(settings.resolved_database_url))
@@ -54,6 +57,7 @@ def serve(
         # costs more CPU than the bytes it saves.
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **logs.uvicorn_log_options(settings.log_format),
     )
 
 
@@ -219,6 +223,71 @@ def grant(
         lambda services: moderation.grant_role(services, None, handle, role, "parley admin grant")
     )
     typer.echo(f"@{account.user.handle} is now {account.role}")
+
+
+# --- backup and restore (docs/operations.md) ---------------------------------------------------
+@cli.command()
+def backup(
+    destination: Annotated[
+        Path, typer.Argument(help="a new or empty folder, or a file ending in .tar")
+    ],
+    media: Annotated[
+        bool, typer.Option(help="include the media folder (--no-media: it is copied apart)")
+    ] = True,
+) -> None:
+    """Back up the database, the data folder (media, report evidence, secrets) and the job
+    queue, while the server runs."""
+    from parley import backup as backups
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    try:
+        made = backups.create_backup(Settings(), destination, media=media)
+    except backups.BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    size = sum(entry.size for entry in made.files)
+    typer.echo(
+        f"backed up {made.backend} at revision {made.alembic_revision}, {len(made.files)} files "
+        f"({size} bytes) and {len(made.links)} links into {destination}"
+    )
+    for name in made.secrets_from_environment:
+        typer.echo(f"note: {name} is set in the environment: keep it with the backup", err=True)
+
+
+@cli.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="a backup folder or .tar made by `parley backup`")],
+    force: Annotated[
+        bool, typer.Option(help="replace the data folder and database if they are not empty")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option(help="only check every file against the manifest; write nothing")
+    ] = False,
+) -> None:
+    """Restore a backup into the data folder and database of the settings (PARLEY_DATA_DIR,
+    DATABASE_URL). Stop the server first; `parley migrate` (or `serve`) then brings the schema
+    up to this version."""
+    from parley import backup as backups
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    try:
+        if check:
+            found = backups.verify_backup(source)
+            backups.check_revision(found.alembic_revision, *backups.known_revisions())
+        else:
+            found = backups.restore_backup(Settings(), source, force=force)
+    except backups.BackupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    done = "checked" if check else "restored"
+    typer.echo(
+        f"{done} {found.backend} at revision {found.alembic_revision}, {len(found.files)} files "
+        f"and {len(found.links)} links, made {found.created_at} by Parley {found.parley_version}"
+    )
+    for name in found.secrets_from_environment:
+        typer.echo(f"note: {name} was set in the environment: set it again", err=True)
+    if not found.media_included:
+        typer.echo("note: made with --no-media: copy the media folder back apart", err=True)
 
 
 def main() -> None:

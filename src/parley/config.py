@@ -216,6 +216,17 @@ class Settings(BaseSettings):
     # Direct messages: how many one person may send (a burst, then one per this many seconds).
     message_burst: float = Field(default=20.0, ge=1)
     message_interval_s: float = Field(default=6.0, gt=0)
+    # Host analytics (issue 14, docs/analytics.md): whether listening and interactions are
+    # recorded, how often a node writes what it gathered (one transaction each time; a crash
+    # loses at most this much), and how long an HLS-only listener (an outside player) counts
+    # as still there after their last playlist fetch.
+    analytics: bool = True
+    analytics_flush_s: float = Field(default=5.0, gt=0, le=60)
+    analytics_hls_idle_s: float = Field(default=12.0, gt=0, le=300)
+    # Operators (docs/operations.md): GET /metrics answers only with `Authorization: Bearer`
+    # and this token (empty: /metrics is off); logs as plain text or as JSON lines.
+    metrics_token: str = ""
+    log_format: Literal["text", "json"] = "text"
 
     @property
     def resolved_vapid_subject(self) -> str:

@@ -274,12 +274,13 @@ async def test_a_live_space_open_to_visitors_embeds_a_player(server: Running) ->
     assert tree.findtext(".//p[@class='state live']").startswith("Live now")
     player = tree.get_element_by_id("player")
     assert player.get("data-kind") == "live"
-    assert player.get("data-source") == f"/api/spaces/{sid}/listen"
+    # `via=embed`: the host's analytics count those who came through the embed.
+    assert player.get("data-source") == f"/api/spaces/{sid}/listen?via=embed"
     assert player.xpath(".//button")[0].text == "▶ Listen live"
     assert player.xpath(".//audio")
     links = tree.xpath("//a")
     assert [(a.get("href"), a.get("target"), a.text) for a in links] == [
-        (f"/s/{sid}", "_blank", "Listen on Parley")
+        (f"/s/{sid}?via=embed", "_blank", "Listen on Parley")
     ]
     hls = player.get("data-hls")
     if hls:  # the web client is built: its hls.js chunk, served from here
@@ -299,7 +300,7 @@ async def test_spaces_not_open_to_visitors_or_not_live_embed_a_card(server: Runn
     card = lxml.html.fromstring((await _get(server, f"/embed/s/{sid}")).text)
     assert not card.xpath("//*[@id='player']") and not card.xpath("//audio")
     assert [(a.get("href"), a.text) for a in card.xpath("//a")] == [
-        (f"/s/{sid}", "Listen on Parley")
+        (f"/s/{sid}?via=embed", "Listen on Parley")
     ]
     await host.ok("POST", f"/api/spaces/{sid}/end")
     ended = lxml.html.fromstring((await _get(server, f"/embed/s/{sid}")).text)

@@ -29,6 +29,7 @@ import { onNotification, startBell, useBell } from './bell';
 import { bellBadge, bellWords } from './notifyRules';
 import { useHasEndpoint } from './features';
 import { AdminPage } from './pages/Admin';
+import { HostAnalyticsPage, SpaceAnalyticsPage } from './pages/Analytics';
 
 interface Announcement { id: number; text: string }
 
@@ -203,6 +204,8 @@ export function App() {
     case 'notification-settings': page = <NotificationSettingsPage />; break;
     case 'messages': page = <MessagesPage />; break;
     case 'thread': page = <ThreadPage key={route.handle} handle={route.handle} />; break;
+    case 'space-analytics': page = <SpaceAnalyticsPage key={route.id} spaceId={route.id} />; break;
+    case 'analytics': page = <HostAnalyticsPage days={route.days} />; break;
     case 'admin': page = <AdminPage route={route} role={role} />; break;
     default: page = <NotFoundPage />;
   }

@@ -113,7 +113,8 @@ export class RoomAudio {
   private publishRefused = false;
   private stopped = false;
 
-  constructor(private readonly spaceId: number, private readonly onChange: () => void) {
+  /** `via`: how the person came, passed on with `listen` for the host's analytics. */
+  constructor(private readonly spaceId: number, private readonly onChange: () => void, private readonly via: string | null = null) {
     this.state = {
       kind: null, status: 'off', mic: 'off', blocked: false,
       playback: null, mode: null, preferred: storedPreference(), fallback: null,
@@ -351,7 +352,7 @@ export class RoomAudio {
    * or blocked is refused, so their link dies with its expiry (issue 12).
    */
   private async fetchListen(): Promise<ListenInfo> {
-    const info = await get<ListenInfo>(`/api/spaces/${this.spaceId}/listen`);
+    const info = await get<ListenInfo>(`/api/spaces/${this.spaceId}/listen${this.via ? `?via=${this.via}` : ''}`);
     return { ...info, hls_expires_at: localExpiresAt(info.hls_expires_at, info.hls_expires_in_s, Date.now()) };
   }
 

@@ -46,9 +46,12 @@ export class LiveRoom {
   private socket: RoomSocket | null = null;
   private readonly listeners = new Set<() => void>();
 
-  /** `visitor`: no account; listens (HLS) and watches the stage, never joins or acts. */
-  constructor(readonly spaceId: number, readonly visitor = false) {
-    this.audio = new RoomAudio(spaceId, () => this.emit());
+  /**
+   * `visitor`: no account; listens (HLS) and watches the stage, never joins or acts. `via`: how
+   * the person came (`?via=` of the page), told to the server for the host's analytics.
+   */
+  constructor(readonly spaceId: number, readonly visitor = false, readonly via: string | null = null) {
+    this.audio = new RoomAudio(spaceId, () => this.emit(), via);
   }
 
   get title(): string {
@@ -76,6 +79,7 @@ export class LiveRoom {
     }
     if (!this.running) return;
     const socket = new RoomSocket(this.spaceId, {
+      via: this.via,
       lastSeq: () => this.room?.seq ?? null,
       onMessage: (event) => this.handle(event),
       onStatus: (status) => {
@@ -256,12 +260,12 @@ export function activeRoom(): LiveRoom | null {
 }
 
 /** The connection for this space: the running one, or a new one (leaving any other space). */
-export function openRoom(spaceId: number, visitor = false): { room: LiveRoom; fresh: boolean } {
+export function openRoom(spaceId: number, visitor = false, via: string | null = null): { room: LiveRoom; fresh: boolean } {
   if (active && active.running && active.spaceId === spaceId && active.visitor === visitor) {
     return { room: active, fresh: false };
   }
   active?.stop();
-  const room = new LiveRoom(spaceId, visitor);
+  const room = new LiveRoom(spaceId, visitor, via);
   setActive(room);
   return { room, fresh: true };
 }

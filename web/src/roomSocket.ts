@@ -19,6 +19,8 @@ export interface RoomSocketOptions {
   onFatal: (code: number) => void;
   /** Runs before reconnecting after a socket that never opened; false stops trying. */
   beforeRetry: () => Promise<boolean>;
+  /** How the person came (home, notification, ...), told to the server for the host's analytics. */
+  via?: string | null;
 }
 
 export function backoffDelayMs(attempt: number, random: () => number = Math.random): number {
@@ -50,7 +52,11 @@ export class RoomSocket {
   private url(): string {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const seq = this.options.lastSeq();
-    const query = seq === null ? '' : `?last_seq=${seq}`;
+    const params = new URLSearchParams();
+    if (seq !== null) params.set('last_seq', String(seq));
+    if (this.options.via) params.set('via', this.options.via);
+    const text = params.toString();
+    const query = text ? `?${text}` : '';
     return `${scheme}//${location.host}/api/spaces/${this.spaceId}/ws${query}`;
   }
 

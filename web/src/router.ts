@@ -1,6 +1,7 @@
 // Client-side routing on the History API. Links stay real <a href>; a click on a
 // same-origin link without modifier keys is turned into pushState here.
 import { useEffect, useState } from 'preact/hooks';
+import { arrivalOf, periodDays, withVia } from './analyticsRules';
 
 type Listener = (path: string) => void;
 const listeners = new Set<Listener>();
@@ -44,7 +45,11 @@ export function installLinkInterception(): void {
     // In-page anchors (the skip link) keep the browser's own behaviour.
     if (url.hash && url.pathname === location.pathname && url.search === location.search) return;
     event.preventDefault();
-    navigate(url.pathname + url.search + url.hash);
+    // A link that says where it is (`data-via="home"` on the home page's cards) tells the space's
+    // page how the person came, for the host's analytics; its href stays clean for copying.
+    const via = arrivalOf(anchor.dataset.via ?? null);
+    const to = url.pathname + url.search + url.hash;
+    navigate(via ? withVia(to, via) : to);
   });
 }
 
@@ -75,6 +80,8 @@ export type Route =
   | { name: 'notification-settings' }
   | { name: 'messages' }
   | { name: 'thread'; handle: string }
+  | { name: 'space-analytics'; id: number }
+  | { name: 'analytics'; days: number }
   | { name: 'admin'; tab: AdminTab; state: string; kind: string; reason: string }
   | { name: 'not-found' };
 
@@ -94,6 +101,7 @@ export function matchRoute(path: string): Route {
   if (p === '/notifications') return { name: 'notifications' };
   if (p === '/settings/notifications') return { name: 'notification-settings' };
   if (p === '/messages') return { name: 'messages' };
+  if (p === '/analytics') return { name: 'analytics', days: periodDays(url.search) };
   if (p === '/admin') {
     const tab = url.searchParams.get('tab') ?? 'reports';
     const param = (name: string) => url.searchParams.get(name) ?? '';
@@ -113,6 +121,8 @@ export function matchRoute(path: string): Route {
   if (m) return { name: 'thread', handle: m[1] };
   m = /^\/s\/(\d{1,15})$/.exec(p);
   if (m) return { name: 'space', id: Number(m[1]) };
+  m = /^\/s\/(\d{1,15})\/analytics$/.exec(p);
+  if (m) return { name: 'space-analytics', id: Number(m[1]) };
   m = /^\/(?:spaces|s)\/(\d{1,15})\/replay$/.exec(p);
   if (m) return { name: 'replay', id: Number(m[1]) };
   m = /^\/clips\/([A-Za-z0-9_-]{1,32})$/.exec(p);

@@ -127,11 +127,16 @@ self.addEventListener('push', (event) => {
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const link = (event.notification.data && event.notification.data.link) || '/notifications';
-  const target = new URL(link, self.location.origin).href;
+  const url = new URL(link, self.location.origin);
+  const shown = url.href;
+  // A space opened from a push came from a notification (the host's analytics); a tab already
+  // on it (the room drops `via` from its address) is only focused.
+  if (/^\/s\/\d+\/?$/.test(url.pathname) && !url.searchParams.has('via')) url.searchParams.set('via', 'notification');
+  const target = url.href;
   event.waitUntil((async () => {
     const open = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
     // A tab already on the link, else any Parley tab taken there, else a new window.
-    const exact = open.find((client) => client.url === target);
+    const exact = open.find((client) => client.url === target || client.url === shown);
     if (exact) return exact.focus();
     const any = open.find((client) => new URL(client.url).origin === self.location.origin);
     if (any) {

@@ -379,11 +379,11 @@ describe('the service worker and Web Push', () => {
   it('focuses a tab on the link, else takes a Parley tab there, else opens a window', async () => {
     const sw = await loadWorker();
     assert.equal(await sw.click('/s/12'), 1);
-    assert.deepEqual(sw.opened, [`${ORIGIN}/s/12`]);
+    assert.deepEqual(sw.opened, [`${ORIGIN}/s/12?via=notification`]);
 
     sw.windows.push({ url: `${ORIGIN}/`, focused: 0, navigated: [] });
     await sw.click('/s/12');
-    assert.deepEqual(sw.windows[0], { url: `${ORIGIN}/`, focused: 1, navigated: [`${ORIGIN}/s/12`] });
+    assert.deepEqual(sw.windows[0], { url: `${ORIGIN}/`, focused: 1, navigated: [`${ORIGIN}/s/12?via=notification`] });
 
     sw.windows.unshift({ url: `${ORIGIN}/s/12`, focused: 0, navigated: [] });
     await sw.click('/s/12');

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from parley.bus.channels import space_changed_notice, space_channel
 from parley.config import Settings
 from parley.delivery.mail import Mailer
 from parley.delivery.push import PushSender
+from parley.domain.analytics import Arrival, ListenPath
 from parley.domain.errors import NotFound
 from parley.domain.events import Event, SpaceUpdated
 from parley.domain.reactions import TokenBucket
@@ -41,6 +42,16 @@ class RoomSignals(Protocol):
     def react(self, space_id: int, user_id: int, emoji: str) -> None: ...
 
     def presence_changed(self, space_id: int) -> None: ...
+
+    # Host analytics (room/listens.py): a listen opens (its token) and closes; the media's
+    # talk time, taken at each write ({space id: {user id: ms}}).
+    def listen_opened(
+        self, space_id: int, listener: str, path: ListenPath, arrival: Arrival | None = None
+    ) -> int: ...
+
+    def listen_closed(self, token: int) -> None: ...
+
+    def set_talk_source(self, source: Callable[[], Mapping[int, Mapping[int, int]]]) -> None: ...
 
 
 class JobSink(Protocol):

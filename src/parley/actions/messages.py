@@ -13,9 +13,10 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from parley.actions import notify
+from parley.actions import analytics, notify
 from parley.actions.base import Change, Services, change
 from parley.domain import messages as rules
+from parley.domain.analytics import TallyKind
 from parley.domain.errors import NotFound
 from parley.domain.events import MessageAdded
 from parley.domain.messages import (
@@ -174,6 +175,8 @@ async def send(
             space = await repo.space(unit.session, space_id)
             if space is None:
                 raise NotFound(f"no space {space_id}")
+            if sender_id != space.host_id:
+                await analytics.tally(unit, space_id, TallyKind.SHARE)
         sender = await unit.session.get(User, sender_id)
         assert sender is not None  # the caller is signed in
         return await store_message(unit, sender, recipient, text=text, space=space, role=None)

@@ -11,10 +11,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.actions.base import Change, Services, change, publish
@@ -23,7 +22,7 @@ from parley.domain import notify as rules
 from parley.domain.errors import Invalid
 from parley.domain.events import InboxBatch, InboxItem, NotificationAdded
 from parley.domain.views import NotificationView, UserBrief
-from parley.store import views
+from parley.store import repo, views
 from parley.store.models import (
     Block,
     Fanout,
@@ -38,14 +37,6 @@ log = logging.getLogger(__name__)
 SHOWN = 50
 # The push job's name (jobs/queue.py; its body is actions/deliver.py send_pushes).
 PUSH_JOB = "notify.push"
-
-
-def _insert(session: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for this session's database (on the table: a Core
-    statement, no ORM bookkeeping for rows nobody loads)."""
-    dialect = session.get_bind().dialect.name
-    table = cast(Table, Notification.__table__)
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +183,7 @@ async def store(
     if not rows:
         return 0
     statement = (
-        _insert(unit.session)
+        repo.upsert(unit.session, Notification)
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
         .returning(Notification.id, Notification.user_id, Notification.push_due)
     )

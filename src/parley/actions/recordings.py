@@ -18,10 +18,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.actions import captions
+from parley.actions import analytics, captions
 from parley.actions.base import Services, change
 from parley.actions.spaces import present_member
 from parley.domain import recordings as rules
+from parley.domain.analytics import TallyKind
 from parley.domain.errors import Conflict, Forbidden, InvalidState, NotFound
 from parley.domain.recordings import ClipVisibility, RecordingState
 from parley.domain.space import SpaceState
@@ -296,6 +297,7 @@ async def create_clip(
             )
             unit.session.add(clip)
             await unit.session.flush()
+            await analytics.tally(unit, space_id, TallyKind.CLIP)
             placed = clip_file(services, space_id, clip.id)
             pending.replace(placed)
             view = await _clip_view(services, unit.session, clip)

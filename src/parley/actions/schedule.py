@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.actions import fanout, notify
@@ -110,10 +109,8 @@ async def set_reminder(services: Services, space_id: int, user_id: int, *, on: b
         )
         if on:
             # Two requests at once (two tabs) insert one row.
-            dialect = unit.session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             await unit.session.execute(
-                insert(Reminder)
+                repo.upsert(unit.session, Reminder)
                 .values(space_id=space_id, user_id=user_id, created_at=unit.now)
                 .on_conflict_do_nothing(index_elements=["space_id", "user_id"])
             )

@@ -9,10 +9,11 @@ from typing import Literal
 
 from sqlalchemy import delete
 
-from parley.actions import notify, recordings, spaces
+from parley.actions import analytics, notify, recordings, spaces
 from parley.actions.base import Services, change, locked_space
 from parley.actions.spaces import SpacePage
 from parley.domain import sharing as rules
+from parley.domain.analytics import TallyKind
 from parley.domain.errors import NotFound
 from parley.domain.notify import Kind, dedupe_key, quoted
 from parley.domain.space import SpaceState
@@ -46,6 +47,7 @@ async def repost(services: Services, space_id: int, user_id: int) -> None:
         unit.session.add(Repost(space_id=space_id, user_id=user_id, created_at=unit.now))
         if user_id == space.host_id:
             return
+        await analytics.tally(unit, space_id, TallyKind.SHARE)
         sharer = await unit.session.get(User, user_id)
         assert sharer is not None
         await notify.tell(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from parley.actions import audit, notify
+from parley.actions import analytics, audit, notify
 from parley.actions.base import Services, change
 from parley.domain import accounts as rules
+from parley.domain.analytics import TallyKind
 from parley.domain.errors import NotFound
 from parley.domain.events import MemberRemoved
 from parley.domain.notify import Kind, dedupe_key
@@ -29,6 +30,7 @@ async def follow(services: Services, follower_id: int, handle: str) -> None:
             unit.session.add(
                 Follow(follower_id=follower_id, followee_id=target.id, created_at=unit.now)
             )
+            await analytics.tally_if_live(unit, target.id, TallyKind.FOLLOWER)
             follower = await unit.session.get(User, follower_id)
             if follower is not None:
                 await notify.tell(

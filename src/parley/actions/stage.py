@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 
-from parley.actions import audit
+from parley.actions import analytics, audit
 from parley.actions.base import Services, change, locked_space
 from parley.actions.spaces import present_member
 from parley.domain import stage as rules
+from parley.domain.analytics import TallyKind
 from parley.domain.errors import NotFound
 from parley.domain.events import MemberRemoved, MemberUpdated
 from parley.domain.space import SpaceState, SpeakerPolicy, require_live
@@ -83,6 +84,8 @@ async def act_on_self(
         await unit.record(space, MemberUpdated(member=view))
         if new.on_stage != me.on_stage:
             unit.listeners_changed(space_id)
+        if verb is SelfVerb.REQUEST:
+            await analytics.tally(unit, space_id, TallyKind.REQUEST)
         return view
 
 

@@ -7,7 +7,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from parley import __version__
 from parley.actions import accounts as account_actions
@@ -19,11 +19,13 @@ from parley.api import (
     pages,
     routes_accounts,
     routes_admin,
+    routes_analytics,
     routes_avatars,
     routes_captions,
     routes_discovery,
     routes_media,
     routes_messages,
+    routes_metrics,
     routes_notifications,
     routes_recordings,
     routes_reports,
@@ -52,6 +54,7 @@ from parley.room.inbox import UserInbox
 from parley.room.media import MediaRuntime
 from parley.room.runtime import RoomRuntime
 from parley.store.db import Store
+from parley.telemetry.http import RequestTelemetry, note_path_params
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -148,10 +151,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url=None,  # served from our own files (api/static.py)
         redoc_url=None,
+        # Each request's space (its `space_id` path parameter) in its log lines.
+        dependencies=[Depends(note_path_params)],
     )
     errors.install(app)
+    # GET /metrics (docs/operations.md): the process's metrics and this app's gauges.
+    app.state.metrics = routes_metrics.AppMetrics(settings.metrics_token)
     # Whether a live link's holder may still listen, kept a moment (api/routes_recordings.py).
-    app.state.hls_holders = urls.RecentChecks(settings.hls_holder_check_s)
+    app.state.hls_holders = urls.RecentChecks[bool](settings.hls_holder_check_s)
     # Sign-in and sign-up counts of this node (actions/accounts.py, domain/signin_limits.py).
     app.state.signin_limiter = account_actions.NodeSigninLimiter(settings, clock)
     # Inside MediaCors, so that a 413 to another origin's WHIP client is readable by it.
@@ -160,6 +167,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         MediaCors, allowed_origins=settings.cors_origins, public_url=settings.public_url
     )
     app.add_middleware(SecurityHeaders, public_url=settings.public_url)
+    # Outermost: every request gets its id and its latency counted, whatever answers it.
+    app.add_middleware(RequestTelemetry)
 
     @app.get("/api/health", tags=["meta"])
     async def health(services: ServicesDep) -> Health:
@@ -188,12 +197,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             media=MediaHealth(versions=internals.versions(), unavailable=unavailable),
         )
 
+    app.include_router(routes_metrics.router)
     app.include_router(routes_accounts.router)
     app.include_router(routes_avatars.router)
     # Before the spaces' routes: `/me/captions` is not one of their `/me/{verb}`.
     app.include_router(routes_captions.router)
     # Before the spaces' routes too (its paths are more specific than theirs).
     app.include_router(routes_schedule.router)
+    app.include_router(routes_analytics.router)
     app.include_router(routes_spaces.router)
     app.include_router(routes_discovery.router)
     app.include_router(routes_media.router)

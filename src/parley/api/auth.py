@@ -13,6 +13,7 @@ from parley.actions.accounts import Authenticated, NewSession
 from parley.actions.base import Services
 from parley.domain.errors import Forbidden, NotAuthenticated
 from parley.store.models import User
+from parley.telemetry import logs
 
 SESSION_COOKIE = "parley_session"
 CSRF_COOKIE = "parley_csrf"
@@ -42,6 +43,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def authenticate(
     services: Services, authorization: str | None, session_token: str | None
 ) -> Authenticated | None:
+    found: Authenticated | None = None
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -49,10 +51,12 @@ async def authenticate(
         found = await accounts.authenticate_token(services, token.strip())
         if found is None:
             raise NotAuthenticated("unknown or revoked API token")
-        return found
-    if session_token:
-        return await accounts.authenticate_session(services, session_token)
-    return None
+    elif session_token:
+        found = await accounts.authenticate_session(services, session_token)
+    if found is not None:
+        # The one place a request learns who calls: its log lines name them from here on.
+        logs.USER_ID.set(found.user.id)
+    return found
 
 
 async def optional_auth(request: Request, services: ServicesDep) -> Authenticated | None:

@@ -260,14 +260,15 @@ def _actions(embed: Embeddable, hls: str) -> str:
         player = Player("replay", f"/api/spaces/{space.id}/replay", "▶ Play the replay")
         links.append((embed.page_path, f"Open on {SITE_NAME}"))
     elif space.state is SpaceState.LIVE and embed.page.open_to_visitors:
-        player = Player("live", f"/api/spaces/{space.id}/listen", "▶ Listen live")
-        links.append((embed.page_path, f"Listen on {SITE_NAME}"))
+        # `via=embed`: the host's analytics count who came through an embed (issue 14).
+        player = Player("live", f"/api/spaces/{space.id}/listen?via=embed", "▶ Listen live")
+        links.append((f"{embed.page_path}?via=embed", f"Listen on {SITE_NAME}"))
     elif space.state is SpaceState.ENDED and embed.page.replay_published:
         links.append((f"/s/{space.id}/replay", "Play the replay"))
     elif space.state is SpaceState.LIVE:
-        links.append((embed.page_path, f"Listen on {SITE_NAME}"))
+        links.append((f"{embed.page_path}?via=embed", f"Listen on {SITE_NAME}"))
     elif space.state is SpaceState.SCHEDULED:
-        links.append((embed.page_path, f"Get a reminder on {SITE_NAME}"))
+        links.append((f"{embed.page_path}?via=embed", f"Get a reminder on {SITE_NAME}"))
     else:
         # Canceled, or ended without a replay: nothing to listen to.
         links.append((embed.page_path, f"Open on {SITE_NAME}"))

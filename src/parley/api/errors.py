@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.domain.errors import Conflict, DomainError, Invalid, InvalidState, RateLimited
+from parley.telemetry.metrics import count_error
 
 log = logging.getLogger(__name__)
 
@@ -116,40 +117,54 @@ def domain_error_response(exc: DomainError) -> JSONResponse:
     )
 
 
+def _counted(response: JSONResponse, code: str) -> JSONResponse:
+    """Counts an error answer by its class of status and its code (parley_errors_total)."""
+    count_error(f"http_{response.status_code // 100}xx", code)
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        return domain_error_response(exc)
+        return _counted(domain_error_response(exc), exc.code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _validation_response(exc)
+        return _counted(_validation_response(exc), "validation_failed")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             # A body that is not UTF-8 JSON: the same answer as any other body that is not JSON.
             message = "body: not valid JSON text"
-            return JSONResponse(
-                error_body(
-                    "validation_failed",
-                    message,
-                    field="body",
-                    rule="json",
-                    errors=[{"field": "body", "rule": "json", "message": message}],
+            return _counted(
+                JSONResponse(
+                    error_body(
+                        "validation_failed",
+                        message,
+                        field="body",
+                        rule="json",
+                        errors=[{"field": "body", "rule": "json", "message": message}],
+                    ),
+                    status_code=422,
                 ),
-                status_code=422,
+                "validation_failed",
             )
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
-        return JSONResponse(
-            error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+        code = codes.get(exc.status_code, "http_error")
+        return _counted(
+            JSONResponse(
+                error_body(code, str(exc.detail)),
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            ),
+            code,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
+        count_error("unhandled", type(exc).__name__)
         return JSONResponse(
             error_body("internal_error", "something went wrong on our side"), status_code=500
         )

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 
 from parley.actions import captions as caption_actions
@@ -25,12 +25,14 @@ from parley.api.schemas import (
     RecordingOut,
     ReplayOut,
 )
+from parley.domain.analytics import arrival_of
 from parley.domain.errors import DomainError, Forbidden, NotFound
 from parley.domain.recordings import ClipVisibility
 from parley.domain.views import ListenerCountView, MarkerView, ReplayView
 from parley.media import playlist, urls
 from parley.media.folders import Scope
 from parley.room.media import MediaRuntime
+from parley.room.runtime import RoomRuntime
 from parley.room.visitors import VisitorPresence
 
 router = APIRouter(tags=["recordings"])
@@ -77,7 +79,14 @@ def _signed(
 
 @router.get("/api/spaces/{space_id}/listen")
 async def listen(
-    space_id: Id, request: Request, services: ServicesDep, viewer: OptionalUserDep
+    space_id: Id,
+    request: Request,
+    services: ServicesDep,
+    viewer: OptionalUserDep,
+    via: Annotated[
+        str | None,
+        Query(max_length=16, description="How the listener came (home, embed, ...): analytics"),
+    ] = None,
 ) -> ListenOut:
     """How to listen: the live HLS playlist (signed for this listener, expiring soon: ask again
     before it does) and whether this node still takes low-latency WebRTC listeners. Visitors (no
@@ -102,6 +111,10 @@ async def listen(
         media: MediaRuntime = request.app.state.media
         webrtc = not media.webrtc_listeners_full
     holder = _holder(request, viewer.id if viewer is not None else None)
+    arrival = arrival_of(via)
+    if arrival is not None:
+        runtime: RoomRuntime = request.app.state.room
+        runtime.listens.hint(space_id, holder, arrival)
     url, expires_at, ttl_s = _signed(request, space_id, "live", holder, playlist.LIVE_PLAYLIST)
     captions_url = None
     if await caption_actions.captioned(services, space_id):
@@ -121,7 +134,7 @@ async def _require_holder_may_hear(
     """The app's route does better than nginx: a removed or blocked listener's live link stops at
     once, not at its expiry. The verdict is kept a few seconds (settings.hls_holder_check_s), so
     the store is asked once per holder and moment, not per segment."""
-    checks: urls.RecentChecks = request.app.state.hls_holders
+    checks: urls.RecentChecks[bool] = request.app.state.hls_holders
     key = (space_id, holder)
     now_s = time.monotonic()
     allowed = checks.get(key, now_s)
@@ -162,6 +175,10 @@ async def hls_file(
     if not path.is_file():
         raise NotFound(f"no media file {file}")
     suffix = path.suffix
+    if scope == "live" and suffix == ".m3u8":
+        # Host analytics: an HLS listener is there while their player reloads the playlist.
+        runtime: RoomRuntime = request.app.state.room
+        runtime.listens.hls_seen(space_id, holder)
     headers = {"Access-Control-Allow-Origin": "*"}
     if suffix == ".m3u8":
         # A playlist changes every segment (RFC 8216 s6.2.2), replaced whole by a rename: read

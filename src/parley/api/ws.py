@@ -15,6 +15,7 @@ from parley.actions import presence, spaces, visitors
 from parley.actions.base import Services
 from parley.api.auth import SESSION_COOKIE, authenticate, client_address
 from parley.api.cors import origin_of
+from parley.domain.analytics import Arrival, ListenPath, arrival_of, user_key
 from parley.domain.errors import (
     AtCapacity,
     DomainError,
@@ -26,6 +27,7 @@ from parley.domain.errors import (
 from parley.domain.events import ROOM_CHANGE, Reactions, ServerMessage
 from parley.domain.reactions import TokenBucket
 from parley.domain.visitors import NEEDS_ACCOUNT, PublicRoom, VisitorClose, room_refusal
+from parley.media.urls import visitor_holder
 from parley.room.hub import CLOSE_REVOKED, Close, Outgoing, RoomClient, TooManySockets
 from parley.room.runtime import RoomRuntime
 
@@ -241,7 +243,9 @@ async def _serve(
             )
 
 
-async def _visitor_socket(websocket: WebSocket, services: Services, space_id: int) -> None:
+async def _visitor_socket(
+    websocket: WebSocket, services: Services, space_id: int, arrival: Arrival | None
+) -> None:
     """A visitor's socket (no account): read-only, the public room of a live space, counted as a
     listener while open, and closed when the space ends. Rate-limited and capped by client
     address."""
@@ -267,6 +271,10 @@ async def _visitor_socket(websocket: WebSocket, services: Services, space_id: in
         code = _VISITOR_REFUSALS.get(type(refused), CLOSE_FORBIDDEN)
         await websocket.close(code, refused.message[:120])
         return
+    # Host analytics: a visitor is their HLS links' holder (one per client address).
+    listen = runtime.listens.opened(
+        space_id, visitor_holder(address, settings.media_url_secret), ListenPath.ROOM, arrival
+    )
     try:
         client = await runtime.hub.register(space_id, None)
         try:
@@ -277,6 +285,7 @@ async def _visitor_socket(websocket: WebSocket, services: Services, space_id: in
         finally:
             await runtime.hub.unregister(client)
     finally:
+        runtime.listens.closed(listen)
         runtime.visitors.leave(space_id, address)
         if websocket.application_state is not WebSocketState.DISCONNECTED:
             with contextlib.suppress(Exception):
@@ -296,7 +305,10 @@ async def room_socket(
     websocket: WebSocket,
     space_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     last_seq: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    via: Annotated[str | None, Query(max_length=16)] = None,
 ) -> None:
+    """`via`: how the person came (domain/analytics.py `Arrival`), for the host's analytics;
+    an unknown value is ignored (it is a hint, not a command)."""
     services: Services = websocket.app.state.services
     runtime: RoomRuntime = websocket.app.state.room
     await websocket.accept()
@@ -312,7 +324,7 @@ async def room_socket(
         return
     if auth is None:
         # No credentials: a visitor, who may watch the public room of a space open to them.
-        await _visitor_socket(websocket, services, space_id)
+        await _visitor_socket(websocket, services, space_id, arrival_of(via))
         return
     if auth.csrf_token is not None and not same_origin(websocket, services.settings.public_url):
         await websocket.close(CLOSE_FORBIDDEN, "cross-origin socket")
@@ -349,9 +361,13 @@ async def room_socket(
         except DomainError as exc:
             await websocket.close(CLOSE_FORBIDDEN, exc.message)
             return
+        listen = runtime.listens.opened(
+            space_id, user_key(user_id), ListenPath.ROOM, arrival_of(via)
+        )
         try:
             await _serve(websocket, services, client, last_seq, None)
         finally:
+            runtime.listens.closed(listen)
             with contextlib.suppress(Exception):
                 await presence.disconnect(services, space_id, user_id)
     except WebSocketDisconnect:

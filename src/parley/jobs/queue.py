@@ -24,6 +24,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
 from parley.config import Settings
+from parley.telemetry.metrics import count_error
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,12 @@ class Jobs:
         loop = self._loop
         if loop is None or loop.is_closed():
             raise RuntimeError(f"job {name}: this node is not running")
-        asyncio.run_coroutine_threadsafe(body(**kwargs), loop).result()
+        try:
+            asyncio.run_coroutine_threadsafe(body(**kwargs), loop).result()
+        except Exception:
+            # huey logs it and retries; the count is what an alert sees.
+            count_error("job", name)
+            raise
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
         task = self._tasks[name]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 from parley.config import Settings
@@ -23,7 +24,7 @@ from parley.media import internals, sessions
 from parley.media.bridge import LoopBridge
 from parley.media.fanout import FastSender
 from parley.media.hls import HlsWriter
-from parley.media.mixer import Samples
+from parley.media.mixer import FRAME_MS, Samples
 from parley.media.opus import libopus
 from parley.media.sessions import Session, SessionKind
 from parley.media.space import MediaClock, OpusEncoder, SpaceMedia, TickOutput
@@ -53,6 +54,8 @@ class MediaEngine:
         self.on_audio_started = on_audio_started
         self.bridge = LoopBridge()
         self._spaces: dict[int, SpaceMedia] = {}
+        # Talk time of spaces closed since the last `take_talk_ms`.
+        self._talk_left: dict[int, Counter[int]] = {}
         self._ticking: list[SpaceMedia] = []
         self._sessions: dict[str, Session] = {}
         self._listener_count = 0  # WHEP sessions; read from the API loop
@@ -157,6 +160,24 @@ class MediaEngine:
         if self.webrtc_listeners_full:
             raise AtCapacity("this server's low-latency listeners are full: listen over HLS")
 
+    def take_talk_ms(self) -> dict[int, dict[int, int]]:
+        """Each member's time heard speaking per space since the last take (host analytics).
+        From any thread: the counters are swapped whole (a tick counting meanwhile may lose
+        its 20 ms)."""
+        taken: dict[int, Counter[int]] = {}
+        for space in list(self._spaces.values()):
+            ticks, space.talk_ticks = space.talk_ticks, Counter()
+            if ticks:
+                taken[space.space_id] = ticks
+        left, self._talk_left = self._talk_left, {}
+        for space_id, ticks in left.items():
+            # update, not +: a member on stage who never spoke keeps their 0.
+            taken.setdefault(space_id, Counter()).update(ticks)
+        return {
+            space_id: {member: count * FRAME_MS for member, count in ticks.items()}
+            for space_id, ticks in taken.items()
+        }
+
     # --- on the media loop ----------------------------------------------------------------------
     def _live(self) -> list[SpaceMedia]:
         return self._ticking
@@ -179,8 +200,11 @@ class MediaEngine:
         self._ticking = list(self._spaces.values())
 
     async def _close_space(self, space_id: int) -> None:
-        if self._spaces.pop(space_id, None) is None:
+        space = self._spaces.pop(space_id, None)
+        if space is None:
             return
+        # Its talk time since the last take is taken with the next one.
+        self._talk_left.setdefault(space_id, Counter()).update(space.talk_ticks)
         self._ticking = list(self._spaces.values())
         for session in self._sessions_of(space_id):
             await self._close(session)

@@ -18,6 +18,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from parley.media.fmp4 import Fmp4Splitter
 from parley.media.folders import write_atomically
 from parley.media.mixer import SAMPLE_RATE_HZ
 from parley.media.playlist import Segment
+from parley.telemetry.metrics import HLS_BYTES, HLS_ENCODE_SECONDS, HLS_SEGMENTS, count_error
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class HlsWriter:
         self._subtitles_until_s = 0.0  # the recording's timeline up to which they are written
         # Each segment's start on the recording's timeline and on its run's decode clock.
         self._starts: dict[int, tuple[float, float]] = {}
+        # Encoding time not yet added to the metric: added once per segment, not per tick.
+        self._encode_s = 0.0
 
     # --- on the media clock's thread ----------------------------------------------------------
     def start(self) -> None:
@@ -205,7 +209,9 @@ class HlsWriter:
                 assert isinstance(value, np.ndarray)
                 if self._run_started_at is None:
                     self._run_started_at = self.clock()
+                started = time.perf_counter()
                 self._encode(stream, output, value)
+                self._encode_s += time.perf_counter() - started
                 self._write_units(units)
             for packet in stream.encode(None):
                 output.mux(packet)
@@ -215,6 +221,7 @@ class HlsWriter:
         except Exception:
             self._failed = True
             log.exception("hls(%s) writer failed", self.folder.name)
+            count_error("hls_writer")
             while not self._queue.empty():  # what was queued will never be written
                 self._queue.get_nowait()
         finally:
@@ -262,6 +269,10 @@ class HlsWriter:
             )
             write_atomically(self.folder / playlist.segment_name(number), data)
             self.bytes_written += len(data)
+            HLS_SEGMENTS.inc()
+            HLS_BYTES.inc(len(data))
+            HLS_ENCODE_SECONDS.inc(self._encode_s)
+            self._encode_s = 0.0
             with (self.folder / playlist.INDEX_PLAYLIST).open("a") as index:
                 index.write(playlist.entry(segment, with_map=number == 1))
             self.segments = [*self.segments, segment]

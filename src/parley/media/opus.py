@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import time
 from functools import cache
 
 import numpy as np
 
 from parley.media import internals
 from parley.media.mixer import FRAME_SAMPLES, SAMPLE_RATE_HZ, Samples
+from parley.telemetry.metrics import OPUS_DECODE
 
 MAX_FRAME_SAMPLES = SAMPLE_RATE_HZ * 120 // 1000  # the longest Opus packet: 120 ms
 _OPUS_OK = 0
@@ -71,6 +73,7 @@ class OpusDecoder:
         self.last_frame_samples = FRAME_SAMPLES
 
     def _run(self, data: bytes | None, frame_samples: int, fec: bool) -> Samples:
+        started = time.perf_counter()
         count = self._lib.opus_decode(
             self._state,
             data,
@@ -79,6 +82,8 @@ class OpusDecoder:
             frame_samples,
             1 if fec else 0,
         )
+        # A plain sum (telemetry/metrics.py): per packet, no lock.
+        OPUS_DECODE.add(time.perf_counter() - started)
         if count < 0:
             return np.zeros(0, dtype=np.int16)
         return self._pcm[:count].copy()

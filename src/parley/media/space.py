@@ -12,6 +12,7 @@ import fractions
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ from parley.media.tracks import (
     Packet,
     audio_frame,
 )
+from parley.telemetry.metrics import OPUS_ENCODE, TICK_LATENESS_SECONDS, count_error
 
 log = logging.getLogger(__name__)
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE_HZ)
@@ -107,12 +109,15 @@ class OpusEncoder:
     def encode(self, samples: Samples, pts: int) -> list[Packet]:
         """`pts` is the space's clock (its tick x 960), shared by every encoder of the space, so
         a member moved between their own stream and the shared one keeps one timeline."""
+        started = time.perf_counter()
         frame = self._frame
         self._samples[:] = samples
         frame.pts = pts
         packets: list[Packet] = list(self.codec.encode(frame))
         for packet in packets:
             packet.time_base = TIME_BASE
+        # A plain sum (telemetry/metrics.py): no lock on the media clock's thread.
+        OPUS_ENCODE.add(time.perf_counter() - started)
         return packets
 
 
@@ -142,6 +147,9 @@ class SpaceMedia:
     stage_encoder: OpusEncoder = field(init=False)
     ticks: int = 0
     _audible_until: dict[int, int] = field(default_factory=dict)
+    # Host analytics: ticks each member was heard speaking (0 while on stage, unmuted and
+    # silent), taken and reset by the engine (`MediaEngine.take_talk_ms`).
+    talk_ticks: Counter[int] = field(default_factory=Counter)
     # The seq of the last change applied per member, so a slower read of their seat never
     # overrides a newer change already received.
     member_seq: dict[int, int] = field(default_factory=dict)
@@ -178,6 +186,9 @@ class SpaceMedia:
         talking = {
             m for m in outputs & active.keys() if self._audible_until.get(m, 0) >= self.ticks
         }
+        talk = self.talk_ticks
+        for member in active:
+            talk[member] += self._audible_until.get(member, 0) >= self.ticks
         full, minus = self.mixer.mix(active, talking)
         encoders = self.mix_minus_encoders
         for gone in set(encoders) - talking:
@@ -243,11 +254,14 @@ class MediaClock(threading.Thread):
         next_at = time.perf_counter()
         while not self.stopping.is_set():
             started = time.perf_counter()
+            # The tick's one metric: how late it started (docs/operations.md).
+            TICK_LATENESS_SECONDS.observe(max(0.0, started - next_at))
             for space in self.spaces():
                 try:
                     out = space.tick()
                 except Exception:
                     log.exception("space(%s) media tick failed", space.space_id)
+                    count_error("media_tick")
                     continue
                 self.loop.call_soon_threadsafe(self.on_tick, space, out)
             self.ticks += 1

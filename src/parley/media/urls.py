@@ -22,8 +22,11 @@ import re
 from collections import OrderedDict
 from collections.abc import Hashable
 from enum import Enum
+from typing import Generic, TypeVar
 
 from parley.media.folders import Scope
+
+V = TypeVar("V")
 
 HLS_PREFIX = "/hls"
 # "u{user id}", or "v{digest}" for a visitor (no account): letters and digits only, so the
@@ -76,19 +79,20 @@ def check(
     return Check.VALID
 
 
-class RecentChecks:
+class RecentChecks(Generic[V]):
     """Verdicts on whether a holder may still listen, kept `ttl_s` (the app's route asks the
-    store once per holder and moment, not per segment), at most `max_entries` (oldest go)."""
+    store once per holder and moment, not per segment), at most `max_entries` (oldest go).
+    Host analytics keep other recent facts in it too (room/listens.py)."""
 
     def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
-        self._verdicts: OrderedDict[Hashable, tuple[bool, float]] = OrderedDict()
+        self._verdicts: OrderedDict[Hashable, tuple[V, float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._verdicts)
 
-    def get(self, key: Hashable, now_s: float) -> bool | None:
+    def get(self, key: Hashable, now_s: float) -> V | None:
         found = self._verdicts.get(key)
         if found is None:
             return None
@@ -98,7 +102,10 @@ class RecentChecks:
             return None
         return allowed
 
-    def put(self, key: Hashable, allowed: bool, now_s: float) -> None:
+    def forget(self, key: Hashable) -> None:
+        self._verdicts.pop(key, None)
+
+    def put(self, key: Hashable, allowed: V, now_s: float) -> None:
         self._verdicts.pop(key, None)
         self._verdicts[key] = (allowed, now_s)
         while len(self._verdicts) > self.max_entries:

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from parley.actions import presence, recordings, stage
 from parley.actions.base import Services, publish
 from parley.bus.channels import LIFECYCLE_CHANNEL, space_channel, space_of_channel
+from parley.domain.analytics import ListenPath, user_key
 from parley.domain.errors import DomainError
 from parley.domain.events import (
     SERVER_MESSAGE,
@@ -126,6 +127,8 @@ class MediaRuntime:
         self._presence_tasks = TaskSet(log, "media: presence of a session failed")
         self._stopping = False
         self.captions = CaptionsRuntime(services, self.engine)
+        if services.room is not None:
+            services.room.set_talk_source(self.engine.take_talk_ms)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -399,11 +402,19 @@ class MediaRuntime:
             log.exception("space(%s) session %s not counted as present", space_id, session_id)
             self._forget(session_id)
             return
+        room = self.services.room
+        listen = (
+            room.listen_opened(space_id, user_key(user_id), ListenPath.WEBRTC)
+            if room is not None
+            else None
+        )
         try:
             if kind == "whip":
                 await self._heard_while_open(session_id, space_id, user_id, unmute=unmute)
             await ended.wait()
         finally:
+            if room is not None and listen is not None:
+                room.listen_closed(listen)
             self._forget(session_id)
             if kind == "whip":
                 await self._unheard_unless_elsewhere(space_id, user_id)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
-from parley.actions import presence, recordings
+from parley.actions import analytics, presence, recordings
 from parley.actions import spaces as space_actions
 from parley.actions.base import Services, publish
 from parley.bus.channels import space_channel
+from parley.domain.analytics import Arrival, ListenPath, TallyKind
 from parley.domain.events import Ping, Presence, ReactionBy, Reactions
 from parley.domain.reactions import ReactionWindow, TokenBucket
 from parley.room.hub import RoomHub
+from parley.room.listens import ListenLog
 from parley.room.visitors import VisitorPresence
 from parley.store import repo
 
@@ -26,6 +28,7 @@ class RoomRuntime:
         self.settings = services.settings
         self.hub = RoomHub(services.bus)
         self.visitors = VisitorPresence(services, self.presence_changed)
+        self.listens = ListenLog(services)
         self._windows: dict[int, ReactionWindow] = {}
         self._buckets: dict[tuple[int, int], TokenBucket] = {}
         self._presence_dirty: set[int] = set()
@@ -42,9 +45,21 @@ class RoomRuntime:
             self._buckets[(space_id, user_id)] = bucket
         bucket.take(time.monotonic())
         self._windows.setdefault(space_id, ReactionWindow()).add(user_id, emoji)
+        self.listens.count(space_id, TallyKind.REACTION, emoji)
 
     def presence_changed(self, space_id: int) -> None:
         self._presence_dirty.add(space_id)
+
+    def listen_opened(
+        self, space_id: int, listener: str, path: ListenPath, arrival: Arrival | None = None
+    ) -> int:
+        return self.listens.opened(space_id, listener, path, arrival)
+
+    def listen_closed(self, token: int) -> None:
+        self.listens.closed(token)
+
+    def set_talk_source(self, source: Callable[[], Mapping[int, Mapping[int, int]]]) -> None:
+        self.listens.talk_source = source
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -59,6 +74,7 @@ class RoomRuntime:
             self._every(s.purge_interval_s, self._purge, "purge"),
             self._every(s.connection_lease_s / 3, self._connection_leases, "connection-lease"),
             self._every(60.0, self._forget_full_buckets, "buckets"),
+            asyncio.create_task(self._write_listens(), name="room-analytics"),
         ]
 
     async def stop(self) -> None:
@@ -66,6 +82,10 @@ class RoomRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        try:
+            await self.listens.close_all()
+        except Exception:
+            log.exception("room: the last analytics were not written")
 
     def _every(
         self, interval_s: float, work: Callable[[], Awaitable[None]], name: str
@@ -83,6 +103,17 @@ class RoomRuntime:
         return asyncio.create_task(loop(), name=f"room-{name}")
 
     # --- the loops ---------------------------------------------------------------------------
+    async def _write_listens(self) -> None:
+        """Host analytics: first what this node left open when it last stopped ends, then what
+        it gathers is written every `analytics_flush_s`."""
+        if not self.settings.analytics:
+            return
+        try:
+            await analytics.end_node_listens(self.services)
+        except Exception:
+            log.exception("room: listens left open by this node were not ended")
+        await self._every(self.settings.analytics_flush_s, self.listens.flush, "analytics")
+
     async def flush_reactions(self) -> None:
         windows, self._windows = self._windows, {}
         outbox = [

@@ -543,3 +543,41 @@ class Message(Base):
     accepted_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class ListenFact(Base):
+    """One person on one path in a space, from a moment to a moment (issue 14: the facts host
+    analytics are computed from, domain/analytics.py). Written by the node that holds the
+    connection, in batches; while open (`ended_at` None) that node renews `last_seen_at`, so the
+    listens of a node that died end when it was last heard of."""
+
+    __tablename__ = "listens"
+    __table_args__ = (
+        Index("ix_listens_space_id_started_at", "space_id", "started_at"),
+        # A node renews its open listens in one statement.
+        Index("ix_listens_node_ended_at", "node", "ended_at"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    # "u{user id}" or "v{digest}" for a visitor (media/urls.py's holders).
+    listener: Mapped[str] = mapped_column(String(24))
+    path: Mapped[str] = mapped_column(String(8))
+    arrival: Mapped[str | None] = mapped_column(String(16))
+    node: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class SpaceTally(Base):
+    """A count of one kind of interaction in a space (domain/analytics.py `TallyKind`), by key
+    (the emoji of a reaction, the user id of a speaker's talk time, else empty)."""
+
+    __tablename__ = "space_tallies"
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    amount: Mapped[int] = mapped_column(Integer)

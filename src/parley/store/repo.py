@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,6 +29,14 @@ from parley.store.models import (
 )
 
 _ON_STAGE_VALUES = [role.value for role in ON_STAGE]
+
+
+def upsert(session: AsyncSession, model: type[Any]) -> Any:
+    """An INSERT on `model`'s table that takes ON CONFLICT clauses, for this session's database
+    (both dialects spell them alike). A Core statement: no ORM bookkeeping for rows nobody loads."""
+    dialect = session.get_bind().dialect.name
+    table = cast(Table, model.__table__)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def user_by_handle(session: AsyncSession, handle: str) -> User | None:

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import type { Arrival } from '../analyticsRules';
 import { formatSpoken, formatWhen, plural } from '../format';
 import type { ReplaySummary, Space } from '../types';
 import { ReminderToggle } from './Reminder';
@@ -27,12 +28,15 @@ function Topics({ topics }: { topics: string[] }) {
   );
 }
 
-/** A live, upcoming or (with a published replay) ended space in a list. */
-export function SpaceCard({ space, children }: { space: Space; children?: ComponentChildren }) {
+/**
+ * A live, upcoming or (with a published replay) ended space in a list; `via` says where the list
+ * is (the home page), for the host's analytics.
+ */
+export function SpaceCard({ space, via, children }: { space: Space; via?: Arrival; children?: ComponentChildren }) {
   const ended = space.state === 'ended';
   return (
     <li class="card space-card" data-testid="space-card" data-state={space.state}>
-      <h3><a href={ended ? `/spaces/${space.id}/replay` : `/s/${space.id}`}>{space.title}</a></h3>
+      <h3><a href={ended ? `/spaces/${space.id}/replay` : `/s/${space.id}`} data-via={via}>{space.title}</a></h3>
       <Host space={space} />
       <Topics topics={space.topics} />
       <p class="meta">

@@ -19,12 +19,14 @@ export function RemovedNotice() {
  * An ended or canceled space: when it stopped, a link to its replay once published, and for the
  * host the recording.
  */
-export function SpaceOver({ spaceId, space, isHost, offerReplay }: {
+export function SpaceOver({ spaceId, space, isHost, offerReplay, showAnalytics = false }: {
   spaceId: number;
   space: Space;
   isHost: boolean;
   /** The host chose, when creating the space, to offer a replay. */
   offerReplay: boolean;
+  /** The host and co-hosts see a link to the space's analytics. */
+  showAnalytics?: boolean;
 }) {
   const [replayPublished, setReplayPublished] = useState(false);
   const [hasTranscript, setHasTranscript] = useState(false);
@@ -69,6 +71,9 @@ export function SpaceOver({ spaceId, space, isHost, offerReplay }: {
         </p>
         {ended && replayPublished && (
           <p><a class="button" href={replayPath(spaceId)} data-testid="replay-link">Listen to the replay</a></p>
+        )}
+        {ended && showAnalytics && (
+          <p><a class="button secondary" href={`/s/${spaceId}/analytics`} data-testid="space-analytics-link">See the analytics</a></p>
         )}
       </div>
 

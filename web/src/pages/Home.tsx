@@ -59,7 +59,7 @@ function SpaceList({ state, title, empty, onLoaded }: {
       {spaces && spaces.length === 0 && <p class="meta">{empty}</p>}
       {spaces && spaces.length > 0 && (
         <ul class="cards" data-testid={`spaces-${state}`}>
-          {spaces.map((s) => <SpaceCard key={s.id} space={s} />)}
+          {spaces.map((s) => <SpaceCard key={s.id} space={s} via="home" />)}
         </ul>
       )}
     </section>
@@ -87,7 +87,7 @@ function SharedList({ onLoaded }: { onLoaded: () => void }) {
       <h2 id="list-shared">Shared by people you follow</h2>
       <ul class="cards" data-testid="spaces-shared">
         {items.map((item) => (
-          <SpaceCard key={item.space.id} space={item.space}>
+          <SpaceCard key={item.space.id} space={item.space} via="home">
             <p class="shared-by">
               <span class="shared-avatars" aria-hidden="true">
                 {item.shared_by.slice(0, 3).map((u) => <Avatar key={u.id} user={u} size="sm" />)}

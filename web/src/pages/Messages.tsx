@@ -130,7 +130,7 @@ function SpaceInMessage({ message, mine }: { message: MessageView; mine: boolean
     try {
       const body = await post<{ space_id: number }>(`/api/messages/${message.id}/accept`);
       announce('Invitation accepted');
-      navigate(`/s/${body.space_id ?? space.id}`);
+      navigate(`/s/${body.space_id ?? space.id}?via=message`);
     } catch (err) {
       showError(errorMessage(err));
       setBusy(false);
@@ -144,7 +144,7 @@ function SpaceInMessage({ message, mine }: { message: MessageView; mine: boolean
           {invitation.role === 'speak' ? 'speak in' : 'listen to'}
         </p>
       )}
-      <p class="message-space-title"><strong><a href={`/s/${space.id}`}>{space.title}</a></strong></p>
+      <p class="message-space-title"><strong><a href={`/s/${space.id}`} data-via="message">{space.title}</a></strong></p>
       <p class="meta">
         Hosted by {space.host.display_name} <span class="handle">@{space.host.handle}</span>
       </p>
@@ -157,7 +157,7 @@ function SpaceInMessage({ message, mine }: { message: MessageView; mine: boolean
       </p>
       {!mine && open && (
         <div class="actions">
-          <a class="button small secondary" href={`/s/${space.id}`}>{space.state === 'live' ? 'Join' : 'See the space'}</a>
+          <a class="button small secondary" href={`/s/${space.id}`} data-via="message">{space.state === 'live' ? 'Join' : 'See the space'}</a>
           {invitation?.role === 'speak' && !invitation.accepted && (
             <button type="button" class="small" disabled={busy} onClick={() => void accept()}>Accept to speak</button>
           )}

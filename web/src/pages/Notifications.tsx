@@ -28,7 +28,8 @@ function NotificationItem({ n, fresh, now }: { n: AppNotification; fresh: boolea
       data-notification-id={n.id}>
       {n.actor ? <Avatar user={n.actor} size="sm" /> : <span class="avatar avatar-sm notification-dot" aria-hidden="true">•</span>}
       <div class="notification-body">
-        {link ? <a href={link} class="notification-link">{body}</a> : body}
+        {/* A space opened from here came from a notification (the host's analytics). */}
+        {link ? <a href={link} class="notification-link" data-via="notification">{body}</a> : body}
       </div>
     </li>
   );

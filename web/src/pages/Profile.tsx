@@ -236,6 +236,9 @@ export function ProfilePage({ handle }: { handle: string }) {
             Notification settings
           </a>
         )}
+        {profile.is_me && (
+          <a class="button secondary small" href="/analytics" data-testid="profile-analytics">Your analytics</a>
+        )}
         {user && !profile.is_me && !profile.blocked_by_me && <MessageLink handle={profile.handle} />}
       </div>
       {reporting && <ReportDialog target={{ kind: 'user', user: profile }} onClose={() => setReporting(false)} />}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { get } from '../api';
+import { get, post } from '../api';
 import type { AudioStatus } from '../audioRules';
 import { Avatar } from '../components/Avatar';
 import { ClipMaker } from '../components/Clips';
@@ -120,10 +120,20 @@ function usePlayer(spaceId: number, playlistUrl: string | null) {
         pendingSeek.current = null;
       }
     };
+    // The host's analytics count replay plays: said once, when this page's player first plays
+    // (the server counts a listener once per half hour; a failure only loses the count).
+    let counted = false;
+    const onPlaying = () => {
+      if (counted) return;
+      counted = true;
+      post(`/api/spaces/${spaceId}/replay/plays`).catch(() => undefined);
+    };
     element.addEventListener('timeupdate', onTime);
     element.addEventListener('seeked', onTime);
     element.addEventListener('loadedmetadata', onMetadata);
+    element.addEventListener('playing', onPlaying);
     return () => {
+      element.removeEventListener('playing', onPlaying);
       element.removeEventListener('timeupdate', onTime);
       element.removeEventListener('seeked', onTime);
       element.removeEventListener('loadedmetadata', onMetadata);
@@ -228,6 +238,9 @@ export function ReplayPage({ spaceId }: { spaceId: number }) {
         </p>
         {!r.published && (
           <p class="hint" data-testid="replay-unpublished">Not published: only you can hear this replay.</p>
+        )}
+        {user && user.id === space.host.id && (
+          <p><a href={`/s/${space.id}/analytics`} data-testid="replay-analytics">See the analytics</a></p>
         )}
       </header>
 

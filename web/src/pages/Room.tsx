@@ -18,6 +18,7 @@ import { Sheet } from '../components/Sheet';
 import { RemovedNotice, SpaceOver } from '../components/SpaceOver';
 import { StageGrid } from '../components/Stage';
 import { micProblem } from '../audioRules';
+import { viaOf } from '../analyticsRules';
 import { useCaptionPrefs } from '../captionPrefs';
 import { useApp } from '../context';
 import { plural } from '../format';
@@ -79,6 +80,16 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   const announceRef = useRef(announce);
   announceRef.current = announce;
   const [captionPrefs, setCaptionPrefs] = useCaptionPrefs();
+  // How the person came (`?via=home`, set by the app's own links): read once, passed on to the
+  // room socket and `listen` for the host's analytics, then taken out of the address bar so a
+  // copied link does not carry it.
+  const via = useRef(viaOf(location.search));
+  useEffect(() => {
+    if (!new URLSearchParams(location.search).has('via')) return;
+    const url = new URL(location.href);
+    url.searchParams.delete('via');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  }, []);
 
   const current = room?.space ?? space;
   usePageTitle(current ? current.title : 'Space');
@@ -149,7 +160,7 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
   }
 
   const joinAndConnect = useCallback(async (visitor: boolean) => {
-    const { room: next, fresh } = openRoom(spaceId, visitor);
+    const { room: next, fresh } = openRoom(spaceId, visitor, via.current);
     linkRef.current = next;
     next.delegate = delegateRef.current;
     setLink(next);
@@ -409,7 +420,8 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
       {phase.kind === 'removed' && <RemovedNotice />}
 
       {phase.kind === 'over' && (
-        <SpaceOver spaceId={spaceId} space={current} isHost={isHost} offerReplay={space?.record ?? true} />
+        <SpaceOver spaceId={spaceId} space={current} isHost={isHost} offerReplay={space?.record ?? true}
+          showAnalytics={isHost || page?.me?.role === 'cohost' || !!page?.cohosts?.some((c) => c.id === myId)} />
       )}
 
       {phase.kind === 'scheduled' && (
@@ -557,6 +569,12 @@ export function RoomPage({ spaceId }: { spaceId: number }) {
               )}
               {moderator && (
                 <>
+                  <h3>Analytics</h3>
+                  <p>
+                    <a class="button secondary" href={`/s/${spaceId}/analytics`} data-testid="room-analytics">
+                      Analytics
+                    </a>
+                  </p>
                   <h3>Captions</h3>
                   <CaptionSettings space={current} />
                   <h3>Invite</h3>
