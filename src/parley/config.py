@@ -222,7 +222,8 @@ class Settings(BaseSettings):
     # as still there after their last playlist fetch.
     analytics: bool = True
     analytics_flush_s: float = Field(default=5.0, gt=0, le=60)
-    analytics_hls_idle_s: float = Field(default=12.0, gt=0, le=300)
+    # At least a segment's length (1 s): a listen ends a segment after its last fetch.
+    analytics_hls_idle_s: float = Field(default=12.0, ge=1, le=300)
     # Operators (docs/operations.md): GET /metrics answers only with `Authorization: Bearer`
     # and this token (empty: /metrics is off); logs as plain text or as JSON lines.
     metrics_token: str = ""

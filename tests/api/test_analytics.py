@@ -8,12 +8,15 @@ import asyncio
 import csv
 import io
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import websockets
+from sqlalchemy import select
 
+from parley.store.models import ListenFact
 from support import Client, RoomSocket, Running
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
@@ -124,7 +127,8 @@ async def test_a_real_space_counts_each_listener_once_by_path_and_arrival(
         assert seen["arrivals"]["home"] == 1
         assert seen["arrivals"]["notification"] == 1
         assert seen["arrivals"]["embed"] == 1
-        assert seen["peak_listeners"] >= 3
+        # Alice, Bob and the visitor: Alice's two paths count once.
+        assert seen["peak_listeners"] == 3
         acts = found["figures"]["interactions"]
         assert (acts["requests"], acts["new_followers"], acts["shares"]) == (1, 1, 1)
 
@@ -138,8 +142,9 @@ async def test_a_real_space_counts_each_listener_once_by_path_and_arrival(
         assert response.status_code == 401
         await visitor.aclose()
 
-        # Bob's player stops reloading: after the idle time he is no longer there.
+        # Bob's player stops reloading: after the idle time his listen has ended.
         await asyncio.sleep(1.5)
+        assert await _hls_ended(server, sid, f"u{bob.id}")
     finally:
         for socket in sockets:
             await socket.close()
@@ -213,9 +218,30 @@ async def test_a_real_space_counts_each_listener_once_by_path_and_arrival(
 
 
 def _time(value: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(value).timestamp()
+
+
+async def _hls_ended(server: Running, sid: int, listener: str) -> bool:
+    """Whether `listener`'s HLS listen was written as ended (read from the store: the API tells
+    nobody who listened)."""
+
+    async def read() -> bool:
+        async with server.app.state.services.store.read() as session:
+            found = await session.execute(
+                select(ListenFact.ended_at).where(
+                    ListenFact.space_id == sid,
+                    ListenFact.listener == listener,
+                    ListenFact.path == "hls",
+                )
+            )
+            ends = found.scalars().all()
+            return bool(ends) and all(end is not None for end in ends)
+
+    for _ in range(50):
+        if await server.on_server(read()):
+            return True
+        await asyncio.sleep(0.1)
+    return False
 
 
 async def test_replay_plays_count_once_per_listener_and_not_the_hosts(server: Running) -> None:
@@ -254,14 +280,48 @@ async def test_bad_periods_are_refused_with_the_field_named(server: Running) -> 
         ("start=2026-02-01&end=2026-01-01", "end"),
         ("start=2025-01-01&end=2026-06-01", "end"),
         ("start=yesterday&end=2026-01-01", "start"),
+        ("start=9999-12-31&end=9999-12-31", "start"),
+        ("start=0001-01-01&end=0001-01-02", "start"),
     ):
         response = await host.get(f"/api/me/analytics?{query}")
         assert response.status_code == 422, (query, response.text)
         assert field in response.text, (query, response.text)
     # A scheduled space that never started has no figures yet, and says so.
-    from datetime import UTC, datetime, timedelta
-
     soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     sid = (await host.create_space("Later", scheduled_for=soon))["id"]
     assert (await _figures(host, sid))["figures"] is None
     assert (await host.get("/api/spaces/999999/analytics")).status_code == 404
+
+
+async def test_a_co_host_moved_down_or_removed_no_longer_reads_the_figures(
+    server: Running,
+) -> None:
+    host = await server.signup("host")
+    carol, erin = await server.signup("carol"), await server.signup("erin")
+    sid = (await host.create_space("Changing hands"))["id"]
+    for who in (carol, erin):
+        await who.join(sid)
+        await host.ok("POST", f"/api/spaces/{sid}/members/{who.id}/make-cohost")
+        assert (await who.get(f"/api/spaces/{sid}/analytics")).status_code == 200
+    await host.ok("POST", f"/api/spaces/{sid}/members/{carol.id}/remove-cohost")
+    await host.ok("POST", f"/api/spaces/{sid}/members/{erin.id}/remove")
+    for who in (carol, erin):
+        response = await who.get(f"/api/spaces/{sid}/analytics")
+        assert response.status_code == 403, response.text
+
+
+async def test_followers_count_for_the_live_space_only(server: Running) -> None:
+    host = await server.signup("host")
+    fans = [await server.signup(f"fan{n}") for n in range(3)]
+    soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    sid = (await host.create_space("Later", scheduled_for=soon))["id"]
+    # Followed while the space is only scheduled: not gained "during the space".
+    await fans[0].ok("PUT", "/api/users/host/follow", status=204)
+    await host.ok("POST", f"/api/spaces/{sid}/start")
+    await fans[1].ok("PUT", "/api/users/host/follow", status=204)
+    # Following again changes nothing.
+    await fans[1].ok("PUT", "/api/users/host/follow", status=204)
+    await host.ok("POST", f"/api/spaces/{sid}/end")
+    await fans[2].ok("PUT", "/api/users/host/follow", status=204)
+    found = await _figures(host, sid)
+    assert found["figures"]["interactions"]["new_followers"] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -92,15 +92,27 @@ def test_listeners_over_time_gives_the_most_there_in_each_minute() -> None:
 
 
 def test_retention_is_the_share_whose_listening_reached_each_minute() -> None:
-    retention = {point.minute: point.share for point in figures().retention}
-    # Listening minutes: u2 10, u3 4, u4 5, u5 10, visitor 2.
-    assert retention[0] == 1.0
-    assert retention[2] == 1.0
-    assert retention[3] == 0.8
-    assert retention[5] == 0.6
-    assert retention[6] == 0.4
-    assert retention[10] == 0.4
-    assert sorted(retention) == list(range(11))
+    points = {point.minute: (point.share, point.listeners) for point in figures().retention}
+    # Listening minutes: u2 10, u3 4, u4 5, u5 10, visitor 2; first came at 0, 2, 5, 0, 1.
+    assert points[0] == (1.0, 5)
+    assert points[2] == (1.0, 5)
+    assert points[3] == (0.8, 5)
+    assert points[5] == (0.6, 5)
+    # After 6 minutes: only those who came by minute 4 could have stayed 6 (u4 came at 5).
+    assert points[6] == (0.5, 4)
+    assert points[8] == (0.5, 4)
+    assert points[9] == (0.6667, 3)  # u2, u5 and the visitor (came at 1) could have
+    assert points[10] == (1.0, 2)
+    assert sorted(points) == list(range(11))
+
+
+def test_late_arrivals_who_stay_do_not_read_as_leaving() -> None:
+    # Ten people there the whole hour, ten more from minute 50 to the end: nobody left.
+    listens = [listen(f"u{10 + n}", 0, 60) for n in range(10)]
+    listens += [listen(f"u{30 + n}", 50, 60) for n in range(10)]
+    found = rules.space_figures(listens, [], start=at(0), end=at(60), host_id=HOST)
+    assert {point.share for point in found.retention} == {1.0}
+    assert found.retention[15].listeners == 10
 
 
 def test_arrivals_take_each_persons_first_stated_way_in() -> None:
@@ -126,7 +138,7 @@ def test_an_empty_space_has_zero_figures_not_errors() -> None:
     assert empty.audience.unique_listeners == 0
     assert empty.audience.peak_at is None
     assert empty.audience.average_listening_s == 0
-    assert empty.retention == [rules.RetentionPoint(minute=0, share=0.0)]
+    assert empty.retention == [rules.RetentionPoint(minute=0, share=0.0, listeners=0)]
 
 
 TALLIES = [
@@ -177,21 +189,33 @@ def test_only_the_host_and_co_hosts_see_a_spaces_analytics() -> None:
 
 
 def test_a_period_counts_people_once_over_all_spaces_and_compares() -> None:
-    first = HostedSpace(1, at(0), at(10), SCRIPT, TALLIES)
-    second = HostedSpace(2, at(60), at(70), [listen("u2", 60, 70), listen("u6", 60, 61)], [])
-    now = rules.period_figures([first, second], host_id=HOST, start=at(0), end=at(120))
+    first = rules.summarize(HostedSpace(1, at(0), at(10), SCRIPT, TALLIES), host_id=HOST)
+    second = rules.summarize(
+        HostedSpace(
+            2,
+            at(60),
+            at(70),
+            [listen("u2", 60, 70), listen("u6", 60, 61)],
+            [Tally(TallyKind.TALK_MS, "1", 5000)],
+        ),
+        host_id=HOST,
+    )
+    assert (second.unique_listeners, second.peak_listeners) == (2, 2)
+    assert second.average_listening_s == 330
+    now = rules.period_figures([first, second], start=at(0), end=at(120))
     assert now.spaces == 2
     assert now.unique_listeners == 5  # u2 u3 u4 u5 u6
     assert now.unique_visitors == 1
     assert now.peak_listeners == 4 and now.peak_space_id == 1
     assert now.total_listening_s == (31 + 10 + 1) * 60
     assert now.average_listening_s == pytest.approx((31 + 11) * 60 / 7)  # 5 + 2 audiences
-    assert now.interactions.speakers == 3
-    before = rules.period_figures([second], host_id=HOST, start=at(-120), end=at(0))
+    assert now.interactions.speakers == 3  # user 1 spoke in both: one person
+    assert now.arrivals["link"] == 2 + 2  # each space's arrivals added up
+    before = rules.period_figures([second], start=at(-120), end=at(0))
     changes = rules.compare(now, before)
     assert changes["spaces"].change_pct == 100.0
     assert changes["unique_listeners"].previous == 2
-    nothing = rules.period_figures([], host_id=HOST, start=at(0), end=at(1))
+    nothing = rules.period_figures([], start=at(0), end=at(1))
     assert rules.compare(now, nothing)["spaces"].change_pct is None
     assert rules.previous_period(at(0), at(120)) == (at(-120), at(0))
 
@@ -201,6 +225,11 @@ def test_a_period_must_be_forward_and_at_most_a_year() -> None:
         rules.check_period(at(10), at(0))
     with pytest.raises(Invalid, match="at most 366 days"):
         rules.check_period(at(0), at(0) + timedelta(days=400))
+    # Far from the calendar's ends, where the arithmetic would fail.
+    with pytest.raises(Invalid, match="end: a day from 2000-01-01"):
+        rules.check_days(date(2026, 1, 1), date(9999, 12, 31))
+    with pytest.raises(Invalid, match="start: a day from"):
+        rules.check_days(date(1, 1, 1), date(2026, 1, 1))
 
 
 def _space_view() -> SpaceView:
@@ -254,7 +283,7 @@ def test_the_host_csv_has_a_row_per_space() -> None:
         average_listening_s=12.5,
         total_interactions=4,
     )
-    period = rules.period_figures([], host_id=HOST, start=at(0), end=at(1))
+    period = rules.period_figures([], start=at(0), end=at(1))
     found = rules.HostAnalytics(current=period, previous=period, changes={}, spaces=[row])
     rows = list(csv.reader(io.StringIO(host_csv(found))))
     assert rows[1] == ["7", "'+1 idea", at(0).isoformat(), "", "3", "0", "2", "12.5", "4"]

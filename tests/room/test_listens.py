@@ -5,11 +5,12 @@ that fails keeps what it held; what a node left open ends at its last renewal.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from parley.actions import analytics
 from parley.domain.analytics import Arrival, ListenPath, TallyKind
@@ -84,6 +85,7 @@ async def test_a_listen_closed_while_its_row_is_being_written_still_ends(
         token = log.opened(sid, "u9", ListenPath.ROOM)
         writing = asyncio.create_task(log.flush())
         await asyncio.sleep(0)  # the write has started, the row's id not known yet
+        assert token in log._writing
         log.closed(token)
         await writing
         await log.flush()
@@ -93,27 +95,43 @@ async def test_a_listen_closed_while_its_row_is_being_written_still_ends(
     assert row.ended_at is not None
 
 
-async def test_a_failed_write_keeps_what_it_held(
-    server: Running, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _rename_listens(server: Running, old: str, new: str) -> None:
+    """Takes the listens' table away (or brings it back): the store really refuses the write."""
+
+    async def rename() -> None:
+        async with server.app.state.services.store.write() as session:
+            await session.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+    await server.on_server(rename())
+
+
+async def test_a_failed_or_cancelled_write_keeps_what_it_held(server: Running) -> None:
     sid = await _space(server)
     log = _log(server)
-    real_record = analytics.record
 
-    async def broken(*args: Any, **kwargs: Any) -> list[int]:
-        raise ConnectionError("the store is away")
-
-    async def scenario() -> None:
+    async def failing() -> None:
         log.opened(sid, "u10", ListenPath.ROOM)
         log.count(sid, TallyKind.REACTION, "🔥", 3)
-        monkeypatch.setattr(analytics, "record", broken)
-        with pytest.raises(ConnectionError):
+        with pytest.raises(DBAPIError):
             await log.flush()
-        monkeypatch.setattr(analytics, "record", real_record)
+
+    await _rename_listens(server, "listens", "listens_away")
+    try:
+        await server.on_server(failing())
+    finally:
+        await _rename_listens(server, "listens_away", "listens")
+
+    async def cancelled() -> None:
+        log.opened(sid, "u11", ListenPath.ROOM)
+        writing = asyncio.create_task(log.flush())
+        await asyncio.sleep(0)
+        writing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writing
         await log.flush()
 
-    await server.on_server(scenario())
-    assert [row.listener for row in await _rows(server)] == ["u10"]
+    await server.on_server(cancelled())
+    assert sorted(row.listener for row in await _rows(server)) == ["u10", "u11"]
 
     async def tallies() -> list[tuple[str, str, int]]:
         async with server.app.state.services.store.read() as session:
@@ -121,6 +139,23 @@ async def test_a_failed_write_keeps_what_it_held(
             return [(t.kind, t.key, t.amount) for t in found.scalars().all()]
 
     assert await server.on_server(tallies()) == [("reaction", "🔥", 3)]
+
+
+async def test_stopping_ends_and_writes_every_open_listen(server: Running) -> None:
+    sid = await _space(server)
+    log = _log(server)
+
+    async def scenario() -> None:
+        log.opened(sid, "u15", ListenPath.ROOM)
+        await log.flush()
+        log.opened(sid, "u16", ListenPath.WEBRTC)  # not written yet
+        log.hls_seen(sid, "u17")
+        await log.close_all()
+
+    await server.on_server(scenario())
+    rows = await _rows(server)
+    assert sorted(row.listener for row in rows) == ["u15", "u16", "u17"]
+    assert all(row.ended_at is not None for row in rows)
 
 
 async def test_hls_listeners_end_after_their_player_stops_fetching(server: Running) -> None:

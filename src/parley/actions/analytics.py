@@ -7,6 +7,7 @@ are computed from the facts by domain/analytics.py."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from parley.actions.base import Change, Services, change
 from parley.domain import analytics as rules
 from parley.domain.analytics import HostAnalytics, SpaceAnalytics, Tally, TallyKind
 from parley.domain.errors import NotFound
+from parley.domain.recordings import RecordingState
 from parley.domain.space import SpaceState
 from parley.domain.stage import Role
 from parley.store import analytics as facts
@@ -77,8 +79,11 @@ async def tally_if_live(unit: Change, host_id: int, kind: TallyKind) -> None:
     gained while live)."""
     if not unit.services.settings.analytics:
         return
-    for space in await repo.live_spaces_hosted_by(unit.session, host_id):
-        await tally(unit, space.id, kind)
+    live = await unit.session.execute(
+        select(Space.id).where(Space.host_id == host_id, Space.state == SpaceState.LIVE.value)
+    )
+    for space_id in live.scalars().all():
+        await tally(unit, space_id, kind)
 
 
 async def replay_played(services: Services, space_id: int, viewer_id: int | None) -> None:
@@ -86,10 +91,20 @@ async def replay_played(services: Services, space_id: int, viewer_id: int | None
     counted). NotFound where there is no replay they may play."""
     async with change(services) as unit:
         space = await repo.space(unit.session, space_id)
-        published = await unit.session.scalar(
-            select(Recording.replay_published_at).where(Recording.space_id == space_id)
-        )
-        if space is None or published is None:
+        found = (
+            await unit.session.execute(
+                select(Recording.replay_published_at, Recording.state).where(
+                    Recording.space_id == space_id
+                )
+            )
+        ).first()
+        # As GET /replay: published, and complete (a purged one is not).
+        if (
+            space is None
+            or found is None
+            or found.replay_published_at is None
+            or found.state != RecordingState.COMPLETE.value
+        ):
             raise NotFound(f"space {space_id} has no published replay")
         if viewer_id != space.host_id:
             await tally(unit, space_id, TallyKind.REPLAY_PLAY)
@@ -125,8 +140,14 @@ async def space_analytics(services: Services, space_id: int, viewer_id: int) -> 
                 space_id
             ]
             tallies = (await facts.tallies_of(session, [space_id]))[space_id]
-            figures = rules.space_figures(
-                listens, tallies, start=window[0], end=window[1], host_id=space.host_id
+            # Pure work over every listen of the space: off the event loop.
+            figures = await asyncio.to_thread(
+                rules.space_figures,
+                listens,
+                tallies,
+                start=window[0],
+                end=window[1],
+                host_id=space.host_id,
             )
             people = await repo.users_by_id(session, [line.user_id for line in figures.talk])
             speakers = [
@@ -164,8 +185,8 @@ async def host_analytics(
         ids = [space.id for space in spaces]
         listens = await facts.listens_of(session, ids, now, lease_s(services))
         tallies = await facts.tallies_of(session, ids)
-    hosted = {
-        space.id: rules.HostedSpace(
+    hosted = [
+        rules.HostedSpace(
             space_id=space.id,
             start=space.started_at,
             end=space.ended_at or max(now, space.started_at),
@@ -174,37 +195,34 @@ async def host_analytics(
         )
         for space in spaces
         if space.started_at is not None
-    }
+    ]
+    # Pure work over every listen of the period: off the event loop.
+    summaries = await asyncio.to_thread(
+        lambda: {one.space_id: rules.summarize(one, host_id=host_id) for one in hosted}
+    )
     current = [space for space in spaces if space.started_at and space.started_at >= start]
     previous = [space for space in spaces if space.started_at and space.started_at < start]
     now_figures = rules.period_figures(
-        (hosted[space.id] for space in current), host_id=host_id, start=start, end=end
+        (summaries[space.id] for space in current), start=start, end=end
     )
     before_figures = rules.period_figures(
-        (hosted[space.id] for space in previous),
-        host_id=host_id,
-        start=before_start,
-        end=before_end,
+        (summaries[space.id] for space in previous), start=before_start, end=before_end
     )
-    rows = []
-    for space in current:
-        one = hosted[space.id]
-        figures = rules.space_figures(
-            one.listens, one.tallies, start=one.start, end=one.end, host_id=host_id
+    rows = [
+        rules.SpaceRow(
+            space_id=space.id,
+            title=space.title,
+            started_at=space.started_at,
+            ended_at=space.ended_at,
+            unique_listeners=summaries[space.id].unique_listeners,
+            unique_visitors=summaries[space.id].unique_visitors,
+            peak_listeners=summaries[space.id].peak_listeners,
+            average_listening_s=summaries[space.id].average_listening_s,
+            total_interactions=summaries[space.id].interactions.total,
         )
-        rows.append(
-            rules.SpaceRow(
-                space_id=space.id,
-                title=space.title,
-                started_at=one.start,
-                ended_at=space.ended_at,
-                unique_listeners=figures.audience.unique_listeners,
-                unique_visitors=figures.audience.unique_visitors,
-                peak_listeners=figures.audience.peak_listeners,
-                average_listening_s=figures.audience.average_listening_s,
-                total_interactions=figures.total_interactions,
-            )
-        )
+        for space in current
+        if space.started_at is not None
+    ]
     return HostAnalytics(
         current=now_figures,
         previous=before_figures,

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from parley.actions import analytics
 from parley.api.auth import OptionalUserDep, ServicesDep, UserDep, client_address
 from parley.api.schemas import Id
+from parley.domain import analytics as rules
 from parley.domain.analytics import HostAnalytics, SpaceAnalytics
 from parley.domain.analytics_csv import host_csv, space_csv
 from parley.domain.errors import Invalid
@@ -77,6 +78,7 @@ def _period(
         return analytics.period_of_days(services.clock(), days)
     if start is None or end is None:
         raise Invalid("start" if start is None else "end", "together", "give start and end")
+    rules.check_days(start, end)
     # Whole UTC days, the end day included.
     return (
         datetime.combine(start, time(), UTC),

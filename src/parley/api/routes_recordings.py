@@ -85,7 +85,7 @@ async def listen(
     viewer: OptionalUserDep,
     via: Annotated[
         str | None,
-        Query(max_length=16, description="How the listener came (home, embed, ...): analytics"),
+        Query(description="How the listener came (home, embed, ...), for the host's analytics"),
     ] = None,
 ) -> ListenOut:
     """How to listen: the live HLS playlist (signed for this listener, expiring soon: ask again
@@ -112,8 +112,12 @@ async def listen(
         webrtc = not media.webrtc_listeners_full
     holder = _holder(request, viewer.id if viewer is not None else None)
     arrival = arrival_of(via)
-    if arrival is not None:
-        runtime: RoomRuntime = request.app.state.room
+    runtime: RoomRuntime = request.app.state.room
+    if viewer is None:
+        # A visitor listens over HLS only: their link (and each renewal) counts as listening,
+        # which the host's analytics need where nginx serves the playlists (docs/analytics.md).
+        runtime.listens.hls_seen(space_id, holder, arrival, fetched=False)
+    elif arrival is not None:
         runtime.listens.hint(space_id, holder, arrival)
     url, expires_at, ttl_s = _signed(request, space_id, "live", holder, playlist.LIVE_PLAYLIST)
     captions_url = None

@@ -305,7 +305,7 @@ async def room_socket(
     websocket: WebSocket,
     space_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     last_seq: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-    via: Annotated[str | None, Query(max_length=16)] = None,
+    via: str | None = None,
 ) -> None:
     """`via`: how the person came (domain/analytics.py `Arrival`), for the host's analytics;
     an unknown value is ignored (it is a hint, not a command)."""

@@ -12,7 +12,9 @@ What the figures mean (docs/analytics.md):
   their WebRTC session) is one listener for that time.
 - Listening time is the union of a person's listens within the space's live window.
 - The retention curve: after N minutes, the share of listeners whose listening time reached N
-  minutes (so someone who dropped for a moment and came back still counts as there).
+  minutes (so someone who dropped for a moment and came back still counts as there), among those
+  who came at least N minutes before the end (someone who came late could not have stayed N
+  minutes: counting them would read as leaving).
 - Listeners over time: for each bucket of the live window, the most people there at once.
 """
 
@@ -23,7 +25,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from parley.domain.errors import Forbidden, Invalid
 from parley.domain.stage import MODERATORS, Role
@@ -110,8 +112,11 @@ class CountAt(View):
 
 class RetentionPoint(View):
     minute: int
-    # Of the space's listeners, the share whose listening time reached `minute` (0..1).
+    # Of the listeners who could have listened `minute` minutes (they came at least that long
+    # before the end), the share whose listening time reached it (0..1); 0 when there were none.
     share: float
+    # How many listeners that share is of.
+    listeners: int
 
 
 class SpeakerTime(View):
@@ -326,6 +331,29 @@ def audience(
     )
 
 
+def retention_curve(
+    spans: Mapping[str, Sequence[tuple[datetime, datetime]]],
+    seconds: Mapping[str, float],
+    end: datetime,
+    duration_s: float,
+) -> list[RetentionPoint]:
+    # Each person's first arrival: their spans are sorted.
+    came = {person: person_spans[0][0] for person, person_spans in spans.items() if person_spans}
+    points = []
+    for minute in retention_minutes(duration_s):
+        latest = end - timedelta(minutes=minute)
+        eligible = [person for person, at in came.items() if at <= latest]
+        stayed = sum(1 for person in eligible if seconds[person] >= minute * 60)
+        points.append(
+            RetentionPoint(
+                minute=minute,
+                share=round(stayed / len(eligible), 4) if eligible else 0.0,
+                listeners=len(eligible),
+            )
+        )
+    return points
+
+
 def space_figures(
     listens: Iterable[Listen],
     tallies: Iterable[Tally],
@@ -343,16 +371,7 @@ def space_figures(
     duration_s = (end - start).total_seconds()
     bucket_s = bucket_seconds(duration_s)
     peak, peak_at, over_time = concurrency(spans, start, end, bucket_s)
-    people = len(seconds)
-    retention = [
-        RetentionPoint(
-            minute=minute,
-            share=round(sum(1 for s in seconds.values() if s >= minute * 60) / people, 4)
-            if people
-            else 0.0,
-        )
-        for minute in retention_minutes(duration_s)
-    ]
+    retention = retention_curve(spans, seconds, end, duration_s)
     tallies = list(tallies)
     acts = interactions(tallies)
     return SpaceFigures(
@@ -382,6 +401,52 @@ class HostedSpace:
     tallies: Sequence[Tally]
 
 
+@dataclass(frozen=True, slots=True)
+class SpaceSummary:
+    """What a host's period needs of one space, computed once."""
+
+    space_id: int
+    # Each person's listening time in the space, in seconds.
+    seconds: Mapping[str, float]
+    peak_listeners: int
+    arrivals: Mapping[str, int]
+    tallies: Sequence[Tally]
+    interactions: Interactions
+
+    @property
+    def unique_visitors(self) -> int:
+        return sum(1 for person in self.seconds if is_visitor(person))
+
+    @property
+    def unique_listeners(self) -> int:
+        return len(self.seconds) - self.unique_visitors
+
+    @property
+    def average_listening_s(self) -> float:
+        people = len(self.seconds)
+        return round(sum(self.seconds.values()) / people, 3) if people else 0.0
+
+
+def summarize(space: HostedSpace, *, host_id: int) -> SpaceSummary:
+    host = user_key(host_id)
+    windowed = window_listens(
+        (listen for listen in space.listens if listen.listener != host), space.start, space.end
+    )
+    spans = merged_intervals(windowed)
+    seen, seconds = audience(windowed, spans)
+    # One bucket as long as the space: its peak alone.
+    whole_s = max(1, math.ceil((space.end - space.start).total_seconds()))
+    peak, _, _ = concurrency(spans, space.start, space.end, bucket_s=whole_s)
+    return SpaceSummary(
+        space_id=space.space_id,
+        seconds=seconds,
+        peak_listeners=peak,
+        arrivals=seen.arrivals,
+        tallies=space.tallies,
+        interactions=interactions(space.tallies),
+    )
+
+
 class PeriodFigures(View):
     start: datetime
     end: datetime
@@ -395,8 +460,10 @@ class PeriodFigures(View):
     total_listening_s: float
     # Per listener and space: total listening time over the listeners each space had.
     average_listening_s: float
+    # Speakers: distinct people heard on stage over the period.
     interactions: Interactions
     total_interactions: int
+    # Each space's arrivals added up (a person who came to two spaces counts in each).
     arrivals: dict[str, int]
 
 
@@ -410,9 +477,8 @@ class Change(View):
 
 
 def period_figures(
-    spaces: Iterable[HostedSpace], *, host_id: int, start: datetime, end: datetime
+    spaces: Iterable[SpaceSummary], *, start: datetime, end: datetime
 ) -> PeriodFigures:
-    host = user_key(host_id)
     people: set[str] = set()
     total_s = 0.0
     audiences = 0
@@ -422,25 +488,13 @@ def period_figures(
     count = 0
     for space in spaces:
         count += 1
-        windowed = window_listens(
-            (listen for listen in space.listens if listen.listener != host), space.start, space.end
-        )
-        spans = merged_intervals(windowed)
-        seen, seconds = audience(windowed, spans)
-        space_peak, _, _ = concurrency(spans, space.start, space.end, bucket_s=3600 * 24 * 365)
-        people |= set(seconds)
-        total_s += sum(seconds.values())
-        audiences += len(seconds)
-        if space_peak > peak:
-            peak, peak_space = space_peak, space.space_id
-        arrivals.update(seen.arrivals)
-        tallies.extend(tally for tally in space.tallies if tally.kind is not TallyKind.TALK_MS)
-        # Speakers over a period: distinct people, one key per speaker and space.
-        tallies.extend(
-            Tally(TallyKind.TALK_MS, f"{space.space_id}:{tally.key}", tally.amount)
-            for tally in space.tallies
-            if tally.kind is TallyKind.TALK_MS
-        )
+        people |= set(space.seconds)
+        total_s += sum(space.seconds.values())
+        audiences += len(space.seconds)
+        if space.peak_listeners > peak:
+            peak, peak_space = space.peak_listeners, space.space_id
+        arrivals.update(space.arrivals)
+        tallies.extend(space.tallies)
     visitors = sum(1 for person in people if is_visitor(person))
     acts = interactions(tallies)
     return PeriodFigures(
@@ -492,6 +546,17 @@ def require_viewer(*, is_host: bool, role: Role | None) -> None:
     """A space's analytics are for its host and co-hosts (issue 14), during it and after."""
     if not is_host and role not in MODERATORS:
         raise Forbidden("only the host and co-hosts see a space's analytics")
+
+
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(9000, 12, 31)
+
+
+def check_days(start: date, end: date) -> None:
+    """Days a period may be given in (far from the calendar's ends, where arithmetic fails)."""
+    for name, day in (("start", start), ("end", end)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise Invalid(name, "range", f"a day from {FIRST_DAY} to {LAST_DAY}")
 
 
 def check_period(start: datetime, end: datetime) -> None:

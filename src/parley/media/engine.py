@@ -167,15 +167,16 @@ class MediaEngine:
         taken: dict[int, Counter[int]] = {}
         for space in list(self._spaces.values()):
             ticks, space.talk_ticks = space.talk_ticks, Counter()
-            if ticks:
-                taken[space.space_id] = ticks
+            # Copied in one step (the clock's thread may still add a member to the old one).
+            taken.setdefault(space.space_id, Counter()).update(dict(ticks))
         left, self._talk_left = self._talk_left, {}
-        for space_id, ticks in left.items():
+        for space_id, ticks in list(left.items()):
             # update, not +: a member on stage who never spoke keeps their 0.
-            taken.setdefault(space_id, Counter()).update(ticks)
+            taken.setdefault(space_id, Counter()).update(dict(ticks))
         return {
             space_id: {member: count * FRAME_MS for member, count in ticks.items()}
             for space_id, ticks in taken.items()
+            if ticks
         }
 
     # --- on the media loop ----------------------------------------------------------------------

@@ -38,6 +38,9 @@ TalkSource = Callable[[], Mapping[int, Mapping[int, int]]]
 class _HlsListen:
     token: int
     last_seen: datetime
+    # The app served this listener a playlist: it sees each reload. Else (nginx serves the
+    # files) only their link's renewals tell that they are still there.
+    fetched: bool
 
 
 class ListenLog:
@@ -87,8 +90,13 @@ class ListenLog:
         elif token in self._writing:
             self._ended_while_writing[token] = at
 
-    def hls_seen(self, space_id: int, holder: str, arrival: Arrival | None = None) -> None:
-        """A live playlist fetched by `holder` (an HLS listener is there while they fetch)."""
+    def hls_seen(
+        self, space_id: int, holder: str, arrival: Arrival | None = None, *, fetched: bool = True
+    ) -> None:
+        """`holder` fetched a live playlist (an HLS listener is there while they fetch), or
+        (`fetched` False) was given their live link: a visitor has no other way to listen, so
+        behind nginx, which serves the playlists without the app, their link's renewals (every
+        minute or so) keep their listen open."""
         if not self.enabled:
             return
         now = self.services.clock()
@@ -97,9 +105,10 @@ class ListenLog:
             hinted = self._hints.get((space_id, holder), time.monotonic())
             came = arrival or (Arrival(hinted) if hinted else None)
             token = self.opened(space_id, holder, ListenPath.HLS, came)
-            self._hls[(space_id, holder)] = _HlsListen(token, now)
+            self._hls[(space_id, holder)] = _HlsListen(token, now, fetched)
         else:
             found.last_seen = now
+            found.fetched = found.fetched or fetched
 
     def hint(self, space_id: int, holder: str, arrival: Arrival) -> None:
         """How an HLS listener came, said when they asked for their link."""
@@ -124,9 +133,12 @@ class ListenLog:
 
     # --- the writes ------------------------------------------------------------------------
     def _idle_hls(self, now: datetime) -> None:
-        idle = timedelta(seconds=self.services.settings.analytics_hls_idle_s)
+        settings = self.services.settings
+        idle = timedelta(seconds=settings.analytics_hls_idle_s)
+        # A link is renewed before it expires: one not renewed within its life is given up.
+        unrenewed = idle + timedelta(seconds=settings.hls_live_url_ttl_s)
         for key, listen in list(self._hls.items()):
-            if now - listen.last_seen > idle:
+            if now - listen.last_seen > (idle if listen.fetched else unrenewed):
                 del self._hls[key]
                 self._close(listen.token, listen.last_seen + HLS_HEARD_AFTER_FETCH)
 
@@ -151,8 +163,8 @@ class ListenLog:
         self._writing = new
         try:
             ids = await analytics.record(self.services, list(new.values()), ends, tallies)
-        except Exception:
-            # Kept for the next flush (the store may be back by then).
+        except BaseException:
+            # Kept for the next flush (the store may be back by then), also when cancelled.
             for token, ended in self._ended_while_writing.items():
                 new[token] = replace(new[token], ended_at=ended)
             self._new = new | self._new

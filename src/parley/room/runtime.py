@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,6 +35,8 @@ class RoomRuntime:
         self._presence_dirty: set[int] = set()
         self._presence_sent: dict[int, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        self._analytics: asyncio.Task[None] | None = None
 
     # --- called by actions -------------------------------------------------------------------
     def react(self, space_id: int, user_id: int, emoji: str) -> None:
@@ -74,13 +77,19 @@ class RoomRuntime:
             self._every(s.purge_interval_s, self._purge, "purge"),
             self._every(s.connection_lease_s / 3, self._connection_leases, "connection-lease"),
             self._every(60.0, self._forget_full_buckets, "buckets"),
-            asyncio.create_task(self._write_listens(), name="room-analytics"),
         ]
+        self._stopping = asyncio.Event()
+        self._analytics = asyncio.create_task(self._write_listens(), name="room-analytics")
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The analytics' writer is not cancelled mid-write (what it held would be lost): told
+        # to stop, it finishes the write under way, then every open listen ends and is written.
+        self._stopping.set()
+        writers = [self._analytics] if self._analytics is not None else []
+        await asyncio.gather(*self._tasks, *writers, return_exceptions=True)
+        self._analytics = None
         self._tasks = []
         try:
             await self.listens.close_all()
@@ -105,14 +114,22 @@ class RoomRuntime:
     # --- the loops ---------------------------------------------------------------------------
     async def _write_listens(self) -> None:
         """Host analytics: first what this node left open when it last stopped ends, then what
-        it gathers is written every `analytics_flush_s`."""
+        it gathers is written every `analytics_flush_s` until the runtime stops."""
         if not self.settings.analytics:
             return
         try:
             await analytics.end_node_listens(self.services)
         except Exception:
             log.exception("room: listens left open by this node were not ended")
-        await self._every(self.settings.analytics_flush_s, self.listens.flush, "analytics")
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.analytics_flush_s)
+            if self._stopping.is_set():
+                return
+            try:
+                await self.listens.flush()
+            except Exception:
+                log.exception("room: analytics not written; kept for the next write")
 
     async def flush_reactions(self) -> None:
         windows, self._windows = self._windows, {}

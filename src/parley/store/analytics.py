@@ -107,7 +107,10 @@ async def add_tallies(session: AsyncSession, tallies: Sequence[tuple[int, Tally]
                 "key": tally.key,
                 "amount": tally.amount,
             }
-            for space_id, tally in tallies
+            # One order on every node: two nodes' upserts never lock rows crosswise.
+            for space_id, tally in sorted(
+                tallies, key=lambda item: (item[0], item[1].kind.value, item[1].key)
+            )
         ],
     )
 
