@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from parley.actions import analytics
 from parley.domain.analytics import Arrival, ListenPath, TallyKind
 from parley.room.listens import ListenLog
+from parley.store import analytics as facts
 from parley.store.models import ListenFact, SpaceTally
 from support import Running
 
@@ -215,3 +216,34 @@ async def test_nothing_is_gathered_when_analytics_are_off(server: Running) -> No
     finally:
         log.enabled = True
     assert await _rows(server) == []
+
+
+async def test_an_open_listen_lives_on_its_nodes_lease(server: Running) -> None:
+    sid = await _space(server)
+    log = _log(server)
+    services = server.app.state.services
+    lease_s = analytics.lease_s(services)
+
+    async def ends() -> list[datetime]:
+        async with services.store.read() as session:
+            found = await facts.listens_of(session, [sid], services.clock(), lease_s)
+            return [listen.end for listen in found[sid]]
+
+    async def scenario() -> tuple[datetime, list[datetime], list[datetime], list[datetime]]:
+        log.opened(sid, "u18", ListenPath.ROOM)
+        await log.flush()
+        first = services.clock()
+        server.clock.advance(seconds=lease_s / 2)
+        await log.flush()  # renewed: still there, to now
+        renewed = services.clock()
+        while_renewed = await ends()
+        server.clock.advance(seconds=lease_s / 2)
+        still = await ends()
+        server.clock.advance(seconds=lease_s * 2)  # the node stopped renewing: it died
+        return first, [renewed, *while_renewed], still, await ends()
+
+    first, (renewed, *while_renewed), still, after = await server.on_server(scenario())
+    assert while_renewed[0] >= renewed
+    assert still[0] > renewed
+    assert renewed - first >= timedelta(seconds=lease_s / 2 - 1)
+    assert after == [pytest.approx(renewed, abs=timedelta(seconds=1))]

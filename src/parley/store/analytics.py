@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.domain.analytics import Arrival, Listen, ListenPath, Tally, TallyKind, effective_end
 from parley.store import repo
-from parley.store.models import ListenFact, SpaceTally
+from parley.store.models import AnalyticsNode, ListenFact, SpaceTally
 
 _LISTENS = cast(Table, ListenFact.__table__)
 _TALLIES = cast(Table, SpaceTally.__table__)
@@ -71,21 +71,30 @@ async def end_listens(session: AsyncSession, ends: Sequence[tuple[int, datetime]
 
 
 async def renew_listens(session: AsyncSession, node: str, now: datetime) -> None:
-    """The node still holds its open listens."""
+    """The node still holds its open listens: one row, however many they are."""
+    statement = repo.upsert(session, AnalyticsNode).values(node=node, renewed_at=now)
     await session.execute(
-        update(ListenFact)
-        .where(ListenFact.node == node, ListenFact.ended_at.is_(None))
-        .values(last_seen_at=now)
+        statement.on_conflict_do_update(
+            index_elements=["node"], set_={"renewed_at": statement.excluded.renewed_at}
+        )
     )
 
 
 async def end_node_listens(session: AsyncSession, node: str) -> None:
     """A node starting again under its name: the listens it left open ended when it was last
-    heard of."""
+    heard of (its lease's last renewal, or the listen's own last write if later)."""
+    renewed = await session.scalar(
+        select(AnalyticsNode.renewed_at).where(AnalyticsNode.node == node)
+    )
+    open_listens = (ListenFact.node == node) & ListenFact.ended_at.is_(None)
+    if renewed is not None:
+        await session.execute(
+            update(ListenFact)
+            .where(open_listens, ListenFact.last_seen_at <= renewed)
+            .values(ended_at=renewed)
+        )
     await session.execute(
-        update(ListenFact)
-        .where(ListenFact.node == node, ListenFact.ended_at.is_(None))
-        .values(ended_at=ListenFact.last_seen_at)
+        update(ListenFact).where(open_listens).values(ended_at=ListenFact.last_seen_at)
     )
 
 
@@ -130,9 +139,14 @@ async def listens_of(
             ListenFact.started_at,
             ListenFact.last_seen_at,
             ListenFact.ended_at,
-        ).where(ListenFact.space_id.in_(space_ids))
+            AnalyticsNode.renewed_at,
+        )
+        .outerjoin(AnalyticsNode, AnalyticsNode.node == ListenFact.node)
+        .where(ListenFact.space_id.in_(space_ids))
     )
-    for space_id, listener, path, arrival, started, last_seen, ended in rows.all():
+    for space_id, listener, path, arrival, started, written, ended, renewed in rows.all():
+        # An open listen lives on its node's lease.
+        last_seen = max(written, renewed) if renewed is not None else written
         found[space_id].append(
             Listen(
                 listener=listener,

@@ -548,8 +548,8 @@ class Message(Base):
 class ListenFact(Base):
     """One person on one path in a space, from a moment to a moment (issue 14: the facts host
     analytics are computed from, domain/analytics.py). Written by the node that holds the
-    connection, in batches; while open (`ended_at` None) that node renews `last_seen_at`, so the
-    listens of a node that died end when it was last heard of."""
+    connection, in batches; while open (`ended_at` None) it lasts as long as that node renews its
+    lease (`AnalyticsNode`), so the listens of a node that died end when it was last heard of."""
 
     __tablename__ = "listens"
     __table_args__ = (
@@ -581,3 +581,12 @@ class SpaceTally(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     amount: Mapped[int] = mapped_column(Integer)
+
+
+class AnalyticsNode(Base):
+    """When a node last wrote its analytics: the lease of its open listens (one row per node,
+    not one update per open listen at every write)."""
+
+    __tablename__ = "analytics_nodes"
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    renewed_at: Mapped[datetime]
