@@ -237,12 +237,13 @@ def backup(
 ) -> None:
     """Back up the database, the data folder (media, report evidence, secrets) and the job
     queue, while the server runs."""
-    from parley import backup as backups
+    from parley.backup import operations as backups
+    from parley.backup.manifest import BackupError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     try:
         made = backups.create_backup(Settings(), destination, media=media)
-    except backups.BackupError as error:
+    except BackupError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     size = sum(entry.size for entry in made.files)
@@ -267,16 +268,17 @@ def restore(
     """Restore a backup into the data folder and database of the settings (PARLEY_DATA_DIR,
     DATABASE_URL). Stop the server first; `parley migrate` (or `serve`) then brings the schema
     up to this version."""
-    from parley import backup as backups
+    from parley.backup import operations as backups
+    from parley.backup.manifest import BackupError, check_revision
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     try:
         if check:
             found = backups.verify_backup(source)
-            backups.check_revision(found.alembic_revision, *backups.known_revisions())
+            check_revision(found.alembic_revision, *backups.known_revisions())
         else:
             found = backups.restore_backup(Settings(), source, force=force)
-    except backups.BackupError as error:
+    except BackupError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     done = "checked" if check else "restored"

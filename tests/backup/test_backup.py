@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from media_support import tone_level
-from parley import backup
+from parley.backup import manifest as backup
 from parley.cli import cli
 from support import PASSWORD, Client, Running
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
