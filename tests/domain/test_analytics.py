@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from parley.domain import analytics as rules
+from parley.domain import analytics_period as period
 from parley.domain.analytics import (
     Arrival,
-    HostedSpace,
     Listen,
     ListenPath,
     Tally,
@@ -189,9 +189,9 @@ def test_only_the_host_and_co_hosts_see_a_spaces_analytics() -> None:
 
 
 def test_a_period_counts_people_once_over_all_spaces_and_compares() -> None:
-    first = rules.summarize(HostedSpace(1, at(0), at(10), SCRIPT, TALLIES), host_id=HOST)
-    second = rules.summarize(
-        HostedSpace(
+    first = period.summarize(period.HostedSpace(1, at(0), at(10), SCRIPT, TALLIES), host_id=HOST)
+    second = period.summarize(
+        period.HostedSpace(
             2,
             at(60),
             at(70),
@@ -202,7 +202,7 @@ def test_a_period_counts_people_once_over_all_spaces_and_compares() -> None:
     )
     assert (second.unique_listeners, second.peak_listeners) == (2, 2)
     assert second.average_listening_s == 330
-    now = rules.period_figures([first, second], start=at(0), end=at(120))
+    now = period.period_figures([first, second], start=at(0), end=at(120))
     assert now.spaces == 2
     assert now.unique_listeners == 5  # u2 u3 u4 u5 u6
     assert now.unique_visitors == 1
@@ -211,25 +211,25 @@ def test_a_period_counts_people_once_over_all_spaces_and_compares() -> None:
     assert now.average_listening_s == pytest.approx((31 + 11) * 60 / 7)  # 5 + 2 audiences
     assert now.interactions.speakers == 3  # user 1 spoke in both: one person
     assert now.arrivals["link"] == 2 + 2  # each space's arrivals added up
-    before = rules.period_figures([second], start=at(-120), end=at(0))
-    changes = rules.compare(now, before)
+    before = period.period_figures([second], start=at(-120), end=at(0))
+    changes = period.compare(now, before)
     assert changes["spaces"].change_pct == 100.0
     assert changes["unique_listeners"].previous == 2
-    nothing = rules.period_figures([], start=at(0), end=at(1))
-    assert rules.compare(now, nothing)["spaces"].change_pct is None
-    assert rules.previous_period(at(0), at(120)) == (at(-120), at(0))
+    nothing = period.period_figures([], start=at(0), end=at(1))
+    assert period.compare(now, nothing)["spaces"].change_pct is None
+    assert period.previous_period(at(0), at(120)) == (at(-120), at(0))
 
 
 def test_a_period_must_be_forward_and_at_most_a_year() -> None:
     with pytest.raises(Invalid, match="end: must be after start"):
-        rules.check_period(at(10), at(0))
+        period.check_period(at(10), at(0))
     with pytest.raises(Invalid, match="at most 366 days"):
-        rules.check_period(at(0), at(0) + timedelta(days=400))
+        period.check_period(at(0), at(0) + timedelta(days=400))
     # Far from the calendar's ends, where the arithmetic would fail.
     with pytest.raises(Invalid, match="end: a day from 2000-01-01"):
-        rules.check_days(date(2026, 1, 1), date(9999, 12, 31))
+        period.check_days(date(2026, 1, 1), date(9999, 12, 31))
     with pytest.raises(Invalid, match="start: a day from"):
-        rules.check_days(date(1, 1, 1), date(2026, 1, 1))
+        period.check_days(date(1, 1, 1), date(2026, 1, 1))
 
 
 def _space_view() -> SpaceView:
@@ -272,7 +272,7 @@ def test_the_csv_holds_every_figure_of_the_json_and_no_formula() -> None:
 
 
 def test_the_host_csv_has_a_row_per_space() -> None:
-    row = rules.SpaceRow(
+    row = period.SpaceRow(
         space_id=7,
         title="+1 idea",
         started_at=at(0),
@@ -283,8 +283,8 @@ def test_the_host_csv_has_a_row_per_space() -> None:
         average_listening_s=12.5,
         total_interactions=4,
     )
-    period = rules.period_figures([], start=at(0), end=at(1))
-    found = rules.HostAnalytics(current=period, previous=period, changes={}, spaces=[row])
+    empty = period.period_figures([], start=at(0), end=at(1))
+    found = period.HostAnalytics(current=empty, previous=empty, changes={}, spaces=[row])
     rows = list(csv.reader(io.StringIO(host_csv(found))))
     assert rows[1] == ["7", "'+1 idea", at(0).isoformat(), "", "3", "0", "2", "12.5", "4"]
 

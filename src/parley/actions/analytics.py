@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from parley.actions.base import Change, Services, change
 from parley.domain import analytics as rules
-from parley.domain.analytics import HostAnalytics, SpaceAnalytics, Tally, TallyKind
+from parley.domain import analytics_period as period
+from parley.domain.analytics import SpaceAnalytics, Tally, TallyKind
+from parley.domain.analytics_period import HostAnalytics
 from parley.domain.errors import NotFound
 from parley.domain.recordings import RecordingState
 from parley.domain.space import SpaceState
@@ -167,9 +169,9 @@ async def host_analytics(
     services: Services, host_id: int, start: datetime, end: datetime
 ) -> HostAnalytics:
     """A host's spaces that started in [start, end), against the period before."""
-    rules.check_period(start, end)
+    period.check_period(start, end)
     now = services.clock()
-    before_start, before_end = rules.previous_period(start, end)
+    before_start, before_end = period.previous_period(start, end)
     async with services.store.read() as session:
         found = await session.execute(
             select(Space)
@@ -186,7 +188,7 @@ async def host_analytics(
         listens = await facts.listens_of(session, ids, now, lease_s(services))
         tallies = await facts.tallies_of(session, ids)
     hosted = [
-        rules.HostedSpace(
+        period.HostedSpace(
             space_id=space.id,
             start=space.started_at,
             end=space.ended_at or max(now, space.started_at),
@@ -198,18 +200,18 @@ async def host_analytics(
     ]
     # Pure work over every listen of the period: off the event loop.
     summaries = await asyncio.to_thread(
-        lambda: {one.space_id: rules.summarize(one, host_id=host_id) for one in hosted}
+        lambda: {one.space_id: period.summarize(one, host_id=host_id) for one in hosted}
     )
     current = [space for space in spaces if space.started_at and space.started_at >= start]
     previous = [space for space in spaces if space.started_at and space.started_at < start]
-    now_figures = rules.period_figures(
+    now_figures = period.period_figures(
         (summaries[space.id] for space in current), start=start, end=end
     )
-    before_figures = rules.period_figures(
+    before_figures = period.period_figures(
         (summaries[space.id] for space in previous), start=before_start, end=before_end
     )
     rows = [
-        rules.SpaceRow(
+        period.SpaceRow(
             space_id=space.id,
             title=space.title,
             started_at=space.started_at,
@@ -226,7 +228,7 @@ async def host_analytics(
     return HostAnalytics(
         current=now_figures,
         previous=before_figures,
-        changes=rules.compare(now_figures, before_figures),
+        changes=period.compare(now_figures, before_figures),
         spaces=rows,
     )
 

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from parley.actions import analytics
 from parley.api.auth import OptionalUserDep, ServicesDep, UserDep, client_address
 from parley.api.schemas import Id
-from parley.domain import analytics as rules
-from parley.domain.analytics import HostAnalytics, SpaceAnalytics
+from parley.domain.analytics import SpaceAnalytics
 from parley.domain.analytics_csv import host_csv, space_csv
+from parley.domain.analytics_period import HostAnalytics, check_days
 from parley.domain.errors import Invalid
 from parley.media import urls
 from parley.room.runtime import RoomRuntime
@@ -78,7 +78,7 @@ def _period(
         return analytics.period_of_days(services.clock(), days)
     if start is None or end is None:
         raise Invalid("start" if start is None else "end", "together", "give start and end")
-    rules.check_days(start, end)
+    check_days(start, end)
     # Whole UTC days, the end day included.
     return (
         datetime.combine(start, time(), UTC),

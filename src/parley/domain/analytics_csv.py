@@ -12,7 +12,8 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from parley.domain.analytics import HostAnalytics, SpaceAnalytics
+from parley.domain.analytics import SpaceAnalytics
+from parley.domain.analytics_period import HostAnalytics
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
