@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -314,3 +315,19 @@ async def grant(server: Running, client: Client, role: str) -> Client:
     services = server.app.state.services
     await server.on_server(moderation.grant_role(services, None, client.handle, InstanceRole(role)))
     return client
+
+
+async def run_parley(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """`parley ARGS` in a process of its own, as an operator runs it: exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "parley",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -3,13 +3,11 @@ invite` the first invite code."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 
 import pytest
 
-from support import Running
+from support import Running, run_parley
 
 pytestmark = pytest.mark.integration
 
@@ -23,18 +21,7 @@ async def _parley(server: Running, *args: str) -> tuple[int, str, str]:
         "REDIS_URL": settings.redis_url,
         "PARLEY_BUS_NAMESPACE": settings.bus_namespace,
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "parley",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_parley(env, *args)
 
 
 async def test_the_operator_grants_the_first_admin(server: Running) -> None:

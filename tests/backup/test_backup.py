@@ -11,7 +11,6 @@ import io
 import json
 import os
 import shutil
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +23,7 @@ from typer.testing import CliRunner
 from media_support import tone_level
 from parley.backup import manifest as backup
 from parley.cli import cli
-from support import PASSWORD, Client, Running
+from support import PASSWORD, Client, Running, run_parley
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
 
 HZ = 440.0
@@ -43,19 +42,9 @@ def _env(data_dir: Path, database_url: str) -> dict[str, str]:
 
 
 async def _parley(env: dict[str, str], *args: str) -> tuple[int, str]:
-    """`parley ARGS` in a process of its own, as the operator runs it: exit code, output."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "parley",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    """`parley ARGS` as the operator runs it: exit code, and its output and errors together."""
+    code, out, err = await run_parley(env, *args)
+    return code, out + err
 
 
 def _decode(data: bytes, container_format: str | None = None) -> np.ndarray:

@@ -19,7 +19,6 @@ from parley.domain.space import SpaceState
 from parley.store.models import Space
 from parley.telemetry.metrics import (
     CONTENT_TYPE,
-    CaptionGauges,
     NodeCollector,
     NodeGauges,
     app_registry,
@@ -81,16 +80,7 @@ async def read_gauges(request: Request) -> NodeGauges:
             gauges.sessions[session.kind] = gauges.sessions.get(session.kind, 0) + 1
         stats = media.captions.stats()
         if stats is not None:
-            gauges.captions = CaptionGauges(
-                spaces=stats.spaces,
-                backlog_s=stats.backlog_s,
-                queued_finals=stats.queued_finals,
-                queued_partials=stats.queued_partials,
-                finals=stats.finals,
-                partials=stats.partials,
-                dropped_partials=stats.dropped_partials,
-                engine_busy_s=stats.engine_busy_s,
-            )
+            gauges.captions = stats
     jobs = getattr(state, "jobs", None)
     if jobs is not None:
         gauges.job_queue_depth = await jobs.pending()

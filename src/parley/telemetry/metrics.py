@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -139,9 +140,22 @@ def count_error(kind: str, code: str = "") -> None:
 
 
 # --- per app -------------------------------------------------------------------------------------
+class CaptionFigures(Protocol):
+    """The live captions' figures (captions/pipeline.py's `CaptionStats` is one)."""
+
+    spaces: int
+    backlog_s: float
+    queued_finals: int
+    queued_partials: int
+    finals: int
+    partials: int
+    dropped_partials: int
+    engine_busy_s: float
+
+
 @dataclass
-class CaptionGauges:
-    """The live captions' figures (zero while no space of the app has had captions)."""
+class _NoCaptions:
+    """Zeros, while no space of the app has had captions."""
 
     spaces: int = 0
     backlog_s: float = 0.0
@@ -166,7 +180,7 @@ class NodeGauges:
     # WebRTC sessions by kind: whip (publishing), whep (listening).
     sessions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("whip", "whep"), 0))
     job_queue_depth: int = 0
-    captions: CaptionGauges = field(default_factory=CaptionGauges)
+    captions: CaptionFigures = field(default_factory=_NoCaptions)
 
 
 class NodeCollector:
