@@ -289,7 +289,11 @@ def restore(
     for name in found.secrets_from_environment:
         typer.echo(f"note: {name} was set in the environment: set it again", err=True)
     if not found.media_included:
-        typer.echo("note: made with --no-media: copy the media folder back apart", err=True)
+        typer.echo(
+            "note: made with --no-media: copy the media folder back into "
+            f"{Settings().media_dir} yourself",
+            err=True,
+        )
 
 
 def main() -> None:

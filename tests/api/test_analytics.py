@@ -179,7 +179,10 @@ async def test_a_real_space_counts_each_listener_once_by_path_and_arrival(
     response = await host.get(f"/api/spaces/{sid}/analytics.csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    rows = {(row[0], row[1]): row[2] for row in csv.reader(io.StringIO(response.text))}
+    # UTF-8 with a byte order mark (for Excel).
+    assert response.content.startswith("\ufeff".encode())
+    text = response.content.decode("utf-8-sig")
+    rows = {(row[0], row[1]): row[2] for row in csv.reader(io.StringIO(text))}
     for name, value in figures["audience"].items():
         if isinstance(value, dict):
             section = {"by_path": "path", "arrivals": "arrival"}[name]
@@ -197,7 +200,7 @@ async def test_a_real_space_counts_each_listener_once_by_path_and_arrival(
         )
     )
     assert rows[("talk", "host")] == str(figures["talk"][0]["talk_s"])
-    points = [row for row in csv.reader(io.StringIO(response.text)) if row[0] == "retention"]
+    points = [row for row in csv.reader(io.StringIO(text)) if row[0] == "retention"]
     assert [(int(m), float(s)) for _, m, s in points] == [
         (p["minute"], p["share"]) for p in figures["retention"]
     ]
@@ -210,7 +213,8 @@ async def test_a_real_space_counts_each_listener_once_by_path_and_arrival(
     assert period["changes"]["spaces"]["change_pct"] is None
     assert [row["space_id"] for row in period["spaces"]] == [sid]
     response = await host.get("/api/me/analytics.csv?days=7")
-    table = list(csv.DictReader(io.StringIO(response.text)))
+    assert 'filename="parley-analytics-' in response.headers["content-disposition"]
+    table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert table[0]["space_id"] == str(sid)
     assert table[0]["unique_listeners"] == str(period["spaces"][0]["unique_listeners"])
     # Someone else's period has none of it.

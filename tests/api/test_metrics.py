@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,7 @@ async def test_metrics_need_the_token(server: Running) -> None:
             response = await http.get("/metrics", headers=headers)
             assert response.status_code == 401, headers
             assert response.json()["error"] == "not_authenticated"
+            assert response.headers["www-authenticate"] == 'Bearer realm="metrics"'
     samples, families = await scrape(server)
     # The 401s above are counted, by their code, and their latency under the route's template.
     assert value(samples, "parley_errors_total", kind="http_4xx", code="not_authenticated") >= 5
@@ -146,7 +148,6 @@ async def test_media_and_http_metrics_move_while_a_space_is_live(server: Running
 
 def dashboard_metrics() -> set[str]:
     """The `parley_...` names the dashboard's panels query (histogram and counter series too)."""
-    import re
 
     model: dict[str, Any] = json.loads(DASHBOARD.read_text())
     exprs: list[str] = []
@@ -173,3 +174,13 @@ async def test_the_dashboard_queries_only_metrics_that_exist(server: Running) ->
     exposed = {name for name, _ in samples}
     missing = sorted(dashboard_metrics() - exposed)
     assert missing == [], f"the dashboard queries metrics /metrics does not expose: {missing}"
+    # And the other way round: every family of ours is on it (docs/operations.md says so).
+    queried = dashboard_metrics()
+    families = {re.sub(r"_(bucket|count|sum|total|created)$", "", name) for name in exposed}
+    left_out = sorted(
+        family
+        for family in families
+        if family.startswith("parley_")
+        and not any(name == family or name.startswith(family + "_") for name in queried)
+    )
+    assert left_out == [], f"metrics the dashboard does not show: {left_out}"

@@ -217,6 +217,20 @@ def test_a_damaged_or_newer_backup_and_a_used_target_are_refused(
     made = tmp_path / "backup"
     done = runner.invoke(cli, ["backup", str(made)], env=env)
     assert done.exit_code == 0, done.output
+    # As private as the data folder: the folder, every file, the manifest.
+    assert made.stat().st_mode & 0o777 == 0o700
+    assert (made / "manifest.json").stat().st_mode & 0o777 == 0o600
+    assert (made / "database.sqlite3").stat().st_mode & 0o777 == 0o600
+    # The secret moved into the environment (several nodes): the file left behind is not the
+    # one in use, and the operator is told to keep the environment's with the backup.
+    moved = tmp_path / "moved"
+    done = runner.invoke(
+        cli, ["backup", str(moved)], env={**env, "PARLEY_MEDIA_URL_SECRET": "from-the-env"}
+    )
+    assert done.exit_code == 0, done.output
+    assert "PARLEY_MEDIA_URL_SECRET is set in the environment" in done.output
+    listed = json.loads((moved / "manifest.json").read_text())
+    assert listed["secrets_from_environment"] == ["PARLEY_MEDIA_URL_SECRET"]
     # Not into a folder that is not empty: it would mix two instances.
     done = runner.invoke(cli, ["backup", str(made)], env=env)
     assert done.exit_code == 1 and "is not empty" in done.output
@@ -228,7 +242,8 @@ def test_a_damaged_or_newer_backup_and_a_used_target_are_refused(
     assert listed["media_included"] is False and listed["links"] == []
     assert [f["path"] for f in listed["files"]] == ["database.sqlite3", "data/media-url-secret"]
     done = runner.invoke(cli, ["restore", str(lean)], env=_env(tmp_path / "lean-data", ""))
-    assert done.exit_code == 0 and "copy the media folder back apart" in done.output
+    assert done.exit_code == 0 and "copy the media folder back into" in done.output
+    assert str(tmp_path / "lean-data" / "media") in done.output
     # A backup that fails leaves no half-made .tar behind.
     nothing = tmp_path / "nothing.tar"
     done = runner.invoke(cli, ["backup", str(nothing)], env=_env(tmp_path / "no-data", ""))

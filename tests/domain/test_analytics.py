@@ -259,11 +259,16 @@ def test_the_csv_holds_every_figure_of_the_json_and_no_formula() -> None:
         figures=rules.space_figures(SCRIPT, TALLIES, start=at(0), end=at(10), host_id=HOST),
         speakers=[UserBrief(id=1, handle="host", display_name="Host", avatar_url=None)],
     )
-    rows = list(csv.reader(io.StringIO(space_csv(found))))
+    text = space_csv(found)
+    assert text.startswith("\ufeff")  # for Excel
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert rows[0] == ["section", "key", "value"]
     assert ["space", "title", "'=HYPERLINK(evil)"] in rows
     assert ["audience", "unique_listeners", "4"] in rows
     assert ["audience", "peak_at", at(2).isoformat()] in rows
+    assert ["space", "end", at(10).isoformat()] in rows
+    live = space_rows(found.model_copy(update={"live": True}))
+    assert ("space", "as_of", at(10)) in live and not [r for r in live if r[1] == "end"]
     assert ["reactions", "👏", "8"] in rows
     assert ["talk", "host", "100.0"] in rows
     assert ["talk", "4", "30.02"] in rows  # a speaker not named falls back to their id
@@ -285,7 +290,7 @@ def test_the_host_csv_has_a_row_per_space() -> None:
     )
     empty = period.period_figures([], start=at(0), end=at(1))
     found = period.HostAnalytics(current=empty, previous=empty, changes={}, spaces=[row])
-    rows = list(csv.reader(io.StringIO(host_csv(found))))
+    rows = list(csv.reader(io.StringIO(host_csv(found).removeprefix("\ufeff"))))
     assert rows[1] == ["7", "'+1 idea", at(0).isoformat(), "", "3", "0", "2", "12.5", "4"]
 
 

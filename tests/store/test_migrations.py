@@ -26,9 +26,9 @@ async def test_migrations_match_the_models(database_url: str) -> None:
         await engine.dispose()
     assert diff == []
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
-    assert await migrate.current_revision(database_url) == "0009"
+    assert await migrate.current_revision(database_url) == "0010"
 
 
 async def test_migrating_twice_is_harmless(database_url: str) -> None:
     await migrate.upgrade(database_url)
-    assert await migrate.current_revision(database_url) == "0009"
+    assert await migrate.current_revision(database_url) == "0010"

@@ -4,6 +4,7 @@ and its user and space where they apply; the request id comes back in X-Request-
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import pytest
 
 from parley.telemetry import logs
 from parley.telemetry.http import request_id_of
-from support import PASSWORD, free_port
+from support import PASSWORD, Running, free_port
 
 
 @pytest.mark.unit
@@ -166,3 +167,42 @@ async def test_serve_writes_json_lines_with_the_request_user_and_space(
     assert "user_id" not in missing and "space_id" not in missing
     # Lines logged outside any request carry no request id.
     assert any("request_id" not in entry for entry in parsed)
+
+
+@pytest.mark.integration
+async def test_an_unexpected_error_is_logged_once_with_its_request(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500 keeps the request's id in its answer and in the error's log line (the handler that
+    answers it runs outside the request middleware), and the server's own copy of the
+    traceback is left out (it was logged already)."""
+
+    async def broken(space_id: int) -> None:
+        raise RuntimeError("a bug")
+
+    server.app.add_api_route("/api/spaces/{space_id}/broken", broken)
+    # Before the web client's catch-all mount.
+    server.app.router.routes.insert(0, server.app.router.routes.pop())
+    caplog.handler.addFilter(logs.ContextFilter())
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        response = await http.get("/api/spaces/42/broken", headers={"X-Request-ID": "trace-500"})
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert response.headers["x-request-id"] == "trace-500"
+    await asyncio.sleep(0.2)
+    (logged,) = [r for r in caplog.records if r.name == "parley.api.errors"]
+    assert (getattr(logged, "request_id", None), getattr(logged, "space_id", None)) == (
+        "trace-500",
+        42,
+    )
+    assert logged.exc_info is not None
+    servers_copy = [r for r in caplog.records if r.name == "uvicorn.error" and r.exc_info]
+    assert servers_copy, "uvicorn logs the exception too"
+    context = contextvars.copy_context()
+
+    def dropped() -> bool:
+        logs.ERROR_LOGGED.set(True)
+        return not logs.LoggedOnce().filter(servers_copy[0])
+
+    assert context.run(dropped)
+    assert logs.LoggedOnce().filter(servers_copy[0])  # not dropped where nothing was logged

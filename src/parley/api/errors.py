@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.domain.errors import Conflict, DomainError, Invalid, InvalidState, RateLimited
+from parley.telemetry import logs
 from parley.telemetry.metrics import count_error
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
+        logs.ERROR_LOGGED.set(True)
         count_error("unhandled", type(exc).__name__)
+        # Answered outside the request middleware: the request's id is added here.
+        request_id = logs.REQUEST_ID.get()
         return JSONResponse(
-            error_body("internal_error", "something went wrong on our side"), status_code=500
+            error_body("internal_error", "something went wrong on our side"),
+            status_code=500,
+            headers={"X-Request-ID": request_id} if request_id else None,
         )

@@ -114,10 +114,14 @@ async def host_analytics_csv(
 ) -> Response:
     """Your spaces of the period as CSV, one row per space."""
     found = await _host(services, user.id, days, start, end)
+    # The period in the name: two downloads do not overwrite each other.
+    first = found.current.start.date().isoformat()
+    last = (found.current.end - timedelta(microseconds=1)).date().isoformat()
+    name = f"parley-analytics-{first}-to-{last}.csv"
     return Response(
         host_csv(found),
         media_type=CSV,
-        headers={"Content-Disposition": 'attachment; filename="parley-analytics.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

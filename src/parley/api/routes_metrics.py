@@ -12,8 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from parley.api.errors import error_body
 from parley.domain.errors import NotAuthenticated
 from parley.domain.space import SpaceState
 from parley.store.models import Space
@@ -22,6 +24,7 @@ from parley.telemetry.metrics import (
     NodeCollector,
     NodeGauges,
     app_registry,
+    count_error,
     exposition,
 )
 
@@ -95,6 +98,16 @@ async def metrics(
     if not app_metrics.token:
         raise HTTPException(404, "Not Found")
     if not _authorized(authorization, app_metrics.token):
-        raise NotAuthenticated("GET /metrics needs 'Authorization: Bearer <PARLEY_METRICS_TOKEN>'")
+        # RFC 6750 s3: a 401 names the scheme it wants (so answered here, counted as the
+        # error handler counts the others).
+        count_error("http_4xx", NotAuthenticated.code)
+        return JSONResponse(
+            error_body(
+                NotAuthenticated.code,
+                "GET /metrics needs 'Authorization: Bearer <PARLEY_METRICS_TOKEN>'",
+            ),
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     app_metrics.collector.gauges = await read_gauges(request)
     return Response(exposition(app_metrics.registry), media_type=CONTENT_TYPE)

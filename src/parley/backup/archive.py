@@ -56,7 +56,8 @@ class _FolderWriter:
 
     def add_file(self, name: str, source: Path) -> FileEntry | None:
         target = self.root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # Private as the data folder: folders 0700, files 0600 (the manifest too).
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             with source.open("rb") as reading:
                 mode = stat.S_IMODE(os.fstat(reading.fileno()).st_mode)
@@ -69,11 +70,13 @@ class _FolderWriter:
 
     def add_link(self, name: str, target: str) -> None:
         link = self.root / name
-        link.parent.mkdir(parents=True, exist_ok=True)
+        link.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.symlink(target, link)
 
     def add_bytes(self, name: str, data: bytes) -> None:
-        (self.root / name).write_bytes(data)
+        descriptor = os.open(self.root / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as writing:
+            writing.write(data)
 
     def close(self) -> None:
         return None

@@ -183,7 +183,11 @@ def create_backup(settings: Settings, destination: Path, *, media: bool = True) 
                 _add(writer, manifest, name, path)
             else:
                 log.warning("backup: %s left out: not a file", path)
-        if settings.media_url_secret and not (data_dir / "media-url-secret").is_file():
+        # Set in the environment, the secret in use is not the data folder's file (an older one
+        # may still lie there): the operator must keep it with the backup.
+        if os.environ.get("PARLEY_MEDIA_URL_SECRET") or (
+            settings.media_url_secret and not (data_dir / "media-url-secret").is_file()
+        ):
             manifest.secrets_from_environment.append("PARLEY_MEDIA_URL_SECRET")
         if settings.vapid_private_key:
             manifest.secrets_from_environment.append("PARLEY_VAPID_PRIVATE_KEY")

@@ -3,7 +3,8 @@
 A space's figures are one long table, `section,key,value`, a row per figure (a chart's points
 are rows of their section); a host's period is one row per space. Cells a spreadsheet would run
 as a formula (a title starting with "=") are quoted with a leading apostrophe (OWASP's "CSV
-injection")."""
+injection"). The text starts with a byte order mark: without it Excel reads UTF-8 as the
+system's code page (emoji and accents garbled)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,12 @@ def _cell(value: Cell) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+BOM = "\ufeff"
+
+
 def _write(rows: Iterable[Sequence[Cell]]) -> str:
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
     for row in rows:
         writer.writerow([_cell(value) for value in row])
@@ -53,7 +58,11 @@ def space_rows(found: SpaceAnalytics) -> list[tuple[str, str, Cell]]:
     figures = found.figures
     if figures is None:
         return rows
-    rows += [("space", "start", figures.start), ("space", "end", figures.end)]
+    # A live space has no end yet: its figures run to when they were read.
+    rows += [
+        ("space", "start", figures.start),
+        ("space", "as_of" if found.live else "end", figures.end),
+    ]
     seen = figures.audience
     rows += [
         ("audience", name, getattr(seen, name))

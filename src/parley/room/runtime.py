@@ -19,6 +19,7 @@ from parley.room.hub import RoomHub
 from parley.room.listens import ListenLog
 from parley.room.visitors import VisitorPresence
 from parley.store import repo
+from parley.telemetry.metrics import count_error
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class RoomRuntime:
                     raise
                 except Exception:
                     log.exception("room: %s loop failed; going on", name)
+                    count_error("room_loop", name)
 
         return asyncio.create_task(loop(), name=f"room-{name}")
 
@@ -121,6 +123,7 @@ class RoomRuntime:
             await analytics.end_node_listens(self.services)
         except Exception:
             log.exception("room: listens left open by this node were not ended")
+            count_error("room_loop", "analytics")
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.analytics_flush_s)
@@ -130,6 +133,7 @@ class RoomRuntime:
                 await self.listens.flush()
             except Exception:
                 log.exception("room: analytics not written; kept for the next write")
+                count_error("room_loop", "analytics")
 
     async def flush_reactions(self) -> None:
         windows, self._windows = self._windows, {}

@@ -66,15 +66,16 @@ class RequestTelemetry:
             logs.SPACE_ID.set(None),
             logs.USER_ID.set(None),
         )
-        try:
-            if scope["type"] == "websocket":
-                await self.app(scope, receive, send)
-                return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+        else:
             await self._http(scope, receive, send, request_id)
-        finally:
-            logs.USER_ID.reset(tokens[2])
-            logs.SPACE_ID.reset(tokens[1])
-            logs.REQUEST_ID.reset(tokens[0])
+        # Reset once answered; not when an exception goes out: the error handler outside this
+        # middleware logs it, and its line must carry the request's context (each request runs
+        # in a task of its own, so nothing leaks into the next).
+        logs.USER_ID.reset(tokens[2])
+        logs.SPACE_ID.reset(tokens[1])
+        logs.REQUEST_ID.reset(tokens[0])
 
     async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         started = time.perf_counter()

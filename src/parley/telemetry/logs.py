@@ -21,6 +21,9 @@ from pythonjsonlogger.json import JsonFormatter
 REQUEST_ID: ContextVar[str | None] = ContextVar("parley_request_id", default=None)
 SPACE_ID: ContextVar[int | None] = ContextVar("parley_space_id", default=None)
 USER_ID: ContextVar[int | None] = ContextVar("parley_user_id", default=None)
+# The app's error handler logged this request's unhandled exception, with its context: the
+# server's own copy of the same traceback ("Exception in ASGI application") is left out.
+ERROR_LOGGED: ContextVar[bool] = ContextVar("parley_error_logged", default=False)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -35,6 +38,17 @@ class ContextFilter(logging.Filter):
             if value is not None and not hasattr(record, name):
                 setattr(record, name, value)
         return True
+
+
+class LoggedOnce(logging.Filter):
+    """Drops uvicorn's traceback of an exception the app's handler already logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "uvicorn.error" and record.exc_info and ERROR_LOGGED.get())
+
+
+# Loggers whose INFO lines are per-connection chatter (ICE candidate pairs, checks).
+QUIET_LOGGERS = ("aioice",)
 
 
 def json_formatter() -> JsonFormatter:
@@ -53,6 +67,9 @@ def configure(log_format: Literal["text", "json"], level: int = logging.INFO) ->
     """The root logger's one handler, on stderr. With JSON, uvicorn's loggers (`uvicorn.error`,
     `uvicorn.access`) must propagate to it: run uvicorn with `log_config=None`."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(LoggedOnce())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     if log_format == "json":
         handler.setFormatter(json_formatter())
         handler.addFilter(ContextFilter())

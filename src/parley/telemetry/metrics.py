@@ -50,7 +50,7 @@ _BUS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 HTTP_REQUEST_SECONDS = Histogram(
     "parley_http_request_duration_seconds",
-    "Time from a request's arrival to its response's end, by route template.",
+    "Time from a request's arrival to the end of its response, by route template.",
     ["method", "route", "status"],
     buckets=_HTTP_BUCKETS,
     registry=REGISTRY,
@@ -58,7 +58,7 @@ HTTP_REQUEST_SECONDS = Histogram(
 ERRORS = Counter(
     "parley_errors",
     "Errors by kind (http_4xx and http_5xx by error code, unhandled, media_tick, hls_writer, "
-    "job by job name).",
+    "job by job name, bus_handler, room_loop by loop name).",
     ["kind", "code"],
     registry=REGISTRY,
 )
@@ -122,14 +122,24 @@ OPUS_DECODE = Tally()  # media/opus.py, on the media loop (each received packet)
 
 class _TallyCollector:
     def collect(self) -> Iterator[Metric]:
-        for name, tally, unit, what in (
-            ("parley_opus_encode", OPUS_ENCODE, "frames", "Opus frames encoded (mixes)"),
-            ("parley_opus_decode", OPUS_DECODE, "packets", "Opus packets decoded (received)"),
+        for name, tally, unit, doing, done in (
+            (
+                "parley_opus_encode",
+                OPUS_ENCODE,
+                "frames",
+                "Time spent encoding Opus (listener and stage mixes).",
+                "Opus frames encoded.",
+            ),
+            (
+                "parley_opus_decode",
+                OPUS_DECODE,
+                "packets",
+                "Time spent decoding received Opus (the speakers' audio).",
+                "Opus packets decoded.",
+            ),
         ):
-            yield CounterMetricFamily(
-                f"{name}_seconds", f"Time spent: {what}.", value=tally.seconds
-            )
-            yield CounterMetricFamily(f"{name}d_{unit}", f"{what}.", value=tally.count)
+            yield CounterMetricFamily(f"{name}_seconds", doing, value=tally.seconds)
+            yield CounterMetricFamily(f"{name}d_{unit}", done, value=tally.count)
 
 
 REGISTRY.register(_TallyCollector())

@@ -1,4 +1,4 @@
-"""host analytics: listens, tallies of interactions, and the nodes' leases on their listens
+"""host analytics: listens and tallies of interactions
 
 Revision ID: 0009
 Revises: 0008
@@ -52,16 +52,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("space_id", "kind", "key", name=op.f("pk_space_tallies")),
     )
-    op.create_table(
-        "analytics_nodes",
-        sa.Column("node", sa.String(length=200), nullable=False),
-        sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("node", name=op.f("pk_analytics_nodes")),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("analytics_nodes")
     op.drop_table("space_tallies")
     with op.batch_alter_table("listens", schema=None) as batch_op:
         batch_op.drop_index("ix_listens_space_id_started_at")
