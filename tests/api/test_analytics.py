@@ -16,6 +16,7 @@ import pytest
 import websockets
 from sqlalchemy import select
 
+from parley.actions import recordings
 from parley.store.models import ListenFact
 from support import Client, RoomSocket, Running
 from webrtc_client import GeneratedTrack, WebRtcClient, tone
@@ -272,7 +273,16 @@ async def test_replay_plays_count_once_per_listener_and_not_the_hosts(server: Ru
         assert response.status_code == 204, response.text
     async with httpx.AsyncClient(base_url=server.base_url) as visitor:
         assert (await visitor.post(f"/api/spaces/{sid}/replay/plays")).status_code == 204
-    await _until(host, sid, lambda f: f["interactions"]["replay_plays"] == 2, "bob and the visitor")
+    before = await _until(
+        host, sid, lambda f: f["interactions"]["replay_plays"] == 2, "bob and the visitor"
+    )
+    # The recording's retention passes and it is purged: the figures stay (they hold no audio).
+    server.clock.advance(days=31)
+    services = server.app.state.services
+    assert await server.on_server(recordings.purge_expired(services)) == [sid]
+    assert (await host.get(f"/api/spaces/{sid}/recording")).status_code == 404
+    after = await _figures(host, sid)
+    assert after["figures"] == before["figures"]
 
 
 async def test_bad_periods_are_refused_with_the_field_named(server: Running) -> None:
