@@ -2,7 +2,7 @@
 tells the server `via=home`) and reacts; the host opens the space's analytics from the room and
 reads the right figures in the headline and in the charts' tables, downloads the CSV, and finds
 the space on their own /analytics page; a listener is refused with a clear message; playing the
-replay reports a play. Screenshots at 1280 and 360 px go to /tmp/h3-shots (or
+replay reports a play. Screenshots at 1280 and 360 px go to /tmp/h5-shots (or
 PARLEY_ANALYTICS_SHOTS), axe runs on each page."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import Locator, Page, expect
 
 from browser_support import AUTOPLAY
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(os.environ.get("PARLEY_ANALYTICS_SHOTS", "/tmp/h3-shots"))
+SHOTS = Path(os.environ.get("PARLEY_ANALYTICS_SHOTS", "/tmp/h5-shots"))
 # The server writes the figures every few seconds (analytics_flush_s, 5 s by default).
 FIGURES_TIMEOUT_S = 40.0
 RECORDING_TIMEOUT_S = 30.0
@@ -73,13 +73,63 @@ def _show_data(panel: Locator) -> None:
     panel.locator("details.chart-data summary").first.click()
 
 
+def _final_figures(host: Client, sid: int) -> dict[str, Any]:
+    status, body = _get(host, f"/api/spaces/{sid}/analytics")
+    assert status == 200, body
+    figures: dict[str, Any] = body["analytics"]["figures"]
+    return figures
+
+
+def _check_retention(page: Page, figures: dict[str, Any]) -> None:
+    """The retention panel as the figures say: too short a space has no curve; else the curve,
+    and a table with the listeners each share is of, "—" where there were none."""
+    panel = page.get_by_test_id("chart-retention")
+    if len(figures["retention"]) < 3:
+        expect(panel.get_by_test_id("retention-too-short")).to_contain_text(
+            "Too short for a retention curve"
+        )
+        expect(panel.get_by_role("img")).to_have_count(0)
+        return
+    expect(panel.get_by_role("img")).to_have_attribute(
+        "aria-label",
+        re.compile(r"^Retention, the share of listeners whose listening time reached each minute"),
+    )
+    _show_data(panel)
+    table = panel.get_by_test_id("retention-table")
+    expect(table.locator("caption")).to_contain_text("among those who came at least")
+    expect(table.locator("thead th")).to_have_text(
+        ["Minutes listened", "Share of listeners", "Listeners counted"]
+    )
+    for point in figures["retention"]:
+        row = table.locator("tbody tr").filter(
+            has=page.get_by_role("rowheader", name=f"{point['minute']} min", exact=True)
+        )
+        cells = row.locator("td")
+        expect(cells.nth(1)).to_have_text(str(point["listeners"]))
+        if point["listeners"] == 0:
+            expect(cells.nth(0)).to_have_text("—")
+    if any(point["listeners"] == 0 for point in figures["retention"]):
+        expect(panel.get_by_test_id("retention-table-note")).to_contain_text("—: no listener")
+
+
 def _check_page(client: Client, name: str) -> None:
-    """Axe finds nothing, no sideways scroll at a phone's width; a screenshot at each width."""
+    """Axe finds nothing, no sideways scroll at a phone's width (the page or a table in it); a
+    screenshot at each width, with the charts' data open."""
     for width, height in ((1280, 900), (360, 740)):
         client.page.set_viewport_size({"width": width, "height": height})
         violations = client.axe_violations()
         assert violations == [], f"{name} at {width} px: {violations}"
         assert not client.has_horizontal_scroll(), f"{name} at {width} px"
+        # Nothing cut off inside a box either: every chart's data shown, no table scrolls sideways.
+        wide = client.page.evaluate(
+            """() => {
+                document.querySelectorAll('details.chart-data').forEach((d) => { d.open = true; });
+                return [...document.querySelectorAll('.table-scroll')]
+                    .filter((e) => e.scrollWidth > e.clientWidth)
+                    .map((e) => e.getAttribute('aria-label'));
+            }"""
+        )
+        assert wide == [], f"{name} at {width} px: sideways scroll in {wide}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         client.page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
     client.page.set_viewport_size({"width": 1280, "height": 900})
@@ -166,10 +216,19 @@ def test_host_reads_a_spaces_figures_and_their_own_period(
         "aria-label", re.compile(r"peak 1 listener at")
     )
     _show_data(listeners)
-    expect(listeners.get_by_test_id("listeners-table").locator("tbody tr").first).to_be_visible()
-    expect(page.get_by_test_id("chart-retention").get_by_role("img")).to_have_attribute(
-        "aria-label",
-        re.compile(r"^Retention, the share of listeners still there: 100% at the start"),
+    # Times carry their units ("10 s", "1 min 5 s"), not a bare clock.
+    expect(listeners.get_by_test_id("listeners-table").locator("tbody tr th").first).to_have_text(
+        re.compile(r"^(\d+ min )?\d+ s$|^\d+ min$")
+    )
+    expect(page.get_by_test_id("stat-peak_listeners")).to_contain_text(
+        re.compile(r"\d+ (s|min)[^:]* into the space")
+    )
+    expect(page.get_by_test_id("stat-speakers-note")).to_have_text(
+        "heard on stage with the microphone on"
+    )
+    # Live, a space younger than 2 minutes has no curve yet.
+    expect(page.get_by_test_id("retention-too-short")).to_contain_text(
+        "Too short for a retention curve"
     )
 
     # The CSV download holds the same figures.
@@ -179,7 +238,7 @@ def test_host_reads_a_spaces_figures_and_their_own_period(
     assert download.suggested_filename == f"space-{sid}-analytics.csv"
     rows = {
         (row[0], row[1]): row[2]
-        for row in csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8")))
+        for row in csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig")))
         if len(row) >= 3
     }
     assert rows[("audience", "unique_listeners")] == "1"
@@ -206,6 +265,14 @@ def test_host_reads_a_spaces_figures_and_their_own_period(
     host.page.get_by_test_id("space-analytics-link").click()
     expect(host.page.get_by_test_id("space-analytics")).to_have_attribute("data-live", "false")
     expect(host.page.get_by_test_id("stat-unique_listeners-value")).to_have_text("1")
+    # Started first, then ended; final figures say nothing of "yet".
+    expect(host.page.get_by_test_id("analytics-when")).to_have_text(
+        re.compile(r"^Started .+ · ended .+")
+    )
+    final = _final_figures(host, sid)
+    if not final["talk"]:
+        expect(host.page.get_by_test_id("talk-none")).to_have_text("Nobody was heard speaking.")
+    _check_retention(host.page, final)
     _check_page(host, "space-analytics-ended")
 
     host.page.goto(f"/u/{host_handle}")
@@ -219,11 +286,37 @@ def test_host_reads_a_spaces_figures_and_their_own_period(
         "href", f"/s/{sid}/analytics"
     )
     expect(row.locator("td").nth(1)).to_have_text("1")  # listeners
-    expect(host.page.get_by_test_id("stat-spaces-value")).to_have_text(re.compile(r"^\d+$"))
+    expect(host.page.get_by_test_id("stat-spaces-value")).to_have_text("1")
+    # The peak names its space; a new host has nothing before: said once, not on each figure.
+    expect(host.page.get_by_test_id("peak-space").get_by_role("link")).to_have_attribute(
+        "href", f"/s/{sid}/analytics"
+    )
+    expect(host.page.get_by_test_id("peak-space")).to_have_text("in Figures on show")
+    expect(host.page.get_by_test_id("no-comparison")).to_have_text(
+        "No spaces in the previous 7 days to compare with."
+    )
+    expect(host.page.get_by_test_id("host-analytics")).not_to_contain_text("No earlier data")
+    expect(host.page.get_by_test_id("change-spaces")).to_have_count(0)
+    # A phone: each space stacks, nothing scrolls sideways inside the list, the title is whole.
+    host.page.set_viewport_size({"width": 360, "height": 740})
+    spaces_box = host.page.get_by_role("region", name="Table of your spaces")
+    overflow = spaces_box.evaluate("e => e.scrollWidth - e.clientWidth")
+    assert overflow <= 0, f"the spaces list scrolls sideways by {overflow} px at 360 px"
+    link_box = row.get_by_role("link", name="Figures on show").bounding_box()
+    assert link_box is not None
+    assert link_box["x"] + link_box["width"] <= 360
+    # The figures keep their names beside them once the header row is out of sight.
+    cell = row.locator("td").nth(1)
+    expect(cell).to_have_attribute("data-label", "Listeners")
+    label = cell.evaluate("e => getComputedStyle(e, '::before').content")
+    assert label not in ("none", "normal", ""), label
+    host.page.set_viewport_size({"width": 1280, "height": 900})
     with host.page.expect_download() as download_info:
         host.page.get_by_test_id("analytics-csv").click()
     lines = list(
-        csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8")))
+        csv.DictReader(
+            io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8-sig"))
+        )
     )
     assert str(sid) in [line["space_id"] for line in lines]
     _check_page(host, "host-analytics")

@@ -2,13 +2,18 @@
 // analytics pages (no DOM): how a person came (the `via` hint the room passes on), the charts'
 // geometry and the words that summarize them, and a figure's change against the period before.
 // Tested in test/analytics.test.ts.
-import { formatClock, formatSpoken, plural } from './format';
+import { formatSpoken, plural } from './format';
 import type { Space, UserBrief } from './types';
 
 // --- the API (src/parley/domain/analytics.py) -----------------------------------------------
 
 export interface CountAt { at: string; listeners: number }
-export interface RetentionPoint { minute: number; share: number }
+/**
+ * After `minute` minutes: of the `listeners` who came at least that long before the end (so
+ * could have listened that long), the share (0..1) whose listening time reached it. With no
+ * such listener the share means nothing (the API gives 0).
+ */
+export interface RetentionPoint { minute: number; share: number; listeners: number }
 export interface SpeakerTime { user_id: number; talk_s: number }
 
 export interface Interactions {
@@ -93,16 +98,16 @@ export interface HostAnalytics {
 
 // --- how people came --------------------------------------------------------------------------
 
-/** How a person came to a space (the server's `Arrival`), in the order the pages list them. */
-export const ARRIVALS = ['link', 'home', 'notification', 'message', 'embed'] as const;
+/** How a person came to a space (the server's `Arrival`), in the API's order. */
+export const ARRIVALS = ['link', 'home', 'notification', 'embed', 'message'] as const;
 export type Arrival = (typeof ARRIVALS)[number];
 
 export const ARRIVAL_NAMES: Record<Arrival, string> = {
   link: 'A link',
   home: 'Home page',
   notification: 'Notification',
-  message: 'Message',
   embed: 'Embedded player',
+  message: 'Message',
 };
 
 export const PATHS = ['room', 'webrtc', 'hls'] as const;
@@ -155,14 +160,27 @@ export interface ChangeWords {
 }
 
 export function changeWords(change: Change | undefined): ChangeWords {
-  if (!change || change.change_pct === null) {
-    return { direction: 'none', text: 'No earlier data', spoken: 'no earlier data to compare with' };
+  if (!change) return { direction: 'none', text: 'No earlier data', spoken: 'no earlier data to compare with' };
+  if (change.change_pct === null) {
+    // No percentage from 0: the API gives none when the figure was 0 before.
+    if (change.current > 0) return { direction: 'up', text: '▲ from 0', spoken: 'up from 0 in the previous period' };
+    return { direction: 'same', text: 'No change', spoken: 'no change on the previous period' };
   }
   const pct = change.change_pct;
   const size = `${Math.abs(pct).toLocaleString(undefined, { maximumFractionDigits: 1 })}%`;
   if (pct > 0) return { direction: 'up', text: `▲ ${size}`, spoken: `up ${size} on the previous period` };
   if (pct < 0) return { direction: 'down', text: `▼ ${size}`, spoken: `down ${size} on the previous period` };
   return { direction: 'same', text: 'No change', spoken: 'no change on the previous period' };
+}
+
+/**
+ * A time into a space with its units, for an axis's end or a table: "0 s", "33 s", "12 min",
+ * "1 h 5 min". Past a minute the seconds are left out when `rough` (an axis label).
+ */
+export function lengthWords(seconds: number, rough = false): string {
+  const total = Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds) : 0;
+  if (!rough || total < 60) return formatSpoken(total);
+  return formatSpoken(total - (total % 60));
 }
 
 /** Seconds since `startIso` at `iso` (0 when either is missing or bad). */
@@ -172,22 +190,40 @@ export function secondsInto(startIso: string, iso: string | null): number {
   return Number.isFinite(s) && s > 0 ? s : 0;
 }
 
+/** A retention table's row: the minute, the share (or "—" with nobody to count), the listeners counted. */
+export function retentionRow(point: RetentionPoint): [string, string, number] {
+  return [`${point.minute} min`, point.listeners > 0 ? percent(point.share) : '—', point.listeners];
+}
+
 /** The listeners-over-time chart in words. */
 export function listenersSummary(figures: SpaceFigures): string {
   const points = figures.listeners_over_time;
   const length = formatSpoken(secondsInto(figures.start, figures.end));
   if (points.length === 0 || figures.audience.peak_listeners === 0) {
-    return `Listeners over time: nobody listened yet over ${length}.`;
+    return `Listeners over time: nobody listened over ${length}.`;
   }
-  const peakAt = formatClock(secondsInto(figures.start, figures.audience.peak_at));
+  const peakAt = formatSpoken(secondsInto(figures.start, figures.audience.peak_at));
   const per = figures.bucket_s === 60 ? 'minute' : formatSpoken(figures.bucket_s);
   return `Listeners over time, the most at once each ${per} over ${length}: peak `
     + `${plural(figures.audience.peak_listeners, 'listener', 'listeners')} at ${peakAt} into the space.`;
 }
 
-/** The retention curve in words: the start, a few marks, the end. */
-export function retentionSummary(points: readonly RetentionPoint[]): string {
-  if (points.length === 0) return 'Retention: no listeners yet.';
+/** A space shorter than this has no retention curve (two minute marks at most). */
+export const RETENTION_MIN_S = 120;
+
+/** The points that say something: those with listeners who could have listened that long. */
+export function retentionKnown(points: readonly RetentionPoint[]): RetentionPoint[] {
+  return points.filter((p) => p.listeners > 0);
+}
+
+/** What the retention curve measures, for its caption and its summary. */
+export const RETENTION_MEANS = 'the share of listeners whose listening time reached each minute, '
+  + 'among those who came at least that many minutes before the end';
+
+/** The retention curve in words: the start, a few marks, the last minute with listeners. */
+export function retentionSummary(all: readonly RetentionPoint[]): string {
+  const points = retentionKnown(all);
+  if (points.length === 0) return 'Retention: no listeners.';
   const last = points[points.length - 1];
   const parts = [`${percent(points[0].share)} at the start`];
   for (const minute of [1, 5, 10, 30, 60]) {
@@ -195,7 +231,11 @@ export function retentionSummary(points: readonly RetentionPoint[]): string {
     if (point && point !== last) parts.push(`${percent(point.share)} after ${plural(minute, 'minute', 'minutes')}`);
   }
   if (last !== points[0]) parts.push(`${percent(last.share)} after ${plural(last.minute, 'minute', 'minutes')}`);
-  return `Retention, the share of listeners still there: ${parts.join(', ')}.`;
+  let text = `Retention, ${RETENTION_MEANS}: ${parts.join(', ')}.`;
+  if (points.length < all.length) {
+    text += ` Past ${plural(last.minute, 'minute', 'minutes')} nobody came early enough to have listened that long.`;
+  }
+  return text;
 }
 
 export interface Bar { key: string; label: string; value: number; shown: string }
@@ -233,16 +273,31 @@ export function listenersGeometry(figures: SpaceFigures, width: number, height: 
   return { line, area: `${line} V${r1(height)} H${x(first)} Z`, yMax };
 }
 
-/** The retention curve (0..100 % against minutes) as a line, in a width x height box. */
+/**
+ * The retention curve (0..100 % against minutes) as a line, in a width x height box, the x axis
+ * to the space's last minute. A minute nobody could have reached is left out: the line stops
+ * there (a 0 % would read as everyone having left), and starts again after a gap, if ever.
+ */
 export function retentionGeometry(points: readonly RetentionPoint[], width: number, height: number): LineGeometry {
   if (points.length === 0) return { line: '', area: '', yMax: 1 };
   const lastMinute = Math.max(points[points.length - 1].minute, 1);
   const x = (m: number) => r1((m / lastMinute) * width);
   const y = (share: number) => r1(height - Math.min(Math.max(share, 0), 1) * (height - 2));
-  // A space shorter than two marks: one flat line across.
-  const list = points.length === 1 ? [points[0], { minute: lastMinute, share: points[0].share }] : points;
-  const line = list.map((p, i) => `${i ? 'L' : 'M'}${x(p.minute)} ${y(p.share)}`).join(' ');
-  return { line, area: `${line} V${r1(height)} H${x(list[0].minute)} Z`, yMax: 1 };
+  const runs: RetentionPoint[][] = [];
+  let run: RetentionPoint[] = [];
+  for (const point of points) {
+    if (point.listeners > 0) {
+      run.push(point);
+    } else if (run.length) {
+      runs.push(run);
+      run = [];
+    }
+  }
+  if (run.length) runs.push(run);
+  const line = runs.map((r) => r.map((p, i) => `${i ? 'L' : 'M'}${x(p.minute)} ${y(p.share)}`).join(' ')
+    // A lone point: a short flat stroke, so that it shows.
+    + (r.length === 1 ? ` H${r1(Math.min(x(r[0].minute) + width / 60, width))}` : '')).join(' ');
+  return { line, area: '', yMax: 1 };
 }
 
 /** Each bar's length as a share of the longest (0..1). */

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  barShares, barsSummary, changeWords, countBars, listenersGeometry, listenersSummary, periodDays,
-  retentionGeometry, retentionSummary, viaOf, withVia, type SpaceFigures,
+  ARRIVALS, barShares, barsSummary, changeWords, countBars, lengthWords, listenersGeometry, listenersSummary,
+  periodDays, retentionGeometry, retentionRow, retentionSummary, viaOf, withVia, type RetentionPoint,
+  type SpaceFigures,
 } from '../src/analyticsRules';
 
 const figures = (overrides: Partial<SpaceFigures> = {}): SpaceFigures => ({
@@ -21,7 +22,10 @@ const figures = (overrides: Partial<SpaceFigures> = {}): SpaceFigures => ({
     { at: '2026-01-01T10:02:00Z', listeners: 2 },
   ],
   bucket_s: 60,
-  retention: [{ minute: 0, share: 1 }, { minute: 1, share: 0.6667 }, { minute: 2, share: 0.3333 }, { minute: 3, share: 0 }],
+  retention: [
+    { minute: 0, share: 1, listeners: 3 }, { minute: 1, share: 0.6667, listeners: 3 },
+    { minute: 2, share: 0.3333, listeners: 3 }, { minute: 3, share: 0, listeners: 2 },
+  ],
   interactions: { reactions: {}, requests: 0, speakers: 0, clips: 0, replay_plays: 0, shares: 0, new_followers: 0 },
   total_interactions: 0,
   talk: [],
@@ -48,8 +52,12 @@ describe('changeWords', () => {
     assert.deepEqual(changeWords({ current: 3, previous: 2, change_pct: 50 }).text, '▲ 50%');
     assert.equal(changeWords({ current: 1, previous: 2, change_pct: -50 }).direction, 'down');
     assert.equal(changeWords({ current: 2, previous: 2, change_pct: 0 }).text, 'No change');
-    assert.equal(changeWords({ current: 2, previous: 0, change_pct: null }).text, 'No earlier data');
+    assert.equal(changeWords(undefined).text, 'No earlier data');
     assert.equal(changeWords(undefined).direction, 'none');
+  });
+  it('says "from 0" when the figure was 0 before (no percentage of 0)', () => {
+    assert.equal(changeWords({ current: 2, previous: 0, change_pct: null }).text, '▲ from 0');
+    assert.equal(changeWords({ current: 0, previous: 0, change_pct: null }).text, 'No change');
   });
 });
 
@@ -62,19 +70,50 @@ describe('charts', () => {
   });
   it('summarizes the peak and when it was', () => {
     const text = listenersSummary(figures());
-    assert.match(text, /peak 3 listeners at 1:30 into the space/);
+    assert.match(text, /peak 3 listeners at 1 min 30 s into the space/);
     assert.match(listenersSummary(figures({ listeners_over_time: [], audience: { ...figures().audience, peak_listeners: 0 } })), /nobody listened/);
   });
   it('draws retention from 100 % down, and says it', () => {
     const g = retentionGeometry(figures().retention, 300, 100);
     assert.equal(g.line, 'M0 2 L100 34.7 L200 67.3 L300 100');
-    assert.equal(retentionSummary(figures().retention), 'Retention, the share of listeners still there: 100% at the start, 67% after 1 minute, 0% after 3 minutes.');
-    assert.match(retentionGeometry([{ minute: 0, share: 1 }], 300, 100).line, /^M0 2 L300 2$/);
+    assert.equal(retentionSummary(figures().retention), 'Retention, the share of listeners whose listening time '
+      + 'reached each minute, among those who came at least that many minutes before the end: 100% at the start, '
+      + '67% after 1 minute, 0% after 3 minutes.');
+  });
+  it('leaves out of the retention line and table the minutes nobody could have reached', () => {
+    const points: RetentionPoint[] = [
+      { minute: 0, share: 1, listeners: 2 }, { minute: 1, share: 0.5, listeners: 2 },
+      { minute: 2, share: 0, listeners: 0 }, { minute: 3, share: 0, listeners: 0 },
+    ];
+    // The line ends at minute 1 (a third of the way): no drop to 0 %.
+    assert.equal(retentionGeometry(points, 300, 100).line, 'M0 2 L100 51');
+    assert.deepEqual(retentionRow(points[1]), ['1 min', '50%', 2]);
+    assert.deepEqual(retentionRow(points[2]), ['2 min', '—', 0]);
+    const summary = retentionSummary(points);
+    assert.match(summary, /100% at the start, 50% after 1 minute\. Past 1 minute nobody came early enough/);
+    assert.doesNotMatch(summary, /\b0% after/);
+    assert.equal(retentionSummary([{ minute: 0, share: 0, listeners: 0 }]), 'Retention: no listeners.');
+    // A gap in the middle starts a new stroke; a lone point still shows.
+    const gap = [points[0], points[2], { minute: 3, share: 0.5, listeners: 1 }];
+    assert.equal(retentionGeometry(gap, 300, 100).line, 'M0 2 H5 M300 51 H300');
+  });
+  it('gives times with their units', () => {
+    assert.equal(lengthWords(0), '0 s');
+    assert.equal(lengthWords(33.6), '33 s');
+    assert.equal(lengthWords(725), '12 min 5 s');
+    assert.equal(lengthWords(725, true), '12 min');
+    assert.equal(lengthWords(3900, true), '1 h 5 min');
   });
   it('scales bars to the longest and names them in order', () => {
     const bars = countBars({ home: 2, link: 1 }, ['link', 'home', 'embed'], { link: 'A link', home: 'Home page', embed: 'Embedded player' });
     assert.deepEqual(barShares(bars), [0.5, 1, 0]);
     assert.equal(barsSummary('How people arrived', bars), 'How people arrived: A link 1, Home page 2, Embedded player 0.');
+  });
+});
+
+describe('arrivals', () => {
+  it('are listed in the API order', () => {
+    assert.deepEqual([...ARRIVALS], ['link', 'home', 'notification', 'embed', 'message']);
   });
 });
 

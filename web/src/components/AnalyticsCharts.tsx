@@ -7,11 +7,13 @@ const WIDTH = 600;
 const HEIGHT = 120;
 
 /** The data of a chart: a table with its caption, folded under "Show the data". */
-export function ChartData({ caption, head, rows, testId }: {
+export function ChartData({ caption, head, rows, testId, note }: {
   caption: string;
   head: string[];
   rows: ComponentChildren[][];
   testId: string;
+  /** A line under the table (what a mark in it means). */
+  note?: string;
 }) {
   return (
     <details class="chart-data">
@@ -34,6 +36,7 @@ export function ChartData({ caption, head, rows, testId }: {
           </tbody>
         </table>
       </div>
+      {note && <p class="hint" data-testid={`${testId}-note`}>{note}</p>}
     </details>
   );
 }

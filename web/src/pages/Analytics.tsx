@@ -5,14 +5,15 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorMessage, get } from '../api';
 import {
-  ARRIVAL_NAMES, ARRIVALS, PATH_NAMES, PATHS, PERIOD_DAYS, changeWords, countBars, listenersGeometry,
-  listenersSummary, percent, retentionGeometry, retentionSummary, secondsInto,
+  ARRIVAL_NAMES, ARRIVALS, PATH_NAMES, PATHS, PERIOD_DAYS, RETENTION_MEANS, RETENTION_MIN_S, changeWords,
+  countBars, lengthWords, listenersGeometry, listenersSummary, retentionGeometry, retentionRow,
+  retentionSummary, secondsInto,
   type Bar, type Change, type HostAnalytics, type SpaceAnalytics, type SpaceFigures,
 } from '../analyticsRules';
 import { BarChart, ChartData, ChartPanel, LineChart } from '../components/AnalyticsCharts';
 import { Avatar } from '../components/Avatar';
 import { useApp } from '../context';
-import { formatClock, formatSpoken, formatWhen } from '../format';
+import { formatSpoken, formatWhen } from '../format';
 import { usePageTitle } from '../hooks';
 import type { UserBrief } from '../types';
 import { SignInPrompt } from './NotFound';
@@ -67,7 +68,7 @@ function Headline({ figures }: { figures: SpaceFigures }) {
       <Stat name="Peak listeners" value={seen.peak_listeners} testId="peak_listeners">
         {seen.peak_at && seen.peak_listeners > 0 && (
           <span class="stat-note">
-            at {formatClock(secondsInto(figures.start, seen.peak_at))} into the space ({time(seen.peak_at)})
+            {formatSpoken(secondsInto(figures.start, seen.peak_at))} into the space ({time(seen.peak_at)})
           </span>
         )}
       </Stat>
@@ -86,28 +87,47 @@ function ListenersPanel({ figures }: { figures: SpaceFigures }) {
   const geometry = listenersGeometry(figures, 600, 120);
   const summary = listenersSummary(figures);
   const per = figures.bucket_s === 60 ? 'minute' : formatSpoken(figures.bucket_s);
+  const length = secondsInto(figures.start, figures.end);
   return (
     <ChartPanel id="chart-listeners" title="Listeners over time" hint={`The most people there at once, each ${per}.`}>
-      <LineChart geometry={geometry} summary={summary} yTop={String(geometry.yMax)} xStart="0:00"
-        xEnd={formatClock(secondsInto(figures.start, figures.end))} testId="listeners-chart" />
+      <LineChart geometry={geometry} summary={summary} yTop={String(geometry.yMax)}
+        xStart={length < 60 ? '0 s' : '0 min'} xEnd={lengthWords(length, true)} testId="listeners-chart" />
       <ChartData caption={`Listeners over time, the most at once each ${per}`} testId="listeners-table"
         head={['Time into the space', 'Listeners']}
-        rows={figures.listeners_over_time.map((p) => [formatClock(secondsInto(figures.start, p.at)), p.listeners])} />
+        rows={figures.listeners_over_time.map((p) => [lengthWords(secondsInto(figures.start, p.at)), p.listeners])} />
     </ChartPanel>
   );
 }
 
-function RetentionPanel({ figures }: { figures: SpaceFigures }) {
+function RetentionPanel({ figures, live }: { figures: SpaceFigures; live: boolean }) {
   const points = figures.retention;
   const last = points.length ? points[points.length - 1].minute : 0;
+  const unknown = points.filter((p) => p.listeners === 0);
+  const about = `Of the listeners who came at least N minutes before the end, the share whose listening time reached N minutes${live ? ' (the end: now)' : ''}.`;
+  if (secondsInto(figures.start, figures.end) < RETENTION_MIN_S || points.length < 2) {
+    return (
+      <ChartPanel id="chart-retention" title="Retention">
+        <p class="hint" data-testid="retention-too-short">
+          Too short for a retention curve: it needs a space of at least 2 minutes{live ? ' (this one is still on)' : ''}.
+        </p>
+      </ChartPanel>
+    );
+  }
   return (
-    <ChartPanel id="chart-retention" title="Retention"
-      hint="The share of listeners whose listening time reached each minute.">
+    <ChartPanel id="chart-retention" title="Retention" hint={about}>
       <LineChart geometry={retentionGeometry(points, 600, 120)} summary={retentionSummary(points)} yTop="100%"
         xStart="0 min" xEnd={`${last} min`} testId="retention-chart" kind="line" />
-      <ChartData caption="Retention: share of listeners still there after each minute" testId="retention-table"
-        head={['After', 'Share of listeners']}
-        rows={points.map((p) => [`${p.minute} min`, percent(p.share)])} />
+      {unknown.length > 0 && (
+        <p class="hint" data-testid="retention-gap">
+          The line stops where nobody came early enough to have listened that long.
+        </p>
+      )}
+      <ChartData caption={`Retention: ${RETENTION_MEANS}`} testId="retention-table"
+        head={['Minutes listened', 'Share of listeners', 'Listeners counted']}
+        rows={points.map(retentionRow)}
+        note={unknown.length > 0
+          ? '—: no listener came that many minutes before the end, so there is no share to give.'
+          : undefined} />
     </ChartPanel>
   );
 }
@@ -127,9 +147,9 @@ function BarsPanel({ id, title, hint, bars, head }: {
 
 function InteractionsPanel({ figures }: { figures: SpaceFigures }) {
   const acts = figures.interactions;
-  const counts: [string, string, number][] = [
+  const counts: [string, string, number, string?][] = [
     ['requests', 'Requests to speak', acts.requests],
-    ['speakers', 'Speakers', acts.speakers],
+    ['speakers', 'Speakers', acts.speakers, 'heard on stage with the microphone on'],
     ['clips', 'Clips made', acts.clips],
     ['replay_plays', 'Replay plays', acts.replay_plays],
     ['shares', 'Shares', acts.shares],
@@ -144,7 +164,11 @@ function InteractionsPanel({ figures }: { figures: SpaceFigures }) {
       <h2 id="interactions-title">Interactions</h2>
       <dl class="stat-grid compact">
         <Stat name="Reactions" value={reactionTotal} testId="reactions" />
-        {counts.map(([key, name, n]) => <Stat key={key} name={name} value={n} testId={key} />)}
+        {counts.map(([key, name, n, note]) => (
+          <Stat key={key} name={name} value={n} testId={key}>
+            {note && <span class="stat-note" data-testid={`stat-${key}-note`}>{note}</span>}
+          </Stat>
+        ))}
       </dl>
       <h3>Reactions by emoji</h3>
       {reactions.length === 0 ? <p class="hint" data-testid="reactions-chart">No reactions.</p> : (
@@ -158,7 +182,7 @@ function InteractionsPanel({ figures }: { figures: SpaceFigures }) {
   );
 }
 
-function TalkPanel({ figures, speakers }: { figures: SpaceFigures; speakers: UserBrief[] }) {
+function TalkPanel({ figures, speakers, live }: { figures: SpaceFigures; speakers: UserBrief[]; live: boolean }) {
   const byId = new Map(speakers.map((s) => [s.id, s]));
   const rows = figures.talk.map((t) => ({ talk: t, who: byId.get(t.user_id) ?? null }));
   const bars: Bar[] = rows.map(({ talk, who }) => ({
@@ -166,7 +190,11 @@ function TalkPanel({ figures, speakers }: { figures: SpaceFigures; speakers: Use
   }));
   return (
     <ChartPanel id="chart-talk" title="Talk time" hint="How long each speaker was heard speaking.">
-      {rows.length === 0 ? <p class="hint">Nobody was heard speaking yet.</p> : (
+      {rows.length === 0 ? (
+        <p class="hint" data-testid="talk-none">
+          {live ? 'Nobody has been heard speaking yet.' : 'Nobody was heard speaking.'}
+        </p>
+      ) : (
         <>
           <BarChart title="Talk time" bars={bars} testId="chart-talk-chart" />
           <ul class="talk-list" data-testid="talk-list">
@@ -278,7 +306,10 @@ export function SpaceAnalyticsPage({ spaceId }: { spaceId: number }) {
           {live ? (
             <><span class="badge live" data-testid="analytics-live">Live</span> Figures so far, updated every 10 seconds.</>
           ) : space.state === 'ended' ? (
-            <>Ended {time(space.ended_at)}{space.started_at && <> · started {time(space.started_at)}</>}</>
+            <span data-testid="analytics-when">
+              {space.started_at && <>Started {time(space.started_at)} · </>}
+              {space.started_at ? 'ended' : 'Ended'} {time(space.ended_at)}
+            </span>
           ) : space.state === 'scheduled' ? <>Scheduled for {time(space.scheduled_for)}</> : <>Canceled</>}
         </p>
         <SpaceLinks spaceId={spaceId} csv={!!figures} />
@@ -290,9 +321,9 @@ export function SpaceAnalyticsPage({ spaceId }: { spaceId: number }) {
           <p class="hint">Totals only: nobody’s own listening is shown. The host is not counted as a listener.</p>
           <Headline figures={figures} />
           <ListenersPanel figures={figures} />
-          <RetentionPanel figures={figures} />
+          <RetentionPanel figures={figures} live={live} />
           <InteractionsPanel figures={figures} />
-          <TalkPanel figures={figures} speakers={state.value.speakers} />
+          <TalkPanel figures={figures} speakers={state.value.speakers} live={live} />
           <div class="analytics-pair">
             <BarsPanel id="chart-arrivals" title="How people arrived" head={['Came from', 'People']}
               hint="Where each person first opened the space."
@@ -310,16 +341,21 @@ export function SpaceAnalyticsPage({ spaceId }: { spaceId: number }) {
 // --- a host's spaces over a period ------------------------------------------------------------
 
 /** A figure of the period with its change against the period before. */
-function ChangeStat({ name, testId, value, change }: {
+function ChangeStat({ name, testId, value, change, compared, children }: {
   name: string; testId: string; value: ComponentChildren; change: Change | undefined;
+  /** False when the period before had no space: said once above the figures instead. */
+  compared: boolean; children?: ComponentChildren;
 }) {
   const words = changeWords(change);
   return (
     <Stat name={name} value={value} testId={testId}>
-      <span class={`change change-${words.direction}`} data-testid={`change-${testId}`} data-direction={words.direction}>
-        <span aria-hidden="true">{words.text}</span>
-        <span class="sr-only">{words.spoken}</span>
-      </span>
+      {children}
+      {compared && (
+        <span class={`change change-${words.direction}`} data-testid={`change-${testId}`} data-direction={words.direction}>
+          <span aria-hidden="true">{words.text}</span>
+          <span class="sr-only">{words.spoken}</span>
+        </span>
+      )}
     </Stat>
   );
 }
@@ -352,6 +388,8 @@ export function HostAnalyticsPage({ days }: { days: number }) {
   const found = state.kind === 'ready' ? state.value : null;
   const period = found?.current;
   const changes = found?.changes ?? {};
+  const compared = !!found && found.previous.spaces > 0;
+  const peakSpace = found?.spaces.find((row) => row.space_id === period?.peak_space_id) ?? null;
   return (
     <section aria-labelledby="analytics-title" class="analytics-page" data-testid="host-analytics">
       <div class="page-head">
@@ -384,19 +422,29 @@ export function HostAnalyticsPage({ days }: { days: number }) {
             Spaces you hosted that started from {time(period.start)} to {time(period.end)}, compared with the {days} days
             before. Totals only: nobody’s own listening is shown.
           </p>
+          {!compared && (
+            <p class="hint" data-testid="no-comparison">No spaces in the previous {days} days to compare with.</p>
+          )}
           <dl class="stat-grid" data-testid="headline">
-            <ChangeStat name="Spaces" testId="spaces" value={period.spaces} change={changes.spaces} />
+            <ChangeStat name="Spaces" testId="spaces" value={period.spaces} change={changes.spaces} compared={compared} />
             <ChangeStat name="Unique listeners" testId="unique_listeners" value={period.unique_listeners}
-              change={changes.unique_listeners} />
-            <ChangeStat name="Visitors" testId="unique_visitors" value={period.unique_visitors} change={changes.unique_visitors} />
+              change={changes.unique_listeners} compared={compared} />
+            <ChangeStat name="Visitors" testId="unique_visitors" value={period.unique_visitors}
+              change={changes.unique_visitors} compared={compared} />
             <ChangeStat name="Peak listeners" testId="peak_listeners" value={period.peak_listeners}
-              change={changes.peak_listeners} />
+              change={changes.peak_listeners} compared={compared}>
+              {peakSpace && period.peak_listeners > 0 && (
+                <span class="stat-note" data-testid="peak-space">
+                  in <a href={`/s/${peakSpace.space_id}/analytics`}>{peakSpace.title}</a>
+                </span>
+              )}
+            </ChangeStat>
             <ChangeStat name="Total listening time" testId="total_listening" value={formatSpoken(period.total_listening_s)}
-              change={changes.total_listening_s} />
+              change={changes.total_listening_s} compared={compared} />
             <ChangeStat name="Average listening time" testId="average_listening"
-              value={formatSpoken(period.average_listening_s)} change={changes.average_listening_s} />
+              value={formatSpoken(period.average_listening_s)} change={changes.average_listening_s} compared={compared} />
             <ChangeStat name="Interactions" testId="total_interactions" value={period.total_interactions}
-              change={changes.total_interactions} />
+              change={changes.total_interactions} compared={compared} />
           </dl>
           <section aria-labelledby="host-spaces-title" class="panel analytics-panel">
             <h2 id="host-spaces-title">Your spaces</h2>
@@ -423,14 +471,15 @@ export function HostAnalyticsPage({ days }: { days: number }) {
                       <tr key={row.space_id} data-testid="host-space" data-space-id={row.space_id}>
                         <th scope="row">
                           <a href={`/s/${row.space_id}/analytics`}>{row.title}</a>
-                          {row.ended_at === null && <span class="badge live">Live</span>}
+                          {row.ended_at === null && <> <span class="badge live">Live</span></>}
                         </th>
-                        <td>{time(row.started_at)}</td>
-                        <td class="num">{row.unique_listeners}</td>
-                        <td class="num">{row.unique_visitors}</td>
-                        <td class="num">{row.peak_listeners}</td>
-                        <td class="num">{formatSpoken(row.average_listening_s)}</td>
-                        <td class="num">{row.total_interactions}</td>
+                        {/* data-label: the column's name, shown beside the value when the rows stack (a phone). */}
+                        <td class="when" data-label="Started">{time(row.started_at)}</td>
+                        <td class="num" data-label="Listeners">{row.unique_listeners}</td>
+                        <td class="num" data-label="Visitors">{row.unique_visitors}</td>
+                        <td class="num" data-label="Peak">{row.peak_listeners}</td>
+                        <td class="num" data-label="Average listening">{formatSpoken(row.average_listening_s)}</td>
+                        <td class="num" data-label="Interactions">{row.total_interactions}</td>
                       </tr>
                     ))}
                   </tbody>
