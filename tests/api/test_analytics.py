@@ -339,3 +339,25 @@ async def test_followers_count_for_the_live_space_only(server: Running) -> None:
     await fans[2].ok("PUT", "/api/users/host/follow", status=204)
     found = await _figures(host, sid)
     assert found["figures"]["interactions"]["new_followers"] == 1
+
+
+async def _until_refused(who: Client, path: str, most: int) -> int:
+    """How many answers of 200 came before the first 429 (asking at most `most` times)."""
+    for done in range(most):
+        response = await who.get(path)
+        if response.status_code == 429:
+            assert int(response.headers["retry-after"]) >= 1
+            return done
+        assert response.status_code == 200, response.text
+    raise AssertionError(f"{path}: never refused in {most} requests")
+
+
+async def test_reading_figures_is_rate_limited_per_user(server: Running) -> None:
+    host = await server.signup("host")
+    sid = (await host.create_space("Watched closely"))["id"]
+    # A burst of 30 (then one a second), and of 10 for a period (then one per 5 s).
+    assert 30 <= await _until_refused(host, f"/api/spaces/{sid}/analytics", 100) < 100
+    assert 10 <= await _until_refused(host, "/api/me/analytics", 40) < 40
+    # Another user's bucket is their own.
+    other = await server.signup("other")
+    assert (await other.get("/api/me/analytics")).status_code == 200
