@@ -38,6 +38,26 @@ CHEAP_HASHING_NOTE = (
 )
 
 
+# Every account of a benchmark signs up from 127.0.0.1: the per-address sign-in and sign-up
+# limits (issue 12, 60 then one a minute) would refuse the 61st. Only account setup meets them.
+SETUP_LIMITS_ENV = {
+    "PARLEY_AUTH_ADDRESS_BURST": "1000000",
+    "PARLEY_SIGNUP_ADDRESS_BURST": "1000000",
+}
+SETUP_LIMITS_NOTE = (
+    "per-address sign-in and sign-up limits lifted (PARLEY_AUTH_ADDRESS_BURST and "
+    "PARLEY_SIGNUP_ADDRESS_BURST = 1000000; default 60): every account signs up from 127.0.0.1"
+)
+
+
+def analytics_env(analytics: str) -> dict[str, str]:
+    """The server's environment for `--analytics on|off` (issue 14): set either way, so a
+    PARLEY_ANALYTICS inherited from the shell cannot decide the arm."""
+    if analytics not in ("on", "off"):
+        raise ValueError(f"--analytics must be on or off, not {analytics!r}")
+    return {"PARLEY_ANALYTICS": "true" if analytics == "on" else "false"}
+
+
 def finite(value: Any) -> Any:
     """NaN and infinities are not JSON: report them as null (recursively)."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -344,6 +364,7 @@ class Server:
         for key in ("DATABASE_URL", "PARLEY_DATABASE_URL", "REDIS_URL", "PARLEY_REDIS_URL"):
             env.pop(key, None)
         env.update(CHEAP_HASHING_ENV)
+        env.update(SETUP_LIMITS_ENV)
         env["PARLEY_DATA_DIR"] = str(self.data_dir)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url

@@ -1,14 +1,15 @@
 """WebRTC listener fan-out benchmark: server CPU per listener and listeners one core serves on time.
 
     .venv/bin/python bench/listener_fanout.py [--frame-ms 20|60] [--steps 50,100,200,...]
+                                              [--analytics on|off]
 
 Starts the real server (`parley serve`, SQLite) on a free 127.0.0.1 port with a throwaway data
-folder. A host creates a live space, unmutes and publishes a 440 Hz tone over WHIP from this
-process (a stock aiortc client), so the stage mix carries audio; one stock decoding WHEP listener
-checks that the tone is heard, then leaves. Then light WHEP listeners (bench/_lightrtc.py: real ICE
-and DTLS-SRTP, RTP counted and timestamped without decrypting or decoding) join in steps, spread
-over several client processes. At every step, after a settle time, the benchmark measures over a
-steady window:
+folder. A host creates a live space, publishes a 440 Hz tone over WHIP from this process (a stock
+aiortc client) and unmutes once it is heard, so the stage mix carries audio; one stock decoding
+WHEP listener checks that the tone is heard, then leaves. Then light WHEP listeners
+(bench/_lightrtc.py: real ICE and DTLS-SRTP, RTP counted and timestamped without decrypting or
+decoding) join in steps, spread over several client processes. At every step, after a settle
+time, the benchmark measures over a steady window:
 
 * the server process's CPU (psutil, user + system, all threads; also its event-loop thread
   alone), the client processes' CPU, this process's CPU and the whole machine's busy cores;
@@ -28,7 +29,8 @@ gc.callbacks hook put in the server by a sitecustomize) are reported next to the
 
 Progress goes to stderr; the last line of stdout is one JSON object with the results. The listener
 tier's Opus frames default to the server's own (PARLEY_LISTENER_FRAME_MS, 60 ms); `--frame-ms 20`
-measures the shorter ones.
+measures the shorter ones. `--analytics off` starts the server with PARLEY_ANALYTICS=false (host
+analytics not gathered); the default, on, is the product's (bench/analytics_cost.py, issue 14).
 """
 
 from __future__ import annotations
@@ -59,10 +61,12 @@ from _common import (
     CHEAP_HASHING_NOTE,
     HOST,
     REPO,
+    SETUP_LIMITS_NOTE,
     CpuMeter,
     HttpClient,
     HttpError,
     Server,
+    analytics_env,
     create_live_space,
     create_members,
     log,
@@ -98,10 +102,21 @@ class Space:
 
 async def make_space(http: HttpClient) -> Space:
     host_token, sid = await create_live_space(http, "benchhost", "Listener fan-out")
-    unmuted = await http.request("POST", f"/api/spaces/{sid}/me/unmute", token=host_token)
-    if unmuted.status != 200:
-        raise HttpError("host unmute", unmuted)
     return Space(http, host_token, sid)
+
+
+async def unmute_on_air(space: Space, timeout_s: float = 15.0) -> None:
+    """Unmutes the host once their WHIP audio reaches the server: until then the server refuses
+    (409 mic_off, issue 10: nobody is shown unmuted while none of their audio arrives)."""
+    deadline = time.monotonic() + timeout_s
+    path = f"/api/spaces/{space.space_id}/me/unmute"
+    while True:
+        answer = await space.http.request("POST", path, token=space.host_token)
+        if answer.status == 200:
+            return
+        if answer.status != 409 or time.monotonic() > deadline:
+            raise HttpError("host unmute", answer)
+        await asyncio.sleep(0.05)
 
 
 async def make_listeners(space: Space, first: int, count: int, concurrency: int) -> list[str]:
@@ -391,7 +406,13 @@ def server_settings(extra_env: dict[str, str]) -> dict[str, Any]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    names = ("listener_bitrate", "listener_frame_ms", "listener_fast_path", "stage_bitrate")
+    names = (
+        "listener_bitrate",
+        "listener_frame_ms",
+        "listener_fast_path",
+        "stage_bitrate",
+        "analytics",
+    )
     return {name: getattr(cfg, name) for name in names if hasattr(cfg, name)}
 
 
@@ -528,6 +549,7 @@ def describe(args: argparse.Namespace, server: Server) -> dict[str, Any]:
         "packets_per_listener_s": round(1000 / args.frame_ms, 2),
         "backend": server.backend,
         "password_hashing": CHEAP_HASHING_NOTE,
+        "setup_limits": SETUP_LIMITS_NOTE,
         "on_time_definition": (
             f"per listener and window: delay = arrival time (CLOCK_MONOTONIC, in the client "
             f"process, before any decryption) - RTP timestamp / 48 kHz; base = the listener's "
@@ -547,6 +569,7 @@ def describe(args: argparse.Namespace, server: Server) -> dict[str, Any]:
             "RTCP receiver reports like a browser"
         ),
         "client_processes": args.processes,
+        "analytics": args.analytics,
         "window_s": args.window,
         "settle_s": args.settle,
     }
@@ -573,10 +596,13 @@ async def configure_server(args: argparse.Namespace, server: Server, state: Run)
     # The host holds no room WebSocket here: without this the space would end as abandoned
     # after the host grace period (180 s by default) in the middle of the run.
     server.extra_env["PARLEY_HOST_GRACE_S"] = "3600"
+    # Nor end as idle (PARLEY_IDLE_SPACE_END_S, 600 s): a long ramp must keep its space.
+    server.extra_env["PARLEY_IDLE_SPACE_END_S"] = "0"
     # What one node can take is what this measures: no cap sending listeners to HLS.
     server.extra_env["PARLEY_WEBRTC_LISTENER_CAPACITY"] = "1000000"
     if args.stock_sender:
         server.extra_env["PARLEY_LISTENER_FAST_PATH"] = "false"
+    server.extra_env |= analytics_env(args.analytics)
     result["server_tree"] = await asyncio.to_thread(source_state)
     result["server_settings"] = await asyncio.to_thread(server_settings, server.extra_env)
     # The server's GC pauses are logged by a gc.callbacks hook (it only observes: a clock read
@@ -604,7 +630,10 @@ async def configure_server(args: argparse.Namespace, server: Server, state: Run)
 
 async def start_server(args: argparse.Namespace, server: Server) -> str:
     """Starts `parley serve` and waits until it answers; its base URL."""
-    log(f"starting parley serve ({server.backend}, PARLEY_LISTENER_FRAME_MS={args.frame_ms})")
+    log(
+        f"starting parley serve ({server.backend}, PARLEY_LISTENER_FRAME_MS={args.frame_ms}, "
+        f"analytics {args.analytics})"
+    )
     server.start()
     await server.wait_healthy()
     assert server.process is not None
@@ -629,6 +658,7 @@ async def publish_tone(
     response = await host.connect()
     if response.status_code != 201:
         raise RuntimeError(f"host WHIP: {response.status_code} {response.text[:200]}")
+    await unmute_on_air(space)
     log(f"host publishing a {TONE_HZ:.0f} Hz tone over WHIP in space {space.space_id}")
     return space
 
@@ -1032,6 +1062,12 @@ def parse_args() -> argparse.Namespace:
         "--stock-sender",
         action="store_true",
         help="PARLEY_LISTENER_FAST_PATH=false: aiortc's sender per listener (A/B)",
+    )
+    parser.add_argument(
+        "--analytics",
+        choices=("on", "off"),
+        default="on",
+        help="host analytics in the server (PARLEY_ANALYTICS; on is the product default)",
     )
     parser.add_argument("--keep-data", action="store_true")
     parser.add_argument(

@@ -1,6 +1,7 @@
 """WebSocket fan-out benchmark: one space, N listening sockets, host actions and a reaction storm.
 
     .venv/bin/python bench/ws_fanout.py [--listeners N] [--storm-rate R] [--storm-seconds S]
+                                        [--analytics on|off]
 
 Starts the real server (`parley serve`) on a free 127.0.0.1 port with a throwaway data folder,
 creates a host and N listener accounts through the REST API, opens N room WebSockets spread over
@@ -13,6 +14,9 @@ several client processes, then measures:
 * server CPU while idle (everyone connected, nothing happening) and during a reaction storm
   (`--storm-rate` reactions/s for `--storm-seconds`, from many listener accounts, sent by a separate
   process), plus how many `reactions` messages each listener got (aggregation into windows).
+
+`--analytics off` starts the server with PARLEY_ANALYTICS=false (host analytics not gathered);
+the default, on, is the product's (bench/analytics_cost.py compares the two, issue 14).
 
 Progress goes to stderr; the last line of stdout is one JSON object with the results. The latency
 includes the client side (parsing in the listener processes), which shares the machine's cores with
@@ -43,9 +47,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (
     CHEAP_HASHING_NOTE,
     HOST,
+    SETUP_LIMITS_NOTE,
     CpuMeter,
     HttpClient,
     Server,
+    analytics_env,
     create_live_space,
     create_members,
     log,
@@ -419,7 +425,9 @@ def describe(args: argparse.Namespace, server: Server) -> dict[str, Any]:
         "listeners": args.listeners,
         "backend": server.backend,
         "password_hashing": CHEAP_HASHING_NOTE,
+        "setup_limits": SETUP_LIMITS_NOTE,
         "compression": "permessage-deflate" if args.compression else "none",
+        "analytics": args.analytics,
         "client_processes": args.processes,
         "storm_rate": args.storm_rate,
         "storm_seconds": args.storm_seconds,
@@ -744,6 +752,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_false",
         help="do not offer permessage-deflate (browsers do, so it is on by default)",
     )
+    p.add_argument(
+        "--analytics",
+        choices=("on", "off"),
+        default="on",
+        help="host analytics in the server (PARLEY_ANALYTICS; on is the product default)",
+    )
     p.add_argument("--database-url", default="", help="passed to the server as DATABASE_URL")
     p.add_argument("--redis-url", default="", help="passed to the server as REDIS_URL")
     p.add_argument("--keep-data", action="store_true", help="keep the data folder and server log")
@@ -763,7 +777,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try_uvloop()
     server = Server(
-        database_url=args.database_url, redis_url=args.redis_url, keep_data=args.keep_data
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        extra_env=analytics_env(args.analytics),
+        keep_data=args.keep_data,
     )
     children: list[tuple[Any, Connection]] = []
     result: dict[str, Any] = {"listeners": args.listeners}

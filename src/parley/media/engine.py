@@ -194,7 +194,11 @@ class MediaEngine:
         s = self.settings
         encoder = OpusEncoder.voice(s.listener_bitrate, s.listener_frame_ms)
         space = SpaceMedia(
-            space_id=space_id, encoder=encoder, stage_bitrate=s.stage_bitrate, hls=hls
+            space_id=space_id,
+            encoder=encoder,
+            stage_bitrate=s.stage_bitrate,
+            hls=hls,
+            count_talk=s.analytics,
         )
         self._spaces[space_id] = space
         # Replaced whole: the clock's thread reads the list without a lock.

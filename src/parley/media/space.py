@@ -150,6 +150,7 @@ class SpaceMedia:
     # Host analytics: ticks each member was heard speaking (0 while on stage, unmuted and
     # silent), taken and reset by the engine (`MediaEngine.take_talk_ms`).
     talk_ticks: Counter[int] = field(default_factory=Counter)
+    count_talk: bool = True  # PARLEY_ANALYTICS
     # The seq of the last change applied per member, so a slower read of their seat never
     # overrides a newer change already received.
     member_seq: dict[int, int] = field(default_factory=dict)
@@ -186,9 +187,10 @@ class SpaceMedia:
         talking = {
             m for m in outputs & active.keys() if self._audible_until.get(m, 0) >= self.ticks
         }
-        talk = self.talk_ticks
-        for member in active:
-            talk[member] += self._audible_until.get(member, 0) >= self.ticks
+        if self.count_talk:
+            talk = self.talk_ticks
+            for member in active:
+                talk[member] += self._audible_until.get(member, 0) >= self.ticks
         full, minus = self.mixer.mix(active, talking)
         encoders = self.mix_minus_encoders
         for gone in set(encoders) - talking:
